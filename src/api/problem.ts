@@ -1,0 +1,95 @@
+// The one place where errors become HTTP responses: RFC 9457 problem details (application/problem+json).
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { isDomainError, type DomainErrorCode, type FieldIssue } from '../core/errors.js';
+
+const statusByCode: Record<DomainErrorCode, number> = {
+  invalid: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  needs_approval: 202,
+  unavailable: 503,
+  internal: 500,
+};
+
+const titleByCode: Record<DomainErrorCode, string> = {
+  invalid: 'Invalid request',
+  unauthenticated: 'Authentication required',
+  forbidden: 'Forbidden',
+  not_found: 'Not found',
+  conflict: 'Conflict',
+  needs_approval: 'Needs approval',
+  unavailable: 'Service unavailable',
+  internal: 'Internal error',
+};
+
+export const problemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number(),
+    code: z.string(),
+    detail: z.string(),
+    hint: z.string().optional(),
+    errors: z
+      .array(z.object({ document: z.number().optional(), path: z.string(), message: z.string() }))
+      .optional(),
+  })
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details' });
+
+export type Problem = z.infer<typeof problemSchema>;
+
+export function problem(
+  code: DomainErrorCode,
+  detail: string,
+  extra: { hint?: string; errors?: readonly FieldIssue[] } = {},
+): Problem {
+  return {
+    type: `https://opspilot.dev/problems/${code.replace(/_/g, '-')}`,
+    title: titleByCode[code],
+    status: statusByCode[code],
+    code,
+    detail,
+    ...(extra.hint === undefined ? {} : { hint: extra.hint }),
+    ...(extra.errors === undefined || extra.errors.length === 0 ? {} : { errors: [...extra.errors] }),
+  };
+}
+
+export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
+  return reply.code(body.status).type('application/problem+json').send(body);
+}
+
+export function errorHandler(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const part = error.validationContext ?? 'request';
+    const errors = error.validation.map((issue) => ({
+      path: [part, ...issue.instancePath.split('/').filter((segment) => segment !== '')].join('.'),
+      message: issue.message ?? 'is not valid',
+    }));
+    return sendProblem(reply, problem('invalid', `the request ${part} is not valid`, { errors }));
+  }
+  if (isDomainError(error)) {
+    const issues = 'issues' in error ? (error.issues as readonly FieldIssue[]) : undefined;
+    return sendProblem(
+      reply,
+      problem(error.code, error.message, {
+        ...(error.hint === undefined ? {} : { hint: error.hint }),
+        ...(issues === undefined ? {} : { errors: issues }),
+      }),
+    );
+  }
+  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+    // Fastify's own client errors: bad JSON, unsupported media type, body too large.
+    const body = problem('invalid', error.message);
+    return sendProblem(reply, { ...body, status: error.statusCode, code: error.code.toLowerCase() });
+  }
+  request.log.error({ err: error }, 'request failed');
+  return sendProblem(reply, problem('internal', 'the server failed to handle the request; see its log'));
+}

@@ -1,0 +1,87 @@
+// The CLI's client of the REST API: JSON in and out, problem+json turned into ApiError.
+import { UnavailableError, type FieldIssue } from '../core/errors.js';
+
+export interface ProblemBody {
+  readonly title?: string;
+  readonly status?: number;
+  readonly code?: string;
+  readonly detail?: string;
+  readonly hint?: string;
+  readonly errors?: readonly FieldIssue[];
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly problem: ProblemBody,
+  ) {
+    super(problem.detail ?? problem.title ?? `HTTP ${status}`);
+    this.name = 'ApiError';
+  }
+}
+
+export class ApiClient {
+  constructor(
+    private readonly server: string,
+    private readonly token?: string,
+  ) {}
+
+  get<T>(path: string, query: Record<string, string | number | boolean | undefined> = {}): Promise<T> {
+    return this.request<T>('GET', path, query);
+  }
+
+  post<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('POST', path, {}, body);
+  }
+
+  delete<T>(path: string): Promise<T> {
+    return this.request<T>('DELETE', path);
+  }
+
+  private async request<T>(
+    method: string,
+    path: string,
+    query: Record<string, string | number | boolean | undefined> = {},
+    body?: unknown,
+  ): Promise<T> {
+    const url = new URL(path, `${this.server}/`);
+    for (const [key, value] of Object.entries(query)) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause;
+      throw new UnavailableError(
+        `cannot reach the opspilot server at ${this.server} (${cause?.code ?? (error as Error).message})`,
+        { hint: 'Start it with `opspilot up`, or point --server / OPSPILOT_SERVER at a running one.' },
+      );
+    }
+    const text = await response.text();
+    const parsed = text === '' ? undefined : safeJson(text);
+    if (!response.ok) {
+      const problem =
+        parsed !== undefined && typeof parsed === 'object' && parsed !== null
+          ? (parsed as ProblemBody)
+          : { detail: text || response.statusText };
+      throw new ApiError(response.status, problem);
+    }
+    return parsed as T;
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}

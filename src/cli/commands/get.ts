@@ -1,0 +1,118 @@
+// `opspilot get KIND [NAME]`: read resources (with live status) and events.
+import type { Command } from 'commander';
+import { InvalidError } from '../../core/errors.js';
+import type { PlatformEvent } from '../../platform/contracts.js';
+import { kindInfo, kinds, resolveKind, type Resource } from '../../platform/resource-kinds.js';
+import type { CliContext } from '../context.js';
+import { reportError } from '../errors.js';
+import { eventTable, renderData, resourceTable, type OutputFormat } from '../output.js';
+
+interface GetOptions {
+  namespace: string;
+  allNamespaces?: boolean;
+  output: string;
+  project?: string;
+  component?: string;
+  environment?: string;
+  reason?: string;
+  limit?: string;
+}
+
+const formats = ['table', 'json', 'yaml'] as const;
+
+export function registerGet(program: Command, context: CliContext): void {
+  program
+    .command('get')
+    .description('Show resources with their live status, or events')
+    .argument('<kind>', `one of: ${kinds.map((kind) => kindInfo[kind].plural).join(', ')}, events`)
+    .argument('[name]', 'a single resource')
+    .option('-n, --namespace <name>', 'namespace', 'default')
+    .option('-A, --all-namespaces', 'list across all namespaces')
+    .option('-o, --output <format>', 'table, json or yaml', 'table')
+    .option('--project <name>', 'only resources of this project')
+    .option('--component <name>', 'only resources (or events) of this component')
+    .option('--environment <name>', 'only resources (or events) in this environment')
+    .option('--reason <reason>', 'events: only this reason (e.g. OOMKilled, BackOff)')
+    .option('--limit <n>', 'events: at most this many, newest first', '200')
+    .addHelpText(
+      'after',
+      `
+Kinds accept singular, plural and short names (component, components, comp; releasebinding, binding, rb; …).
+
+Examples:
+  opspilot get components
+  opspilot get component echo -o json        # status.environments[]: release, replicas, endpoint, phase
+  opspilot get bindings -A
+  opspilot get events --component echo -o json`,
+    )
+    .action(async (kindText: string, name: string | undefined, options: GetOptions) => {
+      try {
+        const format = parseFormat(options.output);
+        if (['event', 'events', 'ev'].includes(kindText.toLowerCase())) {
+          await getEvents(context, options, format);
+          return;
+        }
+        const kind = resolveKind(kindText);
+        if (kind === undefined) {
+          throw new InvalidError(`unknown kind '${kindText}'`, [], {
+            hint: `Use one of: ${kinds.map((entry) => kindInfo[entry].plural).join(', ')}, events.`,
+          });
+        }
+        const info = kindInfo[kind];
+        const base =
+          info.scope === 'cluster'
+            ? `/api/v1/${info.plural}`
+            : options.allNamespaces === true && name === undefined
+              ? `/api/v1/${info.plural}`
+              : `/api/v1/namespaces/${encodeURIComponent(options.namespace)}/${info.plural}`;
+        const client = context.client();
+        if (name !== undefined) {
+          const resource = await client.get<Resource>(`${base}/${encodeURIComponent(name)}`);
+          context.out(
+            format === 'table' ? resourceTable(kind, [resource], false) : renderData(resource, format),
+          );
+          return;
+        }
+        const list = await client.get<{ items: Resource[] }>(base, {
+          project: options.project,
+          component: options.component,
+          environment: options.environment,
+        });
+        if (format !== 'table') {
+          context.out(renderData(list, format));
+        } else if (list.items.length === 0) {
+          context.err(
+            `No ${info.plural} found${info.scope === 'namespaced' && options.allNamespaces !== true ? ` in namespace ${options.namespace}` : ''}.\n`,
+          );
+        } else {
+          context.out(resourceTable(kind, list.items, options.allNamespaces === true));
+        }
+      } catch (error) {
+        process.exitCode = reportError(error, context.err);
+      }
+    });
+}
+
+async function getEvents(context: CliContext, options: GetOptions, format: OutputFormat): Promise<void> {
+  const path =
+    options.allNamespaces === true
+      ? '/api/v1/events'
+      : `/api/v1/namespaces/${encodeURIComponent(options.namespace)}/events`;
+  const list = await context.client().get<{ items: PlatformEvent[] }>(path, {
+    project: options.project,
+    component: options.component,
+    environment: options.environment,
+    reason: options.reason,
+    limit: options.limit,
+  });
+  if (format !== 'table') context.out(renderData(list, format));
+  else if (list.items.length === 0) context.err('No events found.\n');
+  else context.out(eventTable(list.items));
+}
+
+function parseFormat(text: string): OutputFormat {
+  const format = formats.find((candidate) => candidate === text);
+  if (format === undefined)
+    throw new InvalidError(`unknown output format '${text}'`, [], { hint: 'Use table, json or yaml.' });
+  return format;
+}

@@ -1,0 +1,135 @@
+// `opspilot up`: runs the API, the runtime and the reconciler in this process until SIGINT/SIGTERM.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { inheritedEnvironment, loadConfig } from '../../config/load-config.js';
+import { sleep } from '../../core/clock.js';
+import { createLogger } from '../../core/logger.js';
+import type { EnvironmentStatus } from '../../platform/contracts.js';
+import type { Resource } from '../../platform/resource-kinds.js';
+import { createOpspilot, type Opspilot } from '../../server/opspilot-server.js';
+import { packageRoot, version } from '../../server/package-info.js';
+import type { CliContext } from '../context.js';
+import { reportError } from '../errors.js';
+import { readManifests } from '../manifest-files.js';
+import { table } from '../output.js';
+
+interface UpOptions {
+  config?: string;
+  dataDir?: string;
+  port?: string;
+  host?: string;
+  demo?: boolean;
+}
+
+export function registerUp(program: Command, context: CliContext): void {
+  program
+    .command('up')
+    .description(
+      'Run the opspilot server: REST API, local runtime and reconciler (Ctrl-C stops all replicas)',
+    )
+    .option('--config <file>', 'config file (default: ./opspilot.yaml when present, or OPSPILOT_CONFIG)')
+    .option(
+      '--data-dir <dir>',
+      'where state, runtime records and captured output live (OPSPILOT_DATA_DIR, default ./.opspilot)',
+    )
+    .option('--port <port>', 'API port (OPSPILOT_PORT, default 7400)')
+    .option('--host <address>', 'API address (OPSPILOT_HOST, default 127.0.0.1)')
+    .option('--demo', 'also apply the demo services in demo/*.yaml and print their URLs')
+    .addHelpText(
+      'after',
+      `
+Restarting "opspilot up" with the same data dir re-adopts the replicas a previous run left running (or
+replaces them), so nothing is orphaned. One "opspilot up" per data dir.`,
+    )
+    .action(async (options: UpOptions) => {
+      let opspilot: Opspilot | undefined;
+      try {
+        const config = loadConfig({
+          overrides: {
+            configFile: options.config,
+            dataDir: options.dataDir,
+            port: options.port,
+            host: options.host,
+          },
+        });
+        const logger = createLogger(config.log);
+        opspilot = await createOpspilot({ config, logger, baseEnv: inheritedEnvironment() });
+        const running = opspilot;
+        let stopping = false;
+        const stop = (signal: string): void => {
+          if (stopping) {
+            context.err(`${signal} again: exiting without waiting for replicas to stop\n`);
+            process.exit(130);
+          }
+          stopping = true;
+          context.err(`\n${signal}: stopping all replicas…\n`);
+          running.stop().then(
+            () => process.exit(0),
+            (error: unknown) => {
+              logger.error({ err: error }, 'shutdown failed');
+              process.exit(1);
+            },
+          );
+        };
+        process.on('SIGINT', () => {
+          stop('SIGINT');
+        });
+        process.on('SIGTERM', () => {
+          stop('SIGTERM');
+        });
+
+        const url = await opspilot.start();
+        context.out(
+          `opspilot ${version} is up\n` +
+            `  API        ${url}/api/v1   (OpenAPI ${url}/api/v1/openapi.json)\n` +
+            `  data dir   ${config.dataDir}\n` +
+            `  state      ${config.state.url === undefined ? 'sqlite (state.db in the data dir)' : 'postgresql'}\n` +
+            `  runtime    ${config.runtime.kind}\n`,
+        );
+        if (options.demo === true) await startDemo(opspilot, context, config.demo.printUrls);
+      } catch (error) {
+        process.exitCode = reportError(error, context.err);
+        await opspilot?.stop().catch(() => undefined);
+      }
+    });
+}
+
+async function startDemo(opspilot: Opspilot, context: CliContext, printUrls: boolean): Promise<void> {
+  const folder = join(packageRoot, 'demo');
+  const files = readdirSync(folder)
+    .filter((name) => /\.ya?ml$/.test(name))
+    .sort()
+    .map((name) => join(folder, name));
+  const documents = readManifests(files, () => '');
+  const outcome = await opspilot.platform.apply(
+    documents.map((document) => document.value),
+    { baseDir: documents.map((document) => document.baseDir) },
+  );
+  const changed = outcome.items.filter((item) => item.action !== 'unchanged').length;
+  context.out(`demo: applied ${files.length} file(s), ${changed} change(s)\n`);
+  if (!printUrls) return;
+
+  const deadline = Date.now() + 30_000;
+  let bindings: Resource[] = [];
+  while (Date.now() < deadline) {
+    bindings = await opspilot.platform.list('ReleaseBinding', { namespace: 'demo' });
+    if (bindings.every((binding) => (binding.status as EnvironmentStatus | undefined)?.phase === 'Running'))
+      break;
+    await sleep(500);
+  }
+  const rows = bindings.map((binding) => {
+    const status = binding.status as EnvironmentStatus | undefined;
+    return [
+      (binding.spec as { component: string }).component,
+      status?.environment ?? '-',
+      `${status?.readyReplicas ?? 0}/${status?.desiredReplicas ?? 0}`,
+      status?.phase ?? '-',
+      status?.endpoint ?? '-',
+    ];
+  });
+  context.out(`\n${table(['COMPONENT', 'ENV', 'READY', 'PHASE', 'ENDPOINT'], rows)}`);
+  context.out(
+    '\nTry: opspilot get components -n demo   ·   opspilot get events -n demo   ·   Ctrl-C to stop\n',
+  );
+}

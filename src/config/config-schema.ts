@@ -1,0 +1,82 @@
+// The one configuration schema. Every key has a default, so opspilot runs with no file and no env.
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveMs = z.coerce.number().int().min(10);
+
+const booleanFromText = z.preprocess((value) => {
+  if (typeof value !== 'string') return value;
+  if (/^(true|1|yes|on)$/i.test(value)) return true;
+  if (/^(false|0|no|off)$/i.test(value)) return false;
+  return value;
+}, z.boolean());
+
+export const localRuntimeConfigSchema = z.strictObject({
+  /** How often replica cpu/memory is sampled and memory limits are enforced. */
+  sampleIntervalMs: positiveMs.default(1000),
+  /** Delay before the first restart of a failed replica; doubles per consecutive failure. */
+  restartInitialDelayMs: positiveMs.default(1000),
+  restartMaxDelayMs: positiveMs.default(60_000),
+  /** Consecutive failures after which a replica is reported as CrashLoopBackOff. */
+  crashLoopThreshold: z.coerce.number().int().min(1).default(3),
+  /** A replica that stays up this long has its failure streak (and back-off) reset. */
+  stableAfterSeconds: z.coerce.number().min(1).default(30),
+  /** Time between SIGTERM and SIGKILL when a replica is stopped. */
+  terminationGraceSeconds: z.coerce.number().min(0).default(5),
+  /** Lines of stdout/stderr kept in memory per replica for `opspilot logs`. */
+  logBufferLines: z.coerce.number().int().min(0).default(2000),
+  /** Rotate a replica's captured output file when it grows past this many bytes. */
+  logFileMaxBytes: z.coerce
+    .number()
+    .int()
+    .min(4096)
+    .default(10 * 1024 * 1024),
+});
+
+export const configSchema = z.strictObject({
+  /** Where the state database, runtime records and captured output live. */
+  dataDir: z.string().min(1).default('./.opspilot'),
+  server: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: port.default(7400),
+    })
+    .prefault({}),
+  state: z
+    .strictObject({
+      /** `postgres://…` for PostgreSQL; unset means a SQLite file `state.db` in the data dir. */
+      url: z
+        .string()
+        .regex(/^(postgres(ql)?:\/\/|sqlite:)/, 'expected postgres://… or sqlite:PATH')
+        .optional(),
+    })
+    .prefault({}),
+  runtime: z
+    .strictObject({
+      kind: z.enum(['local']).default('local'),
+      local: localRuntimeConfigSchema.prefault({}),
+    })
+    .prefault({}),
+  reconciler: z
+    .strictObject({
+      /** Full resync period; changes made through opspilot are reconciled at once. */
+      resyncIntervalMs: positiveMs.default(5000),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+      /** `pretty` for people at a terminal, `json` for log shippers. */
+      format: z.enum(['pretty', 'json']).default('pretty'),
+    })
+    .prefault({}),
+  demo: z
+    .strictObject({
+      /** Print the URLs of demo endpoints once they are ready. */
+      printUrls: booleanFromText.default(true),
+    })
+    .prefault({}),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type LocalRuntimeConfig = z.output<typeof localRuntimeConfigSchema>;

@@ -1,0 +1,404 @@
+// The platform model as declarative resources (apiVersion opspilot.dev/v1alpha1): one zod schema per kind,
+// used by `apply`, the REST API, the OpenAPI document and the CLI alike.
+import { z } from 'zod';
+import { parseCpu, parseMemory } from '../core/quantity.js';
+
+export const apiVersion = 'opspilot.dev/v1alpha1';
+
+export const resourceNameSchema = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+    'must be lowercase letters, digits and "-", starting and ending with a letter or digit',
+  );
+
+const envNameSchema = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid environment variable name (letters, digits, _)');
+
+/** YAML turns `8080` and `true` into numbers and booleans; commands and env want text. */
+const scalarText = z.union([z.string(), z.number(), z.boolean()]).transform(String);
+
+const envMapSchema = z.record(envNameSchema, scalarText);
+
+const processSchema = z.strictObject({
+  command: z.string().min(1),
+  args: z.array(scalarText).default([]),
+  /** Relative paths resolve against the folder of the applied file. */
+  cwd: z.string().min(1).optional(),
+  env: envMapSchema.default({}),
+});
+
+const cpuQuantity = scalarText.refine((text) => parseCpu(text) !== undefined, {
+  message: 'expected a cpu quantity such as 100m, 0.5 or 2',
+});
+const memoryQuantity = scalarText.refine((text) => parseMemory(text) !== undefined, {
+  message: 'expected a memory quantity such as 64Mi, 1Gi or 500M',
+});
+const resourceListSchema = z.strictObject({ cpu: cpuQuantity.optional(), memory: memoryQuantity.optional() });
+
+export const probeSchema = z.strictObject({
+  periodSeconds: z.number().positive().default(2),
+  timeoutSeconds: z.number().positive().default(1),
+  failureThreshold: z.number().int().min(1).default(3),
+  startupTimeoutSeconds: z.number().positive().default(60),
+});
+
+export const componentSpecSchema = z
+  .strictObject({
+    type: z.enum(['service', 'worker', 'job']).default('service'),
+    description: z.string().optional(),
+    run: processSchema,
+    port: z
+      .strictObject({
+        /** The variable that tells each replica which port to listen on. */
+        env: envNameSchema.default('PORT'),
+        /** HTTP readiness path; without it readiness is a TCP connect. */
+        healthPath: z.string().startsWith('/', 'must start with /').optional(),
+        protocol: z.enum(['http', 'tcp']).default('http'),
+      })
+      .optional(),
+    probe: probeSchema.optional(),
+    build: processSchema.extend({ timeoutSeconds: z.number().positive().default(600) }).optional(),
+  })
+  .superRefine((spec, context) => {
+    if (spec.type === 'service' && spec.port === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['port'],
+        message: 'a service needs a port, e.g. port: { env: PORT, healthPath: /healthz }',
+      });
+    }
+  });
+
+export const namespaceSpecSchema = z
+  .strictObject({ displayName: z.string().optional(), description: z.string().optional() })
+  .default({});
+
+export const environmentSpecSchema = z
+  .strictObject({
+    displayName: z.string().optional(),
+    description: z.string().optional(),
+    /** Production environments get stricter guardrails (approvals, minimum replicas). */
+    production: z.boolean().default(false),
+  })
+  .default({ production: false });
+
+export const deploymentPipelineSpecSchema = z
+  .strictObject({
+    stages: z
+      .array(
+        z.strictObject({
+          environment: resourceNameSchema,
+          requiresApproval: z.boolean().default(false),
+        }),
+      )
+      .min(1),
+  })
+  .superRefine((spec, context) => {
+    const seen = new Set<string>();
+    spec.stages.forEach((stage, index) => {
+      if (seen.has(stage.environment)) {
+        context.addIssue({
+          code: 'custom',
+          path: ['stages', index, 'environment'],
+          message: `environment ${stage.environment} appears twice`,
+        });
+      }
+      seen.add(stage.environment);
+    });
+  });
+
+export const projectSpecSchema = z
+  .strictObject({
+    displayName: z.string().optional(),
+    description: z.string().optional(),
+    deploymentPipeline: resourceNameSchema.default('default'),
+  })
+  .default({ deploymentPipeline: 'default' });
+
+export const releaseSpecSchema = z.strictObject({
+  component: resourceNameSchema,
+  revision: z.number().int().min(1),
+  /** The component spec this release runs, frozen at release time. */
+  template: componentSpecSchema,
+  source: z.strictObject({ workflowRun: resourceNameSchema.optional() }).default({}),
+});
+
+export const releaseBindingSpecSchema = z
+  .strictObject({
+    component: resourceNameSchema,
+    environment: resourceNameSchema,
+    /** Pins a release; without it the binding follows the component's latest release. */
+    release: resourceNameSchema.optional(),
+    replicas: z.number().int().min(0).max(100).default(1),
+    resources: z
+      .strictObject({ requests: resourceListSchema.optional(), limits: resourceListSchema.optional() })
+      .optional(),
+    /** Overrides of the component's environment variables for this environment. */
+    env: envMapSchema.default({}),
+    state: z.enum(['Active', 'Undeploy']).default('Active'),
+    endpoint: z.strictObject({ port: z.number().int().min(1).max(65535) }).optional(),
+  })
+  .superRefine((spec, context) => {
+    const { requests, limits } = spec.resources ?? {};
+    const memoryRequest = requests?.memory === undefined ? undefined : parseMemory(requests.memory);
+    const memoryLimit = limits?.memory === undefined ? undefined : parseMemory(limits.memory);
+    if (memoryRequest !== undefined && memoryLimit !== undefined && memoryRequest > memoryLimit) {
+      context.addIssue({
+        code: 'custom',
+        path: ['resources', 'requests', 'memory'],
+        message: `request ${requests?.memory ?? ''} is above the limit ${limits?.memory ?? ''}`,
+      });
+    }
+    const cpuRequest = requests?.cpu === undefined ? undefined : parseCpu(requests.cpu);
+    const cpuLimit = limits?.cpu === undefined ? undefined : parseCpu(limits.cpu);
+    if (cpuRequest !== undefined && cpuLimit !== undefined && cpuRequest > cpuLimit) {
+      context.addIssue({
+        code: 'custom',
+        path: ['resources', 'requests', 'cpu'],
+        message: `request ${requests?.cpu ?? ''} is above the limit ${limits?.cpu ?? ''}`,
+      });
+    }
+  });
+
+const workflowStepSchema = processSchema.extend({
+  name: resourceNameSchema,
+  timeoutSeconds: z.number().positive().default(600),
+});
+
+export const workflowSpecSchema = z
+  .strictObject({
+    description: z.string().optional(),
+    steps: z.array(workflowStepSchema).min(1),
+  })
+  .superRefine((spec, context) => {
+    const seen = new Set<string>();
+    spec.steps.forEach((step, index) => {
+      if (seen.has(step.name)) {
+        context.addIssue({
+          code: 'custom',
+          path: ['steps', index, 'name'],
+          message: `step ${step.name} appears twice`,
+        });
+      }
+      seen.add(step.name);
+    });
+  });
+
+export const workflowRunSpecSchema = z
+  .strictObject({
+    /** A Workflow to run; without it the component's `spec.build` is the single step. */
+    workflow: resourceNameSchema.optional(),
+    /** A successful run for a component creates a new release of it. */
+    component: resourceNameSchema.optional(),
+    /** Passed to every step as environment variables. */
+    parameters: envMapSchema.default({}),
+  })
+  .refine((spec) => spec.workflow !== undefined || spec.component !== undefined, {
+    message: 'name a workflow, a component (to run its build), or both',
+  });
+
+export const workflowRunPhases = ['Pending', 'Running', 'Succeeded', 'Failed'] as const;
+
+export const workflowRunStatusSchema = z.object({
+  phase: z.enum(workflowRunPhases),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  steps: z.array(
+    z.object({
+      name: z.string(),
+      phase: z.enum(['Succeeded', 'Failed']),
+      exitCode: z.number().nullable(),
+      startedAt: z.string(),
+      finishedAt: z.string(),
+      error: z.string().nullable(),
+    }),
+  ),
+  release: z.string().nullable(),
+  message: z.string().nullable(),
+});
+
+export type ComponentSpec = z.output<typeof componentSpecSchema>;
+export type ReleaseSpec = z.output<typeof releaseSpecSchema>;
+export type ReleaseBindingSpec = z.output<typeof releaseBindingSpecSchema>;
+export type ProjectSpec = z.output<typeof projectSpecSchema>;
+export type EnvironmentSpec = z.output<typeof environmentSpecSchema>;
+export type DeploymentPipelineSpec = z.output<typeof deploymentPipelineSpecSchema>;
+export type WorkflowSpec = z.output<typeof workflowSpecSchema>;
+export type WorkflowRunSpec = z.output<typeof workflowRunSpecSchema>;
+export type WorkflowRunStatus = z.output<typeof workflowRunStatusSchema>;
+
+export type Scope = 'cluster' | 'namespaced';
+
+export interface KindInfo {
+  readonly kind: Kind;
+  /** Lower-case plural used in URLs and `opspilot get`. */
+  readonly plural: string;
+  readonly aliases: readonly string[];
+  readonly scope: Scope;
+  readonly spec: z.ZodType;
+  /** Release is written by the platform only. */
+  readonly applicable: boolean;
+  /** Within one apply, kinds are written in this order so that references resolve. */
+  readonly order: number;
+}
+
+export const kinds = [
+  'Namespace',
+  'Environment',
+  'DeploymentPipeline',
+  'Project',
+  'Component',
+  'Release',
+  'ReleaseBinding',
+  'Workflow',
+  'WorkflowRun',
+] as const;
+
+export type Kind = (typeof kinds)[number];
+
+export const kindInfo: Readonly<Record<Kind, KindInfo>> = {
+  Namespace: info('Namespace', 'namespaces', ['namespace', 'ns'], 'cluster', namespaceSpecSchema, true, 0),
+  Environment: info(
+    'Environment',
+    'environments',
+    ['environment', 'env', 'envs'],
+    'cluster',
+    environmentSpecSchema,
+    true,
+    1,
+  ),
+  DeploymentPipeline: info(
+    'DeploymentPipeline',
+    'deploymentpipelines',
+    ['deploymentpipeline', 'pipeline', 'pipelines'],
+    'cluster',
+    deploymentPipelineSpecSchema,
+    true,
+    2,
+  ),
+  Project: info('Project', 'projects', ['project', 'proj'], 'namespaced', projectSpecSchema, true, 3),
+  Component: info(
+    'Component',
+    'components',
+    ['component', 'comp'],
+    'namespaced',
+    componentSpecSchema,
+    true,
+    4,
+  ),
+  Release: info('Release', 'releases', ['release', 'rel'], 'namespaced', releaseSpecSchema, false, 5),
+  Workflow: info('Workflow', 'workflows', ['workflow', 'wf'], 'namespaced', workflowSpecSchema, true, 6),
+  ReleaseBinding: info(
+    'ReleaseBinding',
+    'releasebindings',
+    ['releasebinding', 'binding', 'bindings', 'rb'],
+    'namespaced',
+    releaseBindingSpecSchema,
+    true,
+    7,
+  ),
+  WorkflowRun: info(
+    'WorkflowRun',
+    'workflowruns',
+    ['workflowrun', 'run', 'runs', 'wfr'],
+    'namespaced',
+    workflowRunSpecSchema,
+    true,
+    8,
+  ),
+};
+
+function info(
+  kind: Kind,
+  plural: string,
+  aliases: readonly string[],
+  scope: Scope,
+  spec: z.ZodType,
+  applicable: boolean,
+  order: number,
+): KindInfo {
+  return { kind, plural, aliases, scope, spec, applicable, order };
+}
+
+/** Resolves `components`, `component`, `comp` or `Component` to the kind. */
+export function resolveKind(text: string): Kind | undefined {
+  const lower = text.toLowerCase();
+  return kinds.find((kind) => {
+    const entry = kindInfo[kind];
+    return kind.toLowerCase() === lower || entry.plural === lower || entry.aliases.includes(lower);
+  });
+}
+
+const readOnlyMetadata = {
+  uid: z.string().optional(),
+  generation: z.number().optional(),
+  createdAt: z.string().optional(),
+  updatedAt: z.string().optional(),
+};
+
+export const metadataSchema = z.strictObject({
+  name: resourceNameSchema,
+  namespace: resourceNameSchema.optional(),
+  project: resourceNameSchema.optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
+  // Accepted so that `opspilot get -o yaml` output can be applied again; the server owns these.
+  ...readOnlyMetadata,
+});
+
+export type InputMetadata = z.output<typeof metadataSchema>;
+
+/** The envelope every document shares; the spec is parsed by its kind's schema afterwards. */
+export const documentSchema = z.strictObject({
+  apiVersion: z.literal(apiVersion, { error: `must be ${apiVersion}` }),
+  kind: z.string(),
+  metadata: metadataSchema,
+  spec: z.unknown().optional(),
+  status: z.unknown().optional(),
+});
+
+export interface ResourceMetadata {
+  readonly name: string;
+  readonly namespace?: string;
+  readonly project?: string;
+  readonly uid: string;
+  readonly generation: number;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** A resource as the API returns it. */
+export interface Resource<Spec = unknown, Status = unknown> {
+  readonly apiVersion: typeof apiVersion;
+  readonly kind: Kind;
+  readonly metadata: ResourceMetadata;
+  readonly spec: Spec;
+  readonly status?: Status;
+}
+
+/** Schema of a resource in API responses (for OpenAPI and clients). */
+export function resourceOutputSchema(kind: Kind): z.ZodType {
+  return z.object({
+    apiVersion: z.literal(apiVersion),
+    kind: z.literal(kind),
+    metadata: z.object({
+      name: z.string(),
+      namespace: z.string().optional(),
+      project: z.string().optional(),
+      uid: z.string(),
+      generation: z.number(),
+      labels: z.record(z.string(), z.string()),
+      annotations: z.record(z.string(), z.string()),
+      createdAt: z.string(),
+      updatedAt: z.string(),
+    }),
+    spec: z.unknown(),
+    status: z.unknown().optional(),
+  });
+}

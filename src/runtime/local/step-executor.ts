@@ -1,0 +1,109 @@
+// Runs workflow (build) steps as local processes, one after another, streaming their output line by line.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Clock } from '../../core/clock.js';
+import type { StepExecutor, StepOutcome, StepOutput, StepSpec } from '../ports.js';
+import type { ProcessTable } from './process-table.js';
+
+export class LocalStepExecutor implements StepExecutor {
+  constructor(
+    private readonly baseEnv: Readonly<Record<string, string>>,
+    private readonly processTable: ProcessTable,
+    private readonly clock: Clock,
+  ) {}
+
+  async run(
+    steps: readonly StepSpec[],
+    output: (line: StepOutput) => void,
+    signal: AbortSignal,
+  ): Promise<StepOutcome[]> {
+    const outcomes: StepOutcome[] = [];
+    for (const step of steps) {
+      const outcome = await this.runStep(step, output, signal);
+      outcomes.push(outcome);
+      if (outcome.exitCode !== 0 || outcome.error !== null) break;
+    }
+    return outcomes;
+  }
+
+  private runStep(
+    step: StepSpec,
+    output: (line: StepOutput) => void,
+    signal: AbortSignal,
+  ): Promise<StepOutcome> {
+    const startedAt = this.clock.now().toISOString();
+    const emit = (stream: StepOutput['stream'], line: string): void => {
+      output({ step: step.name, stream, line, timestamp: this.clock.now().toISOString() });
+    };
+    const finish = (
+      exitCode: number | null,
+      signalName: string | null,
+      error: string | null,
+    ): StepOutcome => ({
+      name: step.name,
+      exitCode,
+      signal: signalName,
+      startedAt,
+      finishedAt: this.clock.now().toISOString(),
+      error,
+    });
+    if (step.cwd !== undefined && !existsSync(step.cwd)) {
+      const error = `working directory ${step.cwd} does not exist`;
+      emit('system', error);
+      return Promise.resolve(finish(null, null, error));
+    }
+    emit(
+      'system',
+      `$ ${[step.command, ...step.args].join(' ')}${step.cwd === undefined ? '' : `  (in ${step.cwd})`}`,
+    );
+    return new Promise((resolve) => {
+      const child = spawn(step.command, [...step.args], {
+        cwd: step.cwd,
+        env: { ...this.baseEnv, ...step.env },
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stopReason: string | null = null;
+      const stop = (reason: string): void => {
+        stopReason ??= reason;
+        if (child.pid !== undefined) void this.processTable.signalSession(child.pid, 'SIGKILL');
+      };
+      const timer = setTimeout(() => {
+        stop(`timed out after ${step.timeoutSeconds}s`);
+      }, step.timeoutSeconds * 1000);
+      const onAbort = (): void => {
+        stop('cancelled');
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      const streams: Promise<void>[] = [];
+      for (const [name, stream] of [
+        ['stdout', child.stdout],
+        ['stderr', child.stderr],
+      ] as const) {
+        const lines = createInterface({ input: stream, crlfDelay: Infinity });
+        lines.on('line', (line) => {
+          emit(name, line);
+        });
+        streams.push(new Promise((done) => lines.once('close', done)));
+      }
+      let spawnError: string | null = null;
+      child.once('error', (error: NodeJS.ErrnoException) => {
+        spawnError =
+          error.code === 'ENOENT'
+            ? `command not found: ${step.command}`
+            : `cannot run ${step.command}: ${error.message}`;
+      });
+      child.once('close', (code, signalName) => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        void Promise.all(streams).then(() => {
+          const error = spawnError ?? stopReason;
+          if (error !== null) emit('system', error);
+          else emit('system', `exit code ${code ?? 'none'}${signalName === null ? '' : ` (${signalName})`}`);
+          resolve(finish(code, signalName, error));
+        });
+      });
+    });
+  }
+}

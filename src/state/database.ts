@@ -1,0 +1,94 @@
+// Opens the state database: a SQLite file by default, PostgreSQL for a postgres:// URL. Same Kysely schema.
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, type Generated } from 'kysely';
+import pg from 'pg';
+
+export interface ResourcesTable {
+  uid: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  project: string | null;
+  component: string | null;
+  environment: string | null;
+  labels: string;
+  annotations: string;
+  spec: string;
+  status: string | null;
+  generation: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface EventsTable {
+  id: Generated<number>;
+  namespace: string;
+  object_kind: string;
+  object_name: string;
+  project: string | null;
+  component: string | null;
+  environment: string | null;
+  replica: string | null;
+  type: string;
+  reason: string;
+  message: string;
+  count: number;
+  first_timestamp: string;
+  last_timestamp: string;
+}
+
+export interface WorkflowLogsTable {
+  run_uid: string;
+  sequence: number;
+  timestamp: string;
+  step: string;
+  stream: string;
+  line: string;
+}
+
+export interface Database {
+  resources: ResourcesTable;
+  events: EventsTable;
+  workflow_logs: WorkflowLogsTable;
+}
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface OpenedDatabase {
+  readonly db: Kysely<Database>;
+  readonly dialect: Dialect;
+  /** Human-readable location, with no password. */
+  readonly location: string;
+}
+
+/** `url` is `postgres://…`, `sqlite:PATH`, or undefined for `<dataDir>/state.db`. */
+export function openDatabase(url: string | undefined, dataDir: string): OpenedDatabase {
+  if (url !== undefined && /^postgres(ql)?:\/\//.test(url)) {
+    const pool = new pg.Pool({ connectionString: url, max: 10 });
+    // An idle client that loses its connection must not crash the process; the next query reports it.
+    pool.on('error', () => undefined);
+    const location = new URL(url);
+    location.password = '';
+    return {
+      db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+      dialect: 'postgres',
+      location: location.toString(),
+    };
+  }
+  const file =
+    url === undefined ? resolve(dataDir, 'state.db') : resolve(dataDir, url.slice('sqlite:'.length));
+  mkdirSync(dirname(file), { recursive: true });
+  const database = new SqliteDatabase(file);
+  // WAL keeps readers off the writer's back; NORMAL sync is crash-safe for the process (not for power loss).
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = NORMAL');
+  database.pragma('busy_timeout = 5000');
+  database.pragma('foreign_keys = ON');
+  return {
+    db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }),
+    dialect: 'sqlite',
+    location: file,
+  };
+}

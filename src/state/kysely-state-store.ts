@@ -1,0 +1,348 @@
+// StateStore over Kysely: one implementation for SQLite and PostgreSQL, proven equal by one contract suite.
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import { ConflictError, UnavailableError } from '../core/errors.js';
+import {
+  openDatabase,
+  type Database,
+  type Dialect,
+  type EventsTable,
+  type ResourcesTable,
+} from './database.js';
+import { migrateToLatest } from './migrations.js';
+import type {
+  EventFilter,
+  EventRecord,
+  EventRepository,
+  NewEvent,
+  ResourceFilter,
+  ResourceKey,
+  ResourceRecord,
+  ResourceRepository,
+  StateRepositories,
+  StateStore,
+  WorkflowLogLine,
+  WorkflowLogRepository,
+} from './ports.js';
+
+type Executor = Kysely<Database> | Transaction<Database>;
+
+export interface OpenStateStoreOptions {
+  /** `postgres://…`, `sqlite:PATH` or undefined for `<dataDir>/state.db`. */
+  url: string | undefined;
+  dataDir: string;
+}
+
+export async function openStateStore(
+  options: OpenStateStoreOptions,
+): Promise<StateStore & { location: string }> {
+  const { db, dialect, location } = openDatabase(options.url, options.dataDir);
+  try {
+    await migrateToLatest(db as unknown as Kysely<unknown>, dialect);
+  } catch (error) {
+    await db.destroy().catch(() => undefined);
+    if (error instanceof UnavailableError) throw error;
+    throw new UnavailableError(`cannot open the state database at ${location}: ${String(error)}`, {
+      hint: 'Check that the database is reachable (OPSPILOT_STATE_URL) and the data dir is writable.',
+      cause: error,
+    });
+  }
+  return Object.assign(new KyselyStateStore(db, dialect), { location });
+}
+
+export class KyselyStateStore implements StateStore {
+  readonly resources: ResourceRepository;
+  readonly events: EventRepository;
+  readonly workflowLogs: WorkflowLogRepository;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    readonly dialect: Dialect,
+  ) {
+    this.resources = new KyselyResourceRepository(db);
+    this.events = new KyselyEventRepository(db);
+    this.workflowLogs = new KyselyWorkflowLogRepository(db);
+  }
+
+  transaction<T>(work: (repositories: StateRepositories) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute((trx) =>
+      work({
+        resources: new KyselyResourceRepository(trx),
+        events: new KyselyEventRepository(trx),
+        workflowLogs: new KyselyWorkflowLogRepository(trx),
+      }),
+    );
+  }
+
+  close(): Promise<void> {
+    return this.db.destroy();
+  }
+}
+
+class KyselyResourceRepository implements ResourceRepository {
+  constructor(private readonly db: Executor) {}
+
+  async get(key: ResourceKey): Promise<ResourceRecord | undefined> {
+    const row = await this.db
+      .selectFrom('resources')
+      .selectAll()
+      .where('kind', '=', key.kind)
+      .where('namespace', '=', key.namespace)
+      .where('name', '=', key.name)
+      .executeTakeFirst();
+    return row && toResource(row);
+  }
+
+  async list(filter: ResourceFilter): Promise<ResourceRecord[]> {
+    let query = this.db.selectFrom('resources').selectAll().where('kind', '=', filter.kind);
+    if (filter.namespace !== undefined) query = query.where('namespace', '=', filter.namespace);
+    if (filter.project !== undefined) query = query.where('project', '=', filter.project);
+    if (filter.component !== undefined) query = query.where('component', '=', filter.component);
+    if (filter.environment !== undefined) query = query.where('environment', '=', filter.environment);
+    const rows = await query.orderBy('namespace').orderBy('name').execute();
+    return rows.map(toResource);
+  }
+
+  async insert(record: ResourceRecord): Promise<void> {
+    try {
+      await this.db.insertInto('resources').values(fromResource(record)).execute();
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw new ConflictError(`${record.kind} ${qualified(record)} already exists`);
+      }
+      throw error;
+    }
+  }
+
+  async update(record: ResourceRecord, expectedGeneration: number): Promise<void> {
+    const row = fromResource(record);
+    const result = await this.db
+      .updateTable('resources')
+      .set({
+        project: row.project,
+        component: row.component,
+        environment: row.environment,
+        labels: row.labels,
+        annotations: row.annotations,
+        spec: row.spec,
+        status: row.status,
+        generation: row.generation,
+        updated_at: row.updated_at,
+      })
+      .where('kind', '=', record.kind)
+      .where('namespace', '=', record.namespace)
+      .where('name', '=', record.name)
+      .where('generation', '=', expectedGeneration)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) !== 1) {
+      throw new ConflictError(`${record.kind} ${qualified(record)} was changed or deleted meanwhile`, {
+        hint: 'Read it again and retry.',
+      });
+    }
+  }
+
+  async setStatus(key: ResourceKey, status: unknown, updatedAt: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('resources')
+      .set({ status: status === undefined ? null : JSON.stringify(status), updated_at: updatedAt })
+      .where('kind', '=', key.kind)
+      .where('namespace', '=', key.namespace)
+      .where('name', '=', key.name)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async delete(key: ResourceKey): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('resources')
+      .where('kind', '=', key.kind)
+      .where('namespace', '=', key.namespace)
+      .where('name', '=', key.name)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) === 1;
+  }
+}
+
+class KyselyEventRepository implements EventRepository {
+  constructor(private readonly db: Executor) {}
+
+  async record(event: NewEvent, foldWindowMs = 10 * 60_000): Promise<void> {
+    const row = {
+      namespace: event.namespace,
+      object_kind: event.objectKind,
+      object_name: event.objectName,
+      project: event.project ?? null,
+      component: event.component ?? null,
+      environment: event.environment ?? null,
+      replica: event.replica ?? null,
+      type: event.type,
+      reason: event.reason,
+      message: event.message,
+    };
+    const windowStart = new Date(Date.parse(event.timestamp) - foldWindowMs).toISOString();
+    // Fold only into the newest event of this object: a repeat after something else happened is news.
+    const latest = await this.db
+      .selectFrom('events')
+      .selectAll()
+      .where('namespace', '=', row.namespace)
+      .where('object_kind', '=', row.object_kind)
+      .where('object_name', '=', row.object_name)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (
+      latest !== undefined &&
+      latest.last_timestamp >= windowStart &&
+      latest.reason === row.reason &&
+      latest.message === row.message &&
+      latest.replica === row.replica &&
+      latest.type === row.type
+    ) {
+      await this.db
+        .updateTable('events')
+        .set({ count: latest.count + 1, last_timestamp: event.timestamp })
+        .where('id', '=', latest.id)
+        .execute();
+      return;
+    }
+    await this.db
+      .insertInto('events')
+      .values({ ...row, count: 1, first_timestamp: event.timestamp, last_timestamp: event.timestamp })
+      .execute();
+  }
+
+  async list(filter: EventFilter): Promise<EventRecord[]> {
+    let query = this.db.selectFrom('events').selectAll();
+    if (filter.namespace !== undefined) query = query.where('namespace', '=', filter.namespace);
+    if (filter.project !== undefined) query = query.where('project', '=', filter.project);
+    if (filter.component !== undefined) query = query.where('component', '=', filter.component);
+    if (filter.environment !== undefined) query = query.where('environment', '=', filter.environment);
+    if (filter.objectKind !== undefined) query = query.where('object_kind', '=', filter.objectKind);
+    if (filter.objectName !== undefined) query = query.where('object_name', '=', filter.objectName);
+    if (filter.reason !== undefined) query = query.where('reason', '=', filter.reason);
+    if (filter.since !== undefined) query = query.where('last_timestamp', '>=', filter.since);
+    const rows = await query
+      .orderBy('last_timestamp', 'desc')
+      .orderBy('id', 'desc')
+      .limit(filter.limit ?? 500)
+      .execute();
+    return rows.map(toEvent);
+  }
+
+  async prune(before: string): Promise<number> {
+    const result = await this.db.deleteFrom('events').where('last_timestamp', '<', before).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+}
+
+class KyselyWorkflowLogRepository implements WorkflowLogRepository {
+  constructor(private readonly db: Executor) {}
+
+  async append(lines: readonly WorkflowLogLine[]): Promise<void> {
+    // Both drivers cap bound parameters per statement; 6 columns × 500 rows stays well inside.
+    for (let start = 0; start < lines.length; start += 500) {
+      const rows = lines.slice(start, start + 500).map((line) => ({
+        run_uid: line.runUid,
+        sequence: line.sequence,
+        timestamp: line.timestamp,
+        step: line.step,
+        stream: line.stream,
+        line: line.line,
+      }));
+      await this.db.insertInto('workflow_logs').values(rows).execute();
+    }
+  }
+
+  async list(
+    runUid: string,
+    options: { afterSequence?: number; limit?: number } = {},
+  ): Promise<WorkflowLogLine[]> {
+    const rows = await this.db
+      .selectFrom('workflow_logs')
+      .selectAll()
+      .where('run_uid', '=', runUid)
+      .where('sequence', '>', options.afterSequence ?? -1)
+      .orderBy('sequence')
+      .limit(options.limit ?? 10_000)
+      .execute();
+    return rows.map((row) => ({
+      runUid: row.run_uid,
+      sequence: row.sequence,
+      timestamp: row.timestamp,
+      step: row.step,
+      stream: row.stream as WorkflowLogLine['stream'],
+      line: row.line,
+    }));
+  }
+
+  async deleteRun(runUid: string): Promise<void> {
+    await this.db.deleteFrom('workflow_logs').where('run_uid', '=', runUid).execute();
+  }
+}
+
+function toResource(row: Selectable<ResourcesTable>): ResourceRecord {
+  return {
+    uid: row.uid,
+    kind: row.kind,
+    namespace: row.namespace,
+    name: row.name,
+    project: row.project,
+    component: row.component,
+    environment: row.environment,
+    labels: JSON.parse(row.labels) as Record<string, string>,
+    annotations: JSON.parse(row.annotations) as Record<string, string>,
+    spec: JSON.parse(row.spec) as unknown,
+    status: row.status === null ? null : (JSON.parse(row.status) as unknown),
+    generation: row.generation,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function fromResource(record: ResourceRecord): ResourcesTable {
+  return {
+    uid: record.uid,
+    kind: record.kind,
+    namespace: record.namespace,
+    name: record.name,
+    project: record.project,
+    component: record.component,
+    environment: record.environment,
+    labels: JSON.stringify(record.labels),
+    annotations: JSON.stringify(record.annotations),
+    spec: JSON.stringify(record.spec),
+    status: record.status === null || record.status === undefined ? null : JSON.stringify(record.status),
+    generation: record.generation,
+    created_at: record.createdAt,
+    updated_at: record.updatedAt,
+  };
+}
+
+function toEvent(row: Selectable<EventsTable>): EventRecord {
+  return {
+    id: row.id,
+    namespace: row.namespace,
+    objectKind: row.object_kind,
+    objectName: row.object_name,
+    project: row.project,
+    component: row.component,
+    environment: row.environment,
+    replica: row.replica,
+    type: row.type as EventRecord['type'],
+    reason: row.reason,
+    message: row.message,
+    timestamp: row.last_timestamp,
+    count: row.count,
+    firstTimestamp: row.first_timestamp,
+    lastTimestamp: row.last_timestamp,
+  };
+}
+
+function qualified(key: ResourceKey): string {
+  return key.namespace === '' ? key.name : `${key.namespace}/${key.name}`;
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const code = (error as { code?: unknown }).code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}

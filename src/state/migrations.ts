@@ -1,0 +1,105 @@
+// Versioned schema migrations, shared by SQLite and PostgreSQL. Never edit a released migration: add one.
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { UnavailableError, errorMessage } from '../core/errors.js';
+import type { Dialect } from './database.js';
+
+function migrations(dialect: Dialect): Record<string, Migration> {
+  return {
+    '0001_initial': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('resources')
+          .addColumn('uid', 'text', (column) => column.primaryKey())
+          .addColumn('kind', 'text', (column) => column.notNull())
+          .addColumn('namespace', 'text', (column) => column.notNull())
+          .addColumn('name', 'text', (column) => column.notNull())
+          .addColumn('project', 'text')
+          .addColumn('component', 'text')
+          .addColumn('environment', 'text')
+          .addColumn('labels', 'text', (column) => column.notNull())
+          .addColumn('annotations', 'text', (column) => column.notNull())
+          .addColumn('spec', 'text', (column) => column.notNull())
+          .addColumn('status', 'text')
+          .addColumn('generation', 'integer', (column) => column.notNull())
+          .addColumn('created_at', 'text', (column) => column.notNull())
+          .addColumn('updated_at', 'text', (column) => column.notNull())
+          .addUniqueConstraint('resources_kind_namespace_name', ['kind', 'namespace', 'name'])
+          .execute();
+        await db.schema
+          .createIndex('resources_by_component')
+          .on('resources')
+          .columns(['namespace', 'component', 'kind'])
+          .execute();
+
+        await db.schema
+          .createTable('events')
+          .addColumn('id', dialect === 'postgres' ? 'serial' : 'integer', (column) =>
+            dialect === 'postgres' ? column.primaryKey() : column.primaryKey().autoIncrement(),
+          )
+          .addColumn('namespace', 'text', (column) => column.notNull())
+          .addColumn('object_kind', 'text', (column) => column.notNull())
+          .addColumn('object_name', 'text', (column) => column.notNull())
+          .addColumn('project', 'text')
+          .addColumn('component', 'text')
+          .addColumn('environment', 'text')
+          .addColumn('replica', 'text')
+          .addColumn('type', 'text', (column) => column.notNull())
+          .addColumn('reason', 'text', (column) => column.notNull())
+          .addColumn('message', 'text', (column) => column.notNull())
+          .addColumn('count', 'integer', (column) => column.notNull())
+          .addColumn('first_timestamp', 'text', (column) => column.notNull())
+          .addColumn('last_timestamp', 'text', (column) => column.notNull())
+          .execute();
+        await db.schema
+          .createIndex('events_by_namespace_time')
+          .on('events')
+          .columns(['namespace', 'last_timestamp'])
+          .execute();
+        await db.schema
+          .createIndex('events_by_component')
+          .on('events')
+          .columns(['namespace', 'component', 'last_timestamp'])
+          .execute();
+
+        await db.schema
+          .createTable('workflow_logs')
+          .addColumn('run_uid', 'text', (column) => column.notNull())
+          .addColumn('sequence', 'integer', (column) => column.notNull())
+          .addColumn('timestamp', 'text', (column) => column.notNull())
+          .addColumn('step', 'text', (column) => column.notNull())
+          .addColumn('stream', 'text', (column) => column.notNull())
+          .addColumn('line', 'text', (column) => column.notNull())
+          .addPrimaryKeyConstraint('workflow_logs_pk', ['run_uid', 'sequence'])
+          .execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.dropTable('workflow_logs').execute();
+        await db.schema.dropTable('events').execute();
+        await db.schema.dropTable('resources').execute();
+      },
+    },
+  };
+}
+
+export async function migrateToLatest(db: Kysely<unknown>, dialect: Dialect): Promise<string[]> {
+  const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations(dialect)) };
+  const migrator = new Migrator({
+    db,
+    provider,
+    migrationTableName: 'opspilot_migrations',
+    migrationLockTableName: 'opspilot_migrations_lock',
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results?.find((result) => result.status === 'Error')?.migrationName ?? 'unknown';
+    throw new UnavailableError(`state database migration ${failed} failed: ${errorMessage(error)}`, {
+      hint: 'The database may be newer than this opspilot, or unreachable. Check OPSPILOT_STATE_URL.',
+      cause: error,
+    });
+  }
+  return (results ?? [])
+    .filter((result) => result.status === 'Success')
+    .map((result) => result.migrationName);
+}
+
+export const latestMigration = Object.keys(migrations('sqlite')).sort().at(-1);

@@ -1,0 +1,123 @@
+// The state store port: a generic, versioned store of declarative resources plus the event and
+// workflow-log journals. It knows nothing of resource kinds; the platform parses and validates specs.
+
+export interface ResourceRecord {
+  readonly uid: string;
+  readonly kind: string;
+  /** Empty for cluster-scoped kinds (Namespace). */
+  readonly namespace: string;
+  readonly name: string;
+  /** Denormalised references, indexed so that lookups by owner stay cheap. */
+  readonly project: string | null;
+  readonly component: string | null;
+  readonly environment: string | null;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly spec: unknown;
+  readonly status: unknown;
+  /** Incremented on every spec/metadata change; used for optimistic concurrency. */
+  readonly generation: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface ResourceKey {
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+}
+
+export interface ResourceFilter {
+  readonly kind: string;
+  readonly namespace?: string | undefined;
+  readonly project?: string | undefined;
+  readonly component?: string | undefined;
+  readonly environment?: string | undefined;
+}
+
+export interface ResourceRepository {
+  get(key: ResourceKey): Promise<ResourceRecord | undefined>;
+  /** Ordered by namespace, then name. */
+  list(filter: ResourceFilter): Promise<ResourceRecord[]>;
+  /** Throws ConflictError when a resource with the same key exists. */
+  insert(record: ResourceRecord): Promise<void>;
+  /** Replaces a resource; throws ConflictError when its generation is no longer `expectedGeneration`. */
+  update(record: ResourceRecord, expectedGeneration: number): Promise<void>;
+  /** Writes only the status; does not change the generation. Returns false when the resource is gone. */
+  setStatus(key: ResourceKey, status: unknown, updatedAt: string): Promise<boolean>;
+  delete(key: ResourceKey): Promise<boolean>;
+}
+
+export type EventType = 'Normal' | 'Warning';
+
+export interface NewEvent {
+  readonly namespace: string;
+  readonly objectKind: string;
+  readonly objectName: string;
+  readonly project?: string | null;
+  readonly component?: string | null;
+  readonly environment?: string | null;
+  readonly replica?: string | null;
+  readonly type: EventType;
+  readonly reason: string;
+  readonly message: string;
+  readonly timestamp: string;
+}
+
+export interface EventRecord extends Required<NewEvent> {
+  readonly id: number;
+  /** How many times this same event repeated; repeats within the aggregation window are folded. */
+  readonly count: number;
+  readonly firstTimestamp: string;
+  readonly lastTimestamp: string;
+}
+
+export interface EventFilter {
+  readonly namespace?: string | undefined;
+  readonly project?: string | undefined;
+  readonly component?: string | undefined;
+  readonly environment?: string | undefined;
+  readonly objectKind?: string | undefined;
+  readonly objectName?: string | undefined;
+  readonly reason?: string | undefined;
+  /** Only events last seen at or after this ISO time. */
+  readonly since?: string | undefined;
+  /** Newest first; defaults to 500. */
+  readonly limit?: number | undefined;
+}
+
+export interface EventRepository {
+  /** Records an event, folding it into the previous identical one when that was seen within `foldWindowMs`. */
+  record(event: NewEvent, foldWindowMs?: number): Promise<void>;
+  list(filter: EventFilter): Promise<EventRecord[]>;
+  /** Deletes events last seen before the given ISO time; returns how many. */
+  prune(before: string): Promise<number>;
+}
+
+export interface WorkflowLogLine {
+  readonly runUid: string;
+  readonly sequence: number;
+  readonly timestamp: string;
+  readonly step: string;
+  readonly stream: 'stdout' | 'stderr' | 'system';
+  readonly line: string;
+}
+
+export interface WorkflowLogRepository {
+  append(lines: readonly WorkflowLogLine[]): Promise<void>;
+  list(runUid: string, options?: { afterSequence?: number; limit?: number }): Promise<WorkflowLogLine[]>;
+  deleteRun(runUid: string): Promise<void>;
+}
+
+export interface StateRepositories {
+  readonly resources: ResourceRepository;
+  readonly events: EventRepository;
+  readonly workflowLogs: WorkflowLogRepository;
+}
+
+export interface StateStore extends StateRepositories {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Runs `work` atomically: every write inside commits together or not at all. */
+  transaction<T>(work: (repositories: StateRepositories) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
