@@ -1,7 +1,7 @@
 // Builds the REST API (Fastify). It never listens: the composition root does. Routes are thin: they validate,
 // call the platform service, and shape the answer; errors become problem+json in problem.ts.
 import fastifySwagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
@@ -25,7 +25,8 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   const logger: FastifyBaseLogger = options.logger;
   const app = Fastify({
     loggerInstance: logger,
-    disableRequestLogging: true,
+    // Requests are logged at debug level by the onResponse hook below, not at info by Fastify.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 5 * 1024 * 1024,
   });
   app.setValidatorCompiler(validatorCompiler);

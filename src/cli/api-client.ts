@@ -59,11 +59,12 @@ export class ApiClient {
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause;
-      throw new UnavailableError(
-        `cannot reach the opspilot server at ${this.server} (${cause?.code ?? (error as Error).message})`,
-        { hint: 'Start it with `opspilot up`, or point --server / OPSPILOT_SERVER at a running one.' },
-      );
+      const cause = (error as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } })
+        .cause;
+      const reason = cause?.code ?? cause?.errors?.[0]?.code ?? cause?.message ?? (error as Error).message;
+      throw new UnavailableError(`cannot reach the opspilot server at ${this.server} (${reason})`, {
+        hint: 'Start it with `opspilot up`, or point --server / OPSPILOT_SERVER at a running one.',
+      });
     }
     const text = await response.text();
     const parsed = text === '' ? undefined : safeJson(text);

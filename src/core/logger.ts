@@ -22,7 +22,9 @@ export function createLogger(options: LoggerOptions): Logger {
   const stream = pretty({
     colorize: options.destination === undefined && process.stdout.isTTY,
     translateTime: 'HH:MM:ss',
-    ignore: 'pid,hostname',
+    // `[12:00:01] INFO: echo@dev echo-dev-x7k2p  Started …`: the workload first, the rest as JSON.
+    ignore: 'pid,hostname,component,reason,workload',
+    messageFormat: '{if workload}{workload}  {end}{msg}',
     singleLine: true,
     sync: true,
     ...(options.destination ? { destination: options.destination } : {}),

@@ -9,8 +9,9 @@ export const applyItemSchema = z
     namespace: z.string().nullable(),
     name: z.string(),
     action: z.enum(['created', 'configured', 'unchanged', 'deleted']),
-    /** Index of the document that caused it; null for resources the platform created on its own. */
+    /** Index of the document that caused it (also for what the platform created on its own); null for deletes. */
     document: z.number().nullable(),
+    /** Set for resources the platform created on its own, saying why. */
     note: z.string().optional(),
   })
   .meta({ id: 'ApplyItem' });

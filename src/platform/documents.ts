@@ -56,7 +56,8 @@ export function parseDocuments(raw: readonly unknown[], options: ParseOptions = 
     }
     const envelope = documentSchema.safeParse(input);
     if (!envelope.success) {
-      for (const issue of envelope.error.issues) add(issue.path, describeIssue(issue));
+      for (const issue of envelope.error.issues)
+        for (const [path, message] of describeIssue(issue)) add(path, message);
       return;
     }
     const { kind: kindText, metadata } = envelope.data;
@@ -78,7 +79,9 @@ export function parseDocuments(raw: readonly unknown[], options: ParseOptions = 
     }
     const spec = info.spec.safeParse(envelope.data.spec);
     if (!spec.success) {
-      for (const issue of spec.error.issues) add(['spec', ...issue.path], describeIssue(issue));
+      for (const issue of spec.error.issues) {
+        for (const [path, message] of describeIssue(issue)) add(['spec', ...path], message);
+      }
       return;
     }
     const namespace =
@@ -150,12 +153,17 @@ function resolvePaths(
   return spec;
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+/** One message per field; an unknown field is reported at its own path so that the CLI can point at it. */
+function describeIssue(issue: z.core.$ZodIssue): [PropertyKey[], string][] {
   if (issue.code === 'unrecognized_keys') {
-    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => `'${key}'`).join(', ')}`;
+    return issue.keys.map((key) => [
+      [...issue.path, key],
+      'unknown field (check its spelling and indentation)',
+    ]);
   }
-  if (issue.code === 'invalid_value' && issue.path.at(-1) === 'apiVersion') return `must be ${apiVersion}`;
-  return issue.message;
+  if (issue.code === 'invalid_value' && issue.path.at(-1) === 'apiVersion')
+    return [[issue.path, `must be ${apiVersion}`]];
+  return [[issue.path, issue.message]];
 }
 
 /** Serialises with sorted keys so that equal values compare equal whatever their key order. */

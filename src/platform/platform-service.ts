@@ -289,7 +289,7 @@ export class PlatformService {
     if (existing === undefined) {
       await tx.resources.insert(next);
       items.push(item(next, 'created', document.index));
-      if (kind === 'Component') items.push(await this.release(tx, next, now, undefined));
+      if (kind === 'Component') items.push(await this.release(tx, next, now, document.index));
       return items;
     }
 
@@ -306,7 +306,7 @@ export class PlatformService {
     items.push(item(next, 'configured', document.index));
     if (kind === 'Component' && specChanged) {
       const current = await tx.resources.get({ kind, namespace, name });
-      if (current !== undefined) items.push(await this.release(tx, current, now, undefined));
+      if (current !== undefined) items.push(await this.release(tx, current, now, document.index));
     }
     return items;
   }
@@ -315,10 +315,14 @@ export class PlatformService {
     tx: StateRepositories,
     component: ResourceRecord,
     now: string,
-    workflowRun: string | undefined,
+    document: number,
   ): Promise<ApplyItem> {
-    const release = await createRelease(tx, component, { now, ids: this.options.ids, workflowRun });
-    return item(release, 'created', null);
+    const release = await createRelease(tx, component, {
+      now,
+      ids: this.options.ids,
+      workflowRun: undefined,
+    });
+    return item(release, 'created', document, 'new release of the component');
   }
 
   /** Resolves and checks what a document points at; returns the indexed reference columns, or undefined. */
@@ -385,7 +389,7 @@ export class PlatformService {
             updatedAt: now,
           };
           await tx.resources.insert(record);
-          items.push(item(record, 'created', null, 'created implicitly for the component'));
+          items.push(item(record, 'created', document.index, 'created implicitly for the component'));
         }
         return { project, component: document.name, environment: null };
       }

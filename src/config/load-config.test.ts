@@ -1,0 +1,104 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { InvalidError } from '../core/errors.js';
+import { inheritedEnvironment, loadClientConfig, loadConfig, redactConfig } from './load-config.js';
+
+function folder(): string {
+  return mkdtempSync(join(tmpdir(), 'opspilot-config-'));
+}
+
+describe('loadConfig', () => {
+  it('runs on defaults with no file and no environment', () => {
+    const cwd = folder();
+    const config = loadConfig({ env: {}, cwd });
+    expect(config.dataDir).toBe(join(cwd, '.opspilot'));
+    expect(config.server).toEqual({ host: '127.0.0.1', port: 7400 });
+    expect(config.state.url).toBeUndefined();
+    expect(config.runtime.local.crashLoopThreshold).toBe(3);
+    expect(Object.isFrozen(config.runtime.local)).toBe(true);
+  });
+
+  it('layers opspilot.yaml < OPSPILOT_* < flags', () => {
+    const cwd = folder();
+    writeFileSync(
+      join(cwd, 'opspilot.yaml'),
+      'server: { port: 7500, host: 0.0.0.0 }\nruntime: { local: { sampleIntervalMs: 500 } }\n',
+    );
+    const fromFile = loadConfig({ env: {}, cwd });
+    expect(fromFile.server).toEqual({ host: '0.0.0.0', port: 7500 });
+    expect(fromFile.runtime.local.sampleIntervalMs).toBe(500);
+
+    const fromEnv = loadConfig({
+      env: {
+        OPSPILOT_PORT: '7600',
+        OPSPILOT_RUNTIME__LOCAL__SAMPLE_INTERVAL_MS: '250',
+        OPSPILOT_DATA_DIR: '/var/x',
+      },
+      cwd,
+    });
+    expect(fromEnv.server.port).toBe(7600);
+    expect(fromEnv.runtime.local.sampleIntervalMs).toBe(250);
+    expect(fromEnv.dataDir).toBe('/var/x');
+
+    const fromFlags = loadConfig({
+      env: { OPSPILOT_PORT: '7600' },
+      cwd,
+      overrides: { port: '7700', dataDir: 'data' },
+    });
+    expect(fromFlags.server.port).toBe(7700);
+    expect(fromFlags.dataDir).toBe(join(cwd, 'data'));
+  });
+
+  it('names the field and where its bad value came from', () => {
+    const cwd = folder();
+    writeFileSync(join(cwd, 'custom.yaml'), 'server: { prot: 1 }\n');
+    const attempt = (): unknown =>
+      loadConfig({ env: { OPSPILOT_CONFIG: 'custom.yaml', OPSPILOT_PORT: 'abc' }, cwd });
+    expect(attempt).toThrow(InvalidError);
+    try {
+      attempt();
+    } catch (error) {
+      const issues = (error as InvalidError).issues;
+      expect(issues).toContainEqual(expect.objectContaining({ path: 'server.port (from OPSPILOT_PORT)' }));
+      expect(issues.some((issue) => issue.message.includes('prot'))).toBe(true);
+    }
+  });
+
+  it('rejects a state URL that is neither postgres nor sqlite', () => {
+    expect(() => loadConfig({ env: { OPSPILOT_STATE_URL: 'mysql://x' }, cwd: folder() })).toThrow(
+      /invalid configuration/,
+    );
+  });
+
+  it('masks secrets when printing', () => {
+    const config = loadConfig({
+      env: { OPSPILOT_STATE_URL: 'postgres://app:s3cret@db:5432/ops' },
+      cwd: folder(),
+    });
+    const printed = JSON.stringify(redactConfig(config));
+    expect(printed).not.toContain('s3cret');
+    expect(printed).toContain('postgres://app:***@db:5432/ops');
+  });
+});
+
+describe('client config and child environment', () => {
+  it('reads the server address and token', () => {
+    expect(loadClientConfig({ env: {} }).server).toBe('http://127.0.0.1:7400');
+    const config = loadClientConfig({ env: { OPSPILOT_SERVER: 'http://h:1/', OPSPILOT_TOKEN: 't' } });
+    expect(config).toEqual({ server: 'http://h:1', token: 't' });
+    expect(() => loadClientConfig({ server: 'not a url', env: {} })).toThrow(/invalid server address/);
+  });
+
+  it('passes only the basics on to replicas', () => {
+    const env = inheritedEnvironment({
+      PATH: '/bin',
+      HOME: '/root',
+      LC_ALL: 'C',
+      OPSPILOT_TOKEN: 'x',
+      AWS_SECRET: 'y',
+    });
+    expect(env).toEqual({ PATH: '/bin', HOME: '/root', LC_ALL: 'C' });
+  });
+});

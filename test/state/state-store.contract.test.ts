@@ -1,0 +1,180 @@
+// One contract for the StateStore port, run against SQLite and PostgreSQL alike.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConflictError } from '../../src/core/errors.js';
+import { openStateStore } from '../../src/state/kysely-state-store.js';
+import type { ResourceRecord, StateStore } from '../../src/state/ports.js';
+import { stateStores, type TestStore } from '../helpers/state-stores.js';
+
+function record(overrides: Partial<ResourceRecord> = {}): ResourceRecord {
+  return {
+    uid: `uid-${Math.random().toString(36).slice(2)}`,
+    kind: 'Component',
+    namespace: 'default',
+    name: 'echo',
+    project: 'shop',
+    component: 'echo',
+    environment: null,
+    labels: { team: 'a' },
+    annotations: {},
+    spec: { run: { command: 'node', args: ['server.js'] }, nested: [1, { deep: true }] },
+    status: null,
+    generation: 1,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    updatedAt: '2026-01-01T00:00:00.000Z',
+    ...overrides,
+  };
+}
+
+describe.each(stateStores)('StateStore contract on %s', (_name, open) => {
+  let subject: TestStore;
+  let store: StateStore;
+
+  beforeEach(async () => {
+    subject = await open();
+    store = subject.store;
+  });
+  afterEach(async () => {
+    await subject.dispose();
+  });
+
+  it('stores and reads resources exactly', async () => {
+    const echo = record();
+    await store.resources.insert(echo);
+    expect(await store.resources.get(echo)).toEqual(echo);
+    expect(
+      await store.resources.get({ kind: 'Component', namespace: 'other', name: 'echo' }),
+    ).toBeUndefined();
+  });
+
+  it('refuses a duplicate key with a conflict', async () => {
+    await store.resources.insert(record());
+    await expect(store.resources.insert(record())).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  it('lists by kind, namespace and indexed references, ordered by namespace then name', async () => {
+    await store.resources.insert(record({ name: 'b', component: 'b' }));
+    await store.resources.insert(record({ name: 'a', component: 'a', namespace: 'z' }));
+    await store.resources.insert(record({ name: 'a', component: 'a' }));
+    await store.resources.insert(record({ kind: 'Release', name: 'a-1', component: 'a' }));
+    const all = await store.resources.list({ kind: 'Component' });
+    expect(all.map((item) => `${item.namespace}/${item.name}`)).toEqual(['default/a', 'default/b', 'z/a']);
+    const inDefault = await store.resources.list({ kind: 'Component', namespace: 'default' });
+    expect(inDefault.map((item) => item.name)).toEqual(['a', 'b']);
+    const releases = await store.resources.list({ kind: 'Release', component: 'a' });
+    expect(releases.map((item) => item.name)).toEqual(['a-1']);
+  });
+
+  it('updates with optimistic concurrency', async () => {
+    const echo = record();
+    await store.resources.insert(echo);
+    const next = { ...echo, spec: { changed: true }, generation: 2, updatedAt: '2026-01-02T00:00:00.000Z' };
+    await store.resources.update(next, 1);
+    expect((await store.resources.get(echo))?.spec).toEqual({ changed: true });
+    await expect(store.resources.update({ ...next, generation: 3 }, 1)).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  it('writes status without touching the generation, and deletes', async () => {
+    const echo = record();
+    await store.resources.insert(echo);
+    expect(
+      await store.resources.setStatus(echo, { latestRelease: 'echo-1' }, '2026-01-03T00:00:00.000Z'),
+    ).toBe(true);
+    const read = await store.resources.get(echo);
+    expect(read?.status).toEqual({ latestRelease: 'echo-1' });
+    expect(read?.generation).toBe(1);
+    expect(await store.resources.delete(echo)).toBe(true);
+    expect(await store.resources.delete(echo)).toBe(false);
+    expect(await store.resources.setStatus(echo, {}, '2026-01-03T00:00:00.000Z')).toBe(false);
+  });
+
+  it('commits a transaction as a whole or not at all', async () => {
+    await store.transaction(async (tx) => {
+      await tx.resources.insert(record({ name: 'one' }));
+      await tx.resources.insert(record({ name: 'two' }));
+    });
+    await expect(
+      store.transaction(async (tx) => {
+        await tx.resources.insert(record({ name: 'three' }));
+        await tx.events.record({
+          namespace: 'default',
+          objectKind: 'Component',
+          objectName: 'three',
+          type: 'Normal',
+          reason: 'Created',
+          message: 'x',
+          timestamp: '2026-01-01T00:00:00.000Z',
+        });
+        await tx.resources.insert(record({ name: 'one' })); // conflict: rolls back three and the event
+      }),
+    ).rejects.toBeInstanceOf(ConflictError);
+    const names = (await store.resources.list({ kind: 'Component' })).map((item) => item.name);
+    expect(names).toEqual(['one', 'two']);
+    expect(await store.events.list({})).toEqual([]);
+  });
+
+  it('records events newest first, folds repeats and filters', async () => {
+    const base = {
+      namespace: 'default',
+      objectKind: 'ReleaseBinding',
+      objectName: 'echo-dev',
+      component: 'echo',
+      environment: 'dev',
+      replica: 'echo-dev-abcde',
+      type: 'Warning' as const,
+      reason: 'BackOff',
+      message: 'Back-off 1s restarting failed replica',
+    };
+    await store.events.record({ ...base, timestamp: '2026-01-01T00:00:00.000Z' });
+    await store.events.record({ ...base, timestamp: '2026-01-01T00:00:05.000Z' });
+    await store.events.record({
+      ...base,
+      reason: 'Started',
+      type: 'Normal',
+      message: 'Started',
+      timestamp: '2026-01-01T00:00:06.000Z',
+    });
+    await store.events.record({
+      ...base,
+      component: 'other',
+      objectName: 'other-dev',
+      timestamp: '2026-01-01T00:00:07.000Z',
+    });
+    const echo = await store.events.list({ namespace: 'default', component: 'echo' });
+    expect(echo.map((event) => [event.reason, event.count])).toEqual([
+      ['Started', 1],
+      ['BackOff', 2],
+    ]);
+    expect(echo[1]?.firstTimestamp).toBe('2026-01-01T00:00:00.000Z');
+    expect(echo[1]?.lastTimestamp).toBe('2026-01-01T00:00:05.000Z');
+    expect(await store.events.list({ reason: 'BackOff', limit: 1 })).toHaveLength(1);
+    expect(await store.events.list({ since: '2026-01-01T00:00:06.500Z' })).toHaveLength(1);
+    expect(await store.events.prune('2026-01-01T00:00:06.000Z')).toBe(1);
+  });
+
+  it('appends and pages workflow logs in order', async () => {
+    const lines = Array.from({ length: 1200 }, (_, index) => ({
+      runUid: 'run-1',
+      sequence: index,
+      timestamp: '2026-01-01T00:00:00.000Z',
+      step: 'build',
+      stream: 'stdout' as const,
+      line: `line ${index}`,
+    }));
+    await store.workflowLogs.append(lines);
+    const page = await store.workflowLogs.list('run-1', { afterSequence: 999, limit: 50 });
+    expect(page.map((line) => line.sequence)).toEqual(Array.from({ length: 50 }, (_, index) => 1000 + index));
+    expect(await store.workflowLogs.list('run-1')).toHaveLength(1200);
+    await store.workflowLogs.deleteRun('run-1');
+    expect(await store.workflowLogs.list('run-1')).toEqual([]);
+  });
+
+  it('migrates idempotently when opened again', async () => {
+    await store.resources.insert(record());
+    const again = await openStateStore({ url: subject.url, dataDir: subject.dataDir });
+    try {
+      expect(await again.resources.list({ kind: 'Component' })).toHaveLength(1);
+    } finally {
+      await again.close();
+    }
+  });
+});
