@@ -56,13 +56,15 @@ replaces them), so nothing is orphaned. One "opspilot up" per data dir.`,
         const logger = createLogger(config.log);
         opspilot = await createOpspilot({ config, logger, baseEnv: inheritedEnvironment() });
         const running = opspilot;
-        let stopping = false;
+        let stoppingSince: number | undefined;
         const stop = (signal: string): void => {
-          if (stopping) {
+          if (stoppingSince !== undefined) {
+            // npm and the terminal may both deliver one Ctrl-C; only a later, deliberate second one forces exit.
+            if (Date.now() - stoppingSince < 1000) return;
             context.err(`${signal} again: exiting without waiting for replicas to stop\n`);
             process.exit(130);
           }
-          stopping = true;
+          stoppingSince = Date.now();
           context.err(`\n${signal}: stopping all replicas…\n`);
           running.stop().then(
             () => process.exit(0),

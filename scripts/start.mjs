@@ -1,0 +1,44 @@
+// `npm start`: compile when dist/ is missing or older than the sources, then run `opspilot up --demo`
+// in this same process (so that Ctrl-C reaches exactly one opspilot). Extra arguments pass through:
+//   npm start -- --port 7500
+import { execFileSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const entry = join(root, 'dist', 'cli', 'main.js');
+
+function newest(path) {
+  const info = statSync(path);
+  if (!info.isDirectory()) return info.mtimeMs;
+  return Math.max(0, ...readdirSync(path).map((name) => newest(join(path, name))));
+}
+
+function builtAt() {
+  try {
+    return statSync(entry).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+const sources = Math.max(
+  newest(join(root, 'src')),
+  newest(join(root, 'package.json')),
+  newest(join(root, 'tsconfig.json')),
+);
+if (builtAt() < sources) {
+  process.stderr.write('opspilot: compiling (npm run build)…\n');
+  execFileSync(
+    process.execPath,
+    [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  );
+}
+
+process.argv = [process.argv[0] ?? 'node', entry, 'up', '--demo', ...process.argv.slice(2)];
+await import(entry);
