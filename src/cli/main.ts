@@ -3,8 +3,10 @@
 import { Command, CommanderError } from 'commander';
 import { version } from '../server/package-info.js';
 import { registerApply } from './commands/apply.js';
+import { registerBuild } from './commands/build.js';
 import { registerConfig } from './commands/config.js';
 import { registerDelete } from './commands/delete.js';
+import { registerDescribe } from './commands/describe.js';
 import { registerGet } from './commands/get.js';
 import { registerLogs } from './commands/logs.js';
 import { registerUp } from './commands/up.js';
@@ -39,8 +41,10 @@ const context = createContext(() => program.opts<{ server?: string }>());
 registerUp(program, context);
 registerApply(program, context);
 registerGet(program, context);
+registerDescribe(program, context);
 registerDelete(program, context);
 registerLogs(program, context);
+registerBuild(program, context);
 registerConfig(program, context);
 
 try {

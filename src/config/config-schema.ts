@@ -57,6 +57,12 @@ export const configSchema = z.strictObject({
       local: localRuntimeConfigSchema.prefault({}),
     })
     .prefault({}),
+  events: z
+    .strictObject({
+      /** Events last seen longer ago than this are deleted (checked hourly). */
+      retentionDays: z.coerce.number().positive().default(7),
+    })
+    .prefault({}),
   reconciler: z
     .strictObject({
       /** Full resync period; changes made through opspilot are reconciled at once. */

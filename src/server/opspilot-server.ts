@@ -9,6 +9,7 @@ import { randomIds, type IdGenerator } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import { bootstrapPlatform } from '../platform/bootstrap.js';
 import { RuntimeEventRecorder } from '../platform/event-recorder.js';
+import { Housekeeping } from '../platform/housekeeping.js';
 import { PlatformService } from '../platform/platform-service.js';
 import { Reconciler } from '../platform/reconciler.js';
 import { WorkflowRunner } from '../platform/workflow-runner.js';
@@ -96,6 +97,12 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
       workflows.trigger();
     },
   });
+  const housekeeping = new Housekeeping({
+    store,
+    clock,
+    logger: logger.child({ component: 'housekeeping' }),
+    eventRetentionDays: config.events.retentionDays,
+  });
   const app = await createApi({ platform, logger: logger.child({ component: 'api' }), version });
 
   let started = false;
@@ -114,12 +121,14 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
       await runtime.start();
       await reconciler.start();
       await workflows.start();
+      housekeeping.start();
       const address = app.server.address() as AddressInfo;
       return `http://${formatHost(address.address)}:${address.port}`;
     },
     async stop() {
       await app.close();
       if (started) {
+        await housekeeping.stop();
         await reconciler.stop();
         await workflows.stop();
         await runtime.shutdown();

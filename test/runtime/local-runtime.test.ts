@@ -245,6 +245,68 @@ describe('LocalRuntime', () => {
     );
   });
 
+  it('marks a replica Unhealthy when its probe fails, then restarts it', async () => {
+    const runtime = newRuntime();
+    await runtime.start();
+    await runtime.apply([workload({ replicas: 1 })]);
+    const status = await ready(runtime, 'uid-echo-dev', 1);
+    const replica = status.replicas[0];
+    await httpGet(`http://127.0.0.1:${replica?.port ?? 0}/sick`);
+    await waitFor(
+      () => events.filter((event) => event.reason === 'Unhealthy' && event.replica === replica?.name),
+      (unhealthy) => unhealthy.length > 0,
+      { what: 'an Unhealthy event' },
+    );
+    const degraded = runtime.status('uid-echo-dev');
+    expect(degraded?.readyReplicas).toBe(0);
+    expect(degraded?.phase).toBe('Degraded');
+    const restarted = await waitFor(
+      () => runtime.status('uid-echo-dev'),
+      (next) => next?.readyReplicas === 1 && next.restarts === 1,
+      { what: 'a restart after failing probes' },
+    );
+    expect(restarted?.replicas[0]?.lastExit?.reason).toBe('Unhealthy');
+  });
+
+  it('probes over TCP when no health path is declared', async () => {
+    const runtime = newRuntime();
+    await runtime.start();
+    const probe = { periodSeconds: 0.5, timeoutSeconds: 1, failureThreshold: 2, startupTimeoutSeconds: 20 };
+    await runtime.apply([
+      workload({
+        replicas: 1,
+        template: { ...workload().template, port: { env: 'PORT', protocol: 'tcp' }, probe },
+      }),
+    ]);
+    await ready(runtime, 'uid-echo-dev', 1);
+  });
+
+  it('runs jobs to completion without restarting them', async () => {
+    const runtime = newRuntime();
+    await runtime.start();
+    await runtime.apply([
+      workload({
+        id: 'uid-job',
+        name: 'migrate',
+        type: 'job',
+        replicas: 2,
+        template: { command: process.execPath, args: ['-e', "console.log('migrated')"], env: {} },
+      }),
+    ]);
+    const status = await waitFor(
+      () => runtime.status('uid-job'),
+      (next) => next?.phase === 'Completed',
+      { what: 'the job to complete' },
+    );
+    expect(status?.restarts).toBe(0);
+    expect(status?.replicas.map((replica) => replica.phase)).toEqual(['Completed', 'Completed']);
+    await waitFor(
+      () => runtime.logs('uid-job').filter((line) => line.line === 'migrated'),
+      (lines) => lines.length === 2,
+      { what: 'the output of both job replicas' },
+    );
+  });
+
   it('stops everything on shutdown', async () => {
     const runtime = newRuntime();
     await runtime.start();

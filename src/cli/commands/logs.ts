@@ -1,11 +1,14 @@
 // `opspilot logs COMPONENT --env ENV`: recent stdout/stderr of a component's replicas, optionally followed.
 import type { Command } from 'commander';
-import type { ReplicaLogLine } from '../../platform/contracts.js';
+import { InvalidError } from '../../core/errors.js';
+import type { ReplicaLogLine, WorkflowLogLineView } from '../../platform/contracts.js';
 import type { CliContext } from '../context.js';
 import { reportError } from '../errors.js';
+import { follow } from './build.js';
 
 interface LogsOptions {
-  environment: string;
+  environment?: string;
+  run?: string;
   namespace: string;
   replica?: string;
   tail: string;
@@ -16,22 +19,43 @@ interface LogsOptions {
 export function registerLogs(program: Command, context: CliContext): void {
   program
     .command('logs')
-    .description("Print a component's recent stdout/stderr lines, prefixed with the replica")
-    .argument('<component>', 'component name')
-    .requiredOption('-e, --environment <name>', 'environment (dev, staging, prod, …)')
+    .description(
+      "Print a component's recent stdout/stderr lines (prefixed with the replica), or a build's output",
+    )
+    .argument('[component]', 'component name')
+    .option('-e, --environment <name>', 'environment (dev, staging, prod, …)')
+    .option('--run <name>', "a workflow run's output instead (all of it, in order)")
     .option('-n, --namespace <name>', 'namespace', 'default')
     .option('--replica <name>', 'only this replica')
     .option('--tail <n>', 'lines to show', '100')
     .option('-f, --follow', 'keep printing new lines until interrupted')
     .option('--timestamps', 'prefix each line with the time it was captured')
-    .action(async (component: string, options: LogsOptions) => {
+    .addHelpText(
+      'after',
+      `
+Examples:
+  opspilot logs echo -e dev --tail 50
+  opspilot logs echo -e prod --replica echo-prod-x7k2p -f
+  opspilot logs --run echo-build-lx2k9a`,
+    )
+    .action(async (component: string | undefined, options: LogsOptions) => {
       try {
         const client = context.client();
+        if (options.run !== undefined) {
+          await printRun(context, options.namespace, options.run, options.follow === true);
+          return;
+        }
+        if (component === undefined || options.environment === undefined) {
+          throw new InvalidError('give a COMPONENT and -e ENVIRONMENT, or --run NAME', [], {
+            hint: 'Example: opspilot logs echo -e dev',
+          });
+        }
+        const environment = options.environment;
         const path = `/api/v1/namespaces/${encodeURIComponent(options.namespace)}/components/${encodeURIComponent(component)}/logs`;
         const fetchLines = async (tail: number): Promise<ReplicaLogLine[]> =>
           (
             await client.get<{ lines: ReplicaLogLine[] }>(path, {
-              environment: options.environment,
+              environment,
               replica: options.replica,
               tail,
             })
@@ -53,6 +77,25 @@ export function registerLogs(program: Command, context: CliContext): void {
         process.exitCode = reportError(error, context.err);
       }
     });
+}
+
+async function printRun(
+  context: CliContext,
+  namespace: string,
+  run: string,
+  keepFollowing: boolean,
+): Promise<void> {
+  const client = context.client();
+  const print = (line: WorkflowLogLineView): void => {
+    context.out(`[${line.step}] ${line.line}\n`);
+  };
+  if (keepFollowing) {
+    await follow(client, namespace, run, print);
+    return;
+  }
+  const base = `/api/v1/namespaces/${encodeURIComponent(namespace)}/workflowruns/${encodeURIComponent(run)}/logs`;
+  const { lines } = await client.get<{ lines: WorkflowLogLineView[] }>(base, { limit: 10_000 });
+  lines.forEach(print);
 }
 
 /** Lines of `next` after the last line of `previous` (both windows of the same ordered stream). */

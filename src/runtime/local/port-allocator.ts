@@ -26,6 +26,22 @@ export class PortAllocator {
   release(port: number): void {
     this.reserved.delete(port);
   }
+
+  /** Whether nothing listens on the port right now. */
+  isFree(port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const server = createServer();
+      server.unref();
+      server.once('error', () => {
+        resolve(false);
+      });
+      server.listen(port, this.host, () => {
+        server.close(() => {
+          resolve(true);
+        });
+      });
+    });
+  }
 }
 
 function freePort(host: string): Promise<number> {

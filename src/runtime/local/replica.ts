@@ -136,6 +136,11 @@ export class Replica {
     this.lastCpu = undefined;
     const template = this.template;
 
+    if (template.port !== undefined && this.port !== null && !(await this.context.ports.isFree(this.port))) {
+      // Someone else took the port while the replica was down: move rather than crash on EADDRINUSE.
+      this.context.ports.release(this.port);
+      this.port = null;
+    }
     if (template.port !== undefined && this.port === null) {
       const port = await this.context.ports.allocate();
       if (this.terminated !== undefined) {
