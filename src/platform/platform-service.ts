@@ -509,7 +509,8 @@ export class PlatformService {
   }
 
   private async checkDeletable(tx: StateRepositories, record: ResourceRecord): Promise<void> {
-    const inUse = (what: string, names: readonly string[]): never => {
+    const refuseWhileUsed = (what: string, names: readonly string[]): void => {
+      if (names.length === 0) return;
       throw new ConflictError(
         `${record.kind} ${record.name} is still used by ${what}: ${names.slice(0, 10).join(', ')}${names.length > 10 ? ', …' : ''}`,
         { hint: 'Delete or change those first.' },
@@ -522,38 +523,35 @@ export class PlatformService {
           for (const child of await tx.resources.list({ kind, namespace: record.name }))
             names.push(`${kind} ${child.name}`);
         }
-        if (names.length > 0) inUse('resources in it', names);
+        refuseWhileUsed('resources in it', names);
         return;
       }
       case 'Environment': {
         const bindings = await tx.resources.list({ kind: 'ReleaseBinding', environment: record.name });
-        if (bindings.length > 0)
-          inUse(
-            'bindings',
-            bindings.map((binding) => `${binding.namespace}/${binding.name}`),
-          );
+        refuseWhileUsed(
+          'bindings',
+          bindings.map((binding) => `${binding.namespace}/${binding.name}`),
+        );
         const pipelines = (await tx.resources.list({ kind: 'DeploymentPipeline', namespace: '' })).filter(
           (pipeline) =>
             (pipeline.spec as DeploymentPipelineSpec).stages.some(
               (stage) => stage.environment === record.name,
             ),
         );
-        if (pipelines.length > 0)
-          inUse(
-            'deployment pipelines',
-            pipelines.map((pipeline) => pipeline.name),
-          );
+        refuseWhileUsed(
+          'deployment pipelines',
+          pipelines.map((pipeline) => pipeline.name),
+        );
         return;
       }
       case 'DeploymentPipeline': {
         const projects = (await tx.resources.list({ kind: 'Project' })).filter(
           (project) => (project.spec as ProjectSpec).deploymentPipeline === record.name,
         );
-        if (projects.length > 0)
-          inUse(
-            'projects',
-            projects.map((project) => `${project.namespace}/${project.name}`),
-          );
+        refuseWhileUsed(
+          'projects',
+          projects.map((project) => `${project.namespace}/${project.name}`),
+        );
         return;
       }
       case 'Project': {
@@ -562,11 +560,10 @@ export class PlatformService {
           namespace: record.namespace,
           project: record.name,
         });
-        if (components.length > 0)
-          inUse(
-            'components',
-            components.map((component) => component.name),
-          );
+        refuseWhileUsed(
+          'components',
+          components.map((component) => component.name),
+        );
         return;
       }
       case 'Release': {
@@ -588,11 +585,10 @@ export class PlatformService {
             component: spec.component,
           })
         ).filter((binding) => (binding.spec as ReleaseBindingSpec).release === record.name);
-        if (pinned.length > 0)
-          inUse(
-            'bindings that pin it',
-            pinned.map((binding) => binding.name),
-          );
+        refuseWhileUsed(
+          'bindings that pin it',
+          pinned.map((binding) => binding.name),
+        );
         return;
       }
       case 'WorkflowRun': {

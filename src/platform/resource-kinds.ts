@@ -98,17 +98,12 @@ export const deploymentPipelineSpecSchema = z
       .min(1),
   })
   .superRefine((spec, context) => {
-    const seen = new Set<string>();
-    spec.stages.forEach((stage, index) => {
-      if (seen.has(stage.environment)) {
-        context.addIssue({
-          code: 'custom',
-          path: ['stages', index, 'environment'],
-          message: `environment ${stage.environment} appears twice`,
-        });
-      }
-      seen.add(stage.environment);
-    });
+    reportRepeats(
+      spec.stages.map((stage) => stage.environment),
+      context,
+      (index) => ['stages', index, 'environment'],
+      'environment',
+    );
   });
 
 export const projectSpecSchema = z
@@ -164,6 +159,21 @@ export const releaseBindingSpecSchema = z
     }
   });
 
+/** Adds an issue at every value that repeats an earlier one. */
+function reportRepeats(
+  values: readonly string[],
+  context: z.RefinementCtx,
+  path: (index: number) => PropertyKey[],
+  noun: string,
+): void {
+  const seen = new Set<string>();
+  values.forEach((value, index) => {
+    if (seen.has(value))
+      context.addIssue({ code: 'custom', path: path(index), message: `${noun} ${value} appears twice` });
+    seen.add(value);
+  });
+}
+
 const workflowStepSchema = processSchema.extend({
   name: resourceNameSchema,
   timeoutSeconds: z.number().positive().default(600),
@@ -175,17 +185,12 @@ export const workflowSpecSchema = z
     steps: z.array(workflowStepSchema).min(1),
   })
   .superRefine((spec, context) => {
-    const seen = new Set<string>();
-    spec.steps.forEach((step, index) => {
-      if (seen.has(step.name)) {
-        context.addIssue({
-          code: 'custom',
-          path: ['steps', index, 'name'],
-          message: `step ${step.name} appears twice`,
-        });
-      }
-      seen.add(step.name);
-    });
+    reportRepeats(
+      spec.steps.map((step) => step.name),
+      context,
+      (index) => ['steps', index, 'name'],
+      'step',
+    );
   });
 
 export const workflowRunSpecSchema = z
