@@ -20,12 +20,16 @@ export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
+  /** Until start() (and after stop()) triggers are ignored: start() reconciles everything anyway. */
+  private stopped = true;
 
   constructor(private readonly options: ReconcilerOptions) {}
 
   /** Reconciles once (so that replicas of a previous run are re-adopted before anything else) and keeps going. */
   async start(): Promise<void> {
-    await this.reconcile();
+    this.stopped = false;
+    this.trigger();
+    await this.settled();
     this.timer = setInterval(() => {
       this.trigger();
     }, this.options.resyncIntervalMs);
@@ -33,6 +37,7 @@ export class Reconciler {
 
   /** Asks for a reconcile soon; calls during a running pass fold into one more pass. */
   trigger(): void {
+    if (this.stopped) return;
     if (this.running !== undefined) {
       this.again = true;
       return;
@@ -43,6 +48,7 @@ export class Reconciler {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     await this.running;
@@ -61,7 +67,7 @@ export class Reconciler {
       } catch (error) {
         this.options.logger.error({ err: error }, 'reconcile failed; will retry at the next resync');
       }
-    } while (this.takeAgain());
+    } while (this.takeAgain() && !this.stopped);
   }
 
   private takeAgain(): boolean {

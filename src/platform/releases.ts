@@ -12,13 +12,15 @@ export async function createRelease(
   component: ResourceRecord,
   options: { now: string; ids: IdGenerator; workflowRun: string | undefined },
 ): Promise<ResourceRecord> {
-  const stored = (component.status as StoredComponentStatus | null) ?? initialComponentStatus;
+  // Lock the component and read its counter afresh: a build and an apply may release the same component at once.
+  const current = (await tx.resources.get(component, { forUpdate: true })) ?? component;
+  const stored = (current.status as StoredComponentStatus | null) ?? initialComponentStatus;
   const revision = stored.latestRevision + 1;
   const name = `${component.name}-${revision}`;
   const spec: ReleaseSpec = {
     component: component.name,
     revision,
-    template: component.spec as ComponentSpec,
+    template: current.spec as ComponentSpec,
     source: options.workflowRun === undefined ? {} : { workflowRun: options.workflowRun },
   };
   const release: ResourceRecord = {

@@ -4,7 +4,7 @@ import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { IdGenerator } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
-import type { StepExecutor, StepOutput, StepSpec } from '../runtime/ports.js';
+import type { StepExecutor, StepOutcome, StepOutput, StepSpec } from '../runtime/ports.js';
 import type { ResourceRecord, StateStore, WorkflowLogLine } from '../state/ports.js';
 import { createRelease } from './releases.js';
 import type { ComponentSpec, WorkflowRunSpec, WorkflowRunStatus, WorkflowSpec } from './resource-kinds.js';
@@ -25,12 +25,16 @@ export class WorkflowRunner {
   private readonly active = new Map<string, { controller: AbortController; done: Promise<void> }>();
   private scanning: Promise<void> | undefined;
   private rescan = false;
-  private stopped = false;
 
   constructor(private readonly options: WorkflowRunnerOptions) {}
 
-  /** Runs that were in progress when opspilot stopped cannot be resumed: they are marked failed. */
-  async start(): Promise<void> {
+  private stopped = true;
+
+  /**
+   * Runs that were in progress when opspilot stopped cannot be resumed: they are marked failed. Call it before
+   * the API accepts requests, so that no new run is mistaken for an interrupted one.
+   */
+  async recoverInterrupted(): Promise<void> {
     const now = this.options.clock.now().toISOString();
     for (const run of await this.options.store.resources.list({ kind: 'WorkflowRun' })) {
       const status = run.status as WorkflowRunStatus | null;
@@ -46,6 +50,11 @@ export class WorkflowRunner {
         now,
       );
     }
+  }
+
+  /** Starts executing pending runs (and the ones that arrive later). */
+  start(): void {
+    this.stopped = false;
     this.trigger();
   }
 
@@ -99,10 +108,8 @@ export class WorkflowRunner {
   }
 
   private async execute(run: ResourceRecord, signal: AbortSignal): Promise<void> {
-    const { store, clock } = this.options;
-    const spec = run.spec as WorkflowRunSpec;
-    const startedAt = clock.now().toISOString();
-    const status: WorkflowRunStatus = {
+    const startedAt = this.options.clock.now().toISOString();
+    const running: WorkflowRunStatus = {
       phase: 'Running',
       startedAt,
       finishedAt: null,
@@ -110,26 +117,47 @@ export class WorkflowRunner {
       release: null,
       message: null,
     };
-    if (!(await store.resources.setStatus(run, status, startedAt))) return; // deleted meanwhile
+    if (!(await this.options.store.resources.setStatus(run, running, startedAt))) return; // deleted meanwhile
     this.options.logger.info({ run: run.name, namespace: run.namespace }, 'workflow run started');
+    let outcome: WorkflowRunStatus;
+    try {
+      outcome = await this.runSteps(run, running, signal);
+    } catch (error) {
+      // Whatever went wrong, a run that was marked Running must end: it is never left hanging.
+      outcome = { ...running, phase: 'Failed', message: `internal error: ${errorMessage(error)}` };
+    }
+    await this.finish(run, outcome);
+  }
 
+  /** Runs the steps and, for a successful component build, creates the release. Returns the final status. */
+  private async runSteps(
+    run: ResourceRecord,
+    running: WorkflowRunStatus,
+    signal: AbortSignal,
+  ): Promise<WorkflowRunStatus> {
+    const spec = run.spec as WorkflowRunSpec;
     let steps: StepSpec[];
     try {
       steps = await this.resolveSteps(run, spec);
     } catch (error) {
-      await this.finish(run, { ...status, phase: 'Failed', message: errorMessage(error) });
-      return;
+      return { ...running, phase: 'Failed', message: errorMessage(error) };
     }
 
-    const journal = new LogJournal(store, run.uid);
-    const outcomes = await this.options.executor.run(
-      steps,
-      (output: StepOutput) => {
-        journal.add(output);
-      },
-      signal,
-    );
-    await journal.close();
+    const journal = new LogJournal(this.options.store, run.uid, (error) => {
+      this.options.logger.warn({ err: error, run: run.name }, 'could not store workflow output');
+    });
+    let outcomes: StepOutcome[];
+    try {
+      outcomes = await this.options.executor.run(
+        steps,
+        (output: StepOutput) => {
+          journal.add(output);
+        },
+        signal,
+      );
+    } finally {
+      await journal.close();
+    }
 
     const stepStatus = outcomes.map((outcome) => ({
       name: outcome.name,
@@ -145,35 +173,26 @@ export class WorkflowRunner {
         failed === undefined
           ? 'stopped before all steps ran'
           : `step ${failed.name} failed: ${failed.error ?? `exit code ${failed.exitCode ?? 'none'}`}`;
-      await this.finish(run, { ...status, steps: stepStatus, phase: 'Failed', message });
-      return;
+      return { ...running, steps: stepStatus, phase: 'Failed', message };
     }
 
     let release: string | null = null;
     if (spec.component !== undefined) {
-      const finishedAt = clock.now().toISOString();
-      release = await store.transaction(async (tx) => {
-        const component = await tx.resources.get({
-          kind: 'Component',
-          namespace: run.namespace,
-          name: spec.component ?? '',
-        });
+      const now = this.options.clock.now().toISOString();
+      release = await this.options.store.transaction(async (tx) => {
+        const component = await tx.resources.get({ kind: 'Component', namespace: run.namespace, name: spec.component ?? '' });
         if (component === undefined) return null;
-        const created = await createRelease(tx, component, {
-          now: finishedAt,
-          ids: this.options.ids,
-          workflowRun: run.name,
-        });
+        const created = await createRelease(tx, component, { now, ids: this.options.ids, workflowRun: run.name });
         return created.name;
       });
     }
-    await this.finish(run, {
-      ...status,
+    return {
+      ...running,
       steps: stepStatus,
       phase: 'Succeeded',
       release,
       message: release === null ? null : `created release ${release}`,
-    });
+    };
   }
 
   private async finish(run: ResourceRecord, status: WorkflowRunStatus): Promise<void> {
@@ -240,6 +259,7 @@ class LogJournal {
   constructor(
     private readonly store: StateStore,
     private readonly runUid: string,
+    private readonly onError: (error: unknown) => void,
   ) {
     this.timer = setInterval(() => {
       this.flush();
@@ -261,6 +281,6 @@ class LogJournal {
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    this.writing = this.writing.then(() => this.store.workflowLogs.append(batch));
+    this.writing = this.writing.then(() => this.store.workflowLogs.append(batch)).catch(this.onError);
   }
 }

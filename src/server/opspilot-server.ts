@@ -115,12 +115,13 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
     events,
     async start() {
       await bootstrapPlatform(platform);
+      await workflows.recoverInterrupted();
       // Listen first: a taken port fails the start before any replica is touched.
       await app.listen({ host: config.server.host, port: config.server.port });
       started = true;
       await runtime.start();
       await reconciler.start();
-      await workflows.start();
+      workflows.start();
       housekeeping.start();
       const address = app.server.address() as AddressInfo;
       return `http://${formatHost(address.address)}:${address.port}`;
@@ -128,9 +129,10 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
     async stop() {
       await app.close();
       if (started) {
+        // Builds first: a finishing build triggers the reconciler, which must still be there to ignore it.
         await housekeeping.stop();
-        await reconciler.stop();
         await workflows.stop();
+        await reconciler.stop();
         await runtime.shutdown();
         await events.flush();
       }

@@ -58,7 +58,7 @@ export class KyselyStateStore implements StateStore {
     private readonly db: Kysely<Database>,
     readonly dialect: Dialect,
   ) {
-    this.resources = new KyselyResourceRepository(db);
+    this.resources = new KyselyResourceRepository(db, dialect);
     this.events = new KyselyEventRepository(db);
     this.workflowLogs = new KyselyWorkflowLogRepository(db);
   }
@@ -66,7 +66,7 @@ export class KyselyStateStore implements StateStore {
   transaction<T>(work: (repositories: StateRepositories) => Promise<T>): Promise<T> {
     return this.db.transaction().execute((trx) =>
       work({
-        resources: new KyselyResourceRepository(trx),
+        resources: new KyselyResourceRepository(trx, this.dialect),
         events: new KyselyEventRepository(trx),
         workflowLogs: new KyselyWorkflowLogRepository(trx),
       }),
@@ -79,16 +79,21 @@ export class KyselyStateStore implements StateStore {
 }
 
 class KyselyResourceRepository implements ResourceRepository {
-  constructor(private readonly db: Executor) {}
+  constructor(
+    private readonly db: Executor,
+    private readonly dialect: Dialect,
+  ) {}
 
-  async get(key: ResourceKey): Promise<ResourceRecord | undefined> {
-    const row = await this.db
+  async get(key: ResourceKey, options: { forUpdate?: boolean } = {}): Promise<ResourceRecord | undefined> {
+    let query = this.db
       .selectFrom('resources')
       .selectAll()
       .where('kind', '=', key.kind)
       .where('namespace', '=', key.namespace)
-      .where('name', '=', key.name)
-      .executeTakeFirst();
+      .where('name', '=', key.name);
+    // SQLite has no row locks and needs none: Kysely runs its transactions one at a time on one connection.
+    if (options.forUpdate === true && this.dialect === 'postgres') query = query.forUpdate();
+    const row = await query.executeTakeFirst();
     return row && toResource(row);
   }
 
@@ -115,6 +120,7 @@ class KyselyResourceRepository implements ResourceRepository {
 
   async update(record: ResourceRecord, expectedGeneration: number): Promise<void> {
     const row = fromResource(record);
+    // The status is not written here: it has its own writer (setStatus) and a copy read earlier may be stale.
     const result = await this.db
       .updateTable('resources')
       .set({
@@ -124,7 +130,6 @@ class KyselyResourceRepository implements ResourceRepository {
         labels: row.labels,
         annotations: row.annotations,
         spec: row.spec,
-        status: row.status,
         generation: row.generation,
         updated_at: row.updated_at,
       })

@@ -36,12 +36,19 @@ export interface ResourceFilter {
 }
 
 export interface ResourceRepository {
-  get(key: ResourceKey): Promise<ResourceRecord | undefined>;
+  /**
+   * Reads one resource. Inside a transaction, `forUpdate` locks it until commit so that a read-modify-write
+   * (a release counter) cannot interleave with another transaction's.
+   */
+  get(key: ResourceKey, options?: { forUpdate?: boolean }): Promise<ResourceRecord | undefined>;
   /** Ordered by namespace, then name. */
   list(filter: ResourceFilter): Promise<ResourceRecord[]>;
   /** Throws ConflictError when a resource with the same key exists. */
   insert(record: ResourceRecord): Promise<void>;
-  /** Replaces a resource; throws ConflictError when its generation is no longer `expectedGeneration`. */
+  /**
+   * Replaces a resource's metadata and spec (not its status); throws ConflictError when its generation is no
+   * longer `expectedGeneration`.
+   */
   update(record: ResourceRecord, expectedGeneration: number): Promise<void>;
   /** Writes only the status; does not change the generation. Returns false when the resource is gone. */
   setStatus(key: ResourceKey, status: unknown, updatedAt: string): Promise<boolean>;

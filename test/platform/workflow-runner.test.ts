@@ -38,7 +38,8 @@ beforeEach(async () => {
     },
   });
   await bootstrapPlatform(platform);
-  await runner.start();
+  await runner.recoverInterrupted();
+  runner.start();
 });
 
 afterEach(async () => {

@@ -73,6 +73,32 @@ describe.each(stateStores)('StateStore contract on %s', (_name, open) => {
     await expect(store.resources.update({ ...next, generation: 3 }, 1)).rejects.toBeInstanceOf(ConflictError);
   });
 
+  it('leaves the status alone on update, so a stale copy cannot overwrite it', async () => {
+    const echo = record({ status: { latestRevision: 1 } });
+    await store.resources.insert(echo);
+    await store.resources.setStatus(echo, { latestRevision: 2 }, '2026-01-02T00:00:00.000Z');
+    await store.resources.update({ ...echo, labels: { team: 'b' }, generation: 2 }, 1); // carries the stale status
+    const read = await store.resources.get(echo);
+    expect(read?.status).toEqual({ latestRevision: 2 });
+    expect(read?.labels).toEqual({ team: 'b' });
+  });
+
+  it('serialises read-modify-write through a row locked for update', async () => {
+    const counter = record({ status: { count: 0 } });
+    await store.resources.insert(counter);
+    const increment = (holdMs: number) =>
+      store.transaction(async (tx) => {
+        const current = await tx.resources.get(counter, { forUpdate: true });
+        const count = (current?.status as { count: number }).count;
+        await new Promise((resolve) => setTimeout(resolve, holdMs));
+        await tx.resources.setStatus(counter, { count: count + 1 }, '2026-01-02T00:00:00.000Z');
+      });
+    const first = increment(150);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await Promise.all([first, increment(0)]);
+    expect((await store.resources.get(counter))?.status).toEqual({ count: 2 });
+  });
+
   it('writes status without touching the generation, and deletes', async () => {
     const echo = record();
     await store.resources.insert(echo);

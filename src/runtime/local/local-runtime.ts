@@ -41,6 +41,7 @@ export class LocalRuntime implements Runtime {
   private sampleTimer: NodeJS.Timeout | undefined;
   private sampling = false;
   private firstApply = true;
+  private running = false;
 
   constructor(private readonly options: LocalRuntimeOptions) {
     const root = join(options.dataDir, 'runtime', 'local');
@@ -101,10 +102,14 @@ export class LocalRuntime implements Runtime {
     this.sampleTimer = setInterval(() => {
       void this.sample();
     }, this.options.config.sampleIntervalMs);
+    this.running = true;
     return Promise.resolve();
   }
 
   apply(workloads: readonly WorkloadSpec[]): Promise<void> {
+    // Before start() the records of a previous run are not loaded (adoption would be skipped), and after
+    // shutdown nothing may start again: a late reconcile pass must not spawn replicas on the way out.
+    if (!this.running) return Promise.resolve();
     const run = this.queue.then(() => this.applyNow(workloads));
     this.queue = run.catch(() => undefined);
     return run;
@@ -122,6 +127,7 @@ export class LocalRuntime implements Runtime {
   }
 
   async shutdown(): Promise<void> {
+    this.running = false;
     if (this.sampleTimer !== undefined) clearInterval(this.sampleTimer);
     this.sampleTimer = undefined;
     await this.queue;
@@ -137,6 +143,7 @@ export class LocalRuntime implements Runtime {
 
   /** Stops supervising but leaves every replica running, as a crash would; the next run re-adopts them. */
   async detach(): Promise<void> {
+    this.running = false;
     if (this.sampleTimer !== undefined) clearInterval(this.sampleTimer);
     this.sampleTimer = undefined;
     await this.queue;
@@ -201,7 +208,7 @@ export class LocalRuntime implements Runtime {
         for (const pid of controller.leaders()) leaders.add(pid);
       const usage = await this.processTable.usage(leaders);
       const at = this.clock.now().getTime();
-      for (const controller of this.controllers.values()) controller.sample(usage, at);
+      for (const controller of this.controllers.values()) controller.sample(usage, leaders, at);
       const listener = this.options.listener;
       if (listener.sample === undefined) return;
       const timestamp = new Date(at).toISOString();

@@ -37,10 +37,11 @@ export class LogTailer {
   async unfollow(path: string): Promise<void> {
     const file = this.files.get(path);
     if (file === undefined) return;
+    // Out of the map first, so that no poll reads it again while the final read below runs.
+    this.files.delete(path);
     await this.polling;
     await this.readNew(file);
     if (file.partial !== '') file.onLine(file.partial);
-    this.files.delete(path);
     if (this.files.size === 0 && this.timer !== undefined) {
       clearInterval(this.timer);
       this.timer = undefined;

@@ -9,7 +9,7 @@
 // Stopping (scale down, rollout, undeploy, shutdown) is Terminating: SIGTERM to the session, SIGKILL after the
 // grace period. Jobs that exit 0 are Completed and are not restarted.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { LocalRuntimeConfig } from '../../config/config-schema.js';
 import type {
@@ -26,6 +26,7 @@ import type { LogTailer } from './log-tailer.js';
 import type { PortAllocator } from './port-allocator.js';
 import type { ProcessTable, SessionUsage } from './process-table.js';
 import type { ReplicaRecord } from './runtime-records.js';
+import { checkDirectory } from './working-directory.js';
 
 /** What a replica needs from its workload controller and the runtime. */
 export interface ReplicaContext {
@@ -120,6 +121,8 @@ export class Replica {
     this.startedAt = record.startedAt === null ? this.context.now() : new Date(record.startedAt);
     if (this.port !== null) this.context.ports.reserve(this.port);
     this.phase = 'Running';
+    // It served before we restarted: probe failures count toward Unhealthy, not toward a startup timeout.
+    this.everReady = true;
     this.followOutput(record.stdoutOffset, record.stderrOffset);
     this.context.emit('Adopted', 'Normal', `Adopted running process ${record.pid} from a previous run`, this);
     this.startProbing();
@@ -127,7 +130,7 @@ export class Replica {
 
   /** Starts the process (first start or a restart after back-off). */
   async start(): Promise<void> {
-    if (this.phase === 'Terminating') return;
+    if (this.stopped()) return;
     this.phase = 'Starting';
     this.ready = false;
     this.probeFailures = 0;
@@ -136,15 +139,19 @@ export class Replica {
     this.lastCpu = undefined;
     const template = this.template;
 
-    if (template.port !== undefined && this.port !== null && !(await this.context.ports.isFree(this.port))) {
-      // Someone else took the port while the replica was down: move rather than crash on EADDRINUSE.
-      this.context.ports.release(this.port);
-      this.port = null;
+    if (template.port !== undefined && this.port !== null) {
+      const free = await this.context.ports.isFree(this.port);
+      if (this.stopped()) return; // stop() ran meanwhile and released the port
+      if (!free) {
+        // Someone else took the port while the replica was down: move rather than crash on EADDRINUSE.
+        this.context.ports.release(this.port);
+        this.port = null;
+      }
     }
     if (template.port !== undefined && this.port === null) {
       const port = await this.context.ports.allocate();
-      if (this.terminated !== undefined) {
-        this.context.ports.release(port); // stopped while waiting for the port
+      if (this.stopped()) {
+        this.context.ports.release(port);
         return;
       }
       this.port = port;
@@ -152,8 +159,9 @@ export class Replica {
     } else if (this.restarts === 0 && this.pid === null && template.port === undefined) {
       this.context.emit('Scheduled', 'Normal', `Scheduled replica ${this.name}`, this);
     }
-    if (template.cwd !== undefined && !existsSync(template.cwd)) {
-      this.failed(`working directory ${template.cwd} does not exist`);
+    const cwdProblem = checkDirectory(template.cwd);
+    if (cwdProblem !== undefined) {
+      this.failed(cwdProblem);
       return;
     }
 
@@ -343,6 +351,11 @@ export class Replica {
 
   private running(): boolean {
     return this.phase === 'Running';
+  }
+
+  /** stop() was called: every await in start() must check this before going on. */
+  private stopped(): boolean {
+    return this.terminated !== undefined;
   }
 
   private kill(reason: string): void {

@@ -1,10 +1,11 @@
 // Runs workflow (build) steps as local processes, one after another, streaming their output line by line.
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import type { Clock } from '../../core/clock.js';
 import type { StepExecutor, StepOutcome, StepOutput, StepSpec } from '../ports.js';
 import type { ProcessTable } from './process-table.js';
+import { checkDirectory } from './working-directory.js';
 
 export class LocalStepExecutor implements StepExecutor {
   constructor(
@@ -48,22 +49,30 @@ export class LocalStepExecutor implements StepExecutor {
       finishedAt: this.clock.now().toISOString(),
       error,
     });
-    if (step.cwd !== undefined && !existsSync(step.cwd)) {
-      const error = `working directory ${step.cwd} does not exist`;
-      emit('system', error);
-      return Promise.resolve(finish(null, null, error));
+    const cwdProblem = checkDirectory(step.cwd);
+    if (cwdProblem !== undefined) {
+      emit('system', cwdProblem);
+      return Promise.resolve(finish(null, null, cwdProblem));
     }
     emit(
       'system',
       `$ ${[step.command, ...step.args].join(' ')}${step.cwd === undefined ? '' : `  (in ${step.cwd})`}`,
     );
     return new Promise((resolve) => {
-      const child = spawn(step.command, [...step.args], {
-        cwd: step.cwd,
-        env: { ...this.baseEnv, ...step.env },
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      let child: ChildProcessByStdio<null, Readable, Readable>;
+      try {
+        child = spawn(step.command, [...step.args], {
+          cwd: step.cwd,
+          env: { ...this.baseEnv, ...step.env },
+          detached: true,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+      } catch (error) {
+        const message = `cannot run ${step.command}: ${(error as Error).message}`;
+        emit('system', message);
+        resolve(finish(null, null, message));
+        return;
+      }
       let stopReason: string | null = null;
       const stop = (reason: string): void => {
         stopReason ??= reason;

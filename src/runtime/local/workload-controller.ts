@@ -94,10 +94,13 @@ export class WorkloadController {
     this.sync();
   }
 
-  /** Called with each resource sample of the whole machine. */
-  sample(usage: ReadonlyMap<number, SessionUsage>, at: number): void {
+  /**
+   * Called with each resource sample. Only replicas whose pid was among the sampled `leaders` are judged: one
+   * started or adopted while the sample was taken is simply absent from it, not dead.
+   */
+  sample(usage: ReadonlyMap<number, SessionUsage>, leaders: ReadonlySet<number>, at: number): void {
     for (const replica of this.replicas.values()) {
-      replica.sample(replica.pid === null ? undefined : usage.get(replica.pid), at);
+      if (replica.pid !== null && leaders.has(replica.pid)) replica.sample(usage.get(replica.pid), at);
     }
   }
 
