@@ -88,7 +88,7 @@ export function errorHandler(
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
     // Fastify's own client errors: bad JSON, unsupported media type, body too large.
     const body = problem('invalid', error.message);
-    return sendProblem(reply, { ...body, status: error.statusCode, code: error.code.toLowerCase() });
+    return sendProblem(reply, { ...body, status: error.statusCode });
   }
   request.log.error({ err: error }, 'request failed');
   return sendProblem(reply, problem('internal', 'the server failed to handle the request; see its log'));

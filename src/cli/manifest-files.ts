@@ -67,7 +67,16 @@ export function parseManifest(text: string, file: string, baseDir: string): Mani
       const { line, col } = lines.linePos(error.pos[0]);
       issues.push({ path: `${file}:${line}:${col}`, message: error.message.split('\n')[0] ?? error.message });
     }
-    const value = document.toJS() as unknown;
+    if (document.errors.length > 0) return;
+    let value: unknown;
+    try {
+      value = document.toJS() as unknown;
+    } catch (error) {
+      // An unresolved alias (`*name` without `&name`) only shows up when the document is converted.
+      const { line, col } = lines.linePos(document.range[0]);
+      issues.push({ path: `${file}:${line}:${col}`, message: (error as Error).message });
+      return;
+    }
     if (value === null || value === undefined) return; // an empty document (a trailing ---)
     result.push({ value, file, baseDir, position: index + 1, node: document, lines });
   });

@@ -89,6 +89,7 @@ describe('client config and child environment', () => {
     const config = loadClientConfig({ env: { OPSPILOT_SERVER: 'http://h:1/', OPSPILOT_TOKEN: 't' } });
     expect(config).toEqual({ server: 'http://h:1', token: 't' });
     expect(() => loadClientConfig({ server: 'not a url', env: {} })).toThrow(/invalid server address/);
+    expect(() => loadClientConfig({ server: 'localhost:7400', env: {} })).toThrow(/invalid server address/);
   });
 
   it('passes only the basics on to replicas', () => {

@@ -104,10 +104,13 @@ export function loadClientConfig(
 ): ClientConfig {
   const env = options.env ?? process.env;
   const server = options.server ?? env.OPSPILOT_SERVER ?? 'http://127.0.0.1:7400';
-  let url: URL;
+  let url: URL | undefined;
   try {
     url = new URL(server);
   } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
     throw new InvalidError(`invalid server address '${server}'`, [], {
       hint: 'Pass --server http://HOST:PORT or set OPSPILOT_SERVER.',
     });

@@ -591,6 +591,19 @@ export class PlatformService {
         );
         return;
       }
+      case 'Component': {
+        const running = (
+          await tx.resources.list({
+            kind: 'WorkflowRun',
+            namespace: record.namespace,
+            component: record.name,
+          })
+        )
+          .filter((run) => (run.status as WorkflowRunStatus | null)?.phase === 'Running')
+          .map((run) => run.name);
+        refuseWhileUsed('running builds (wait for them to finish)', running);
+        return;
+      }
       case 'WorkflowRun': {
         if ((record.status as WorkflowRunStatus | null)?.phase === 'Running') {
           throw new ConflictError(`workflow run ${record.name} is running`, {

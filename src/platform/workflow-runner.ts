@@ -180,9 +180,17 @@ export class WorkflowRunner {
     if (spec.component !== undefined) {
       const now = this.options.clock.now().toISOString();
       release = await this.options.store.transaction(async (tx) => {
-        const component = await tx.resources.get({ kind: 'Component', namespace: run.namespace, name: spec.component ?? '' });
+        const component = await tx.resources.get({
+          kind: 'Component',
+          namespace: run.namespace,
+          name: spec.component ?? '',
+        });
         if (component === undefined) return null;
-        const created = await createRelease(tx, component, { now, ids: this.options.ids, workflowRun: run.name });
+        const created = await createRelease(tx, component, {
+          now,
+          ids: this.options.ids,
+          workflowRun: run.name,
+        });
         return created.name;
       });
     }

@@ -111,6 +111,14 @@ describe('REST API', () => {
     });
     expect(malformed.statusCode).toBe(400);
     expect(malformed.headers['content-type']).toContain('application/problem+json');
+    const badYaml = await app.inject({
+      method: 'POST',
+      url: '/api/v1/apply',
+      headers: { 'content-type': 'application/yaml' },
+      payload: 'a: [',
+    });
+    expect(badYaml.statusCode).toBe(400);
+    expect(badYaml.json<{ detail: string }>().detail).toContain('the YAML body does not parse');
   });
 
   it('answers 404 with a hint, and 409 when a delete would break references', async () => {

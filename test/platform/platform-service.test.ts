@@ -314,6 +314,24 @@ spec: { type: worker, run: { command: node, cwd: ./here } }
     await platform.delete('Project', 'default', 'shop');
   });
 
+  it('refuses to delete a component while one of its builds runs', async () => {
+    const documents = yamlDocuments(serviceManifest({})) as { spec: Record<string, unknown> }[];
+    if (documents[0] !== undefined) documents[0].spec.build = { command: 'true' };
+    await platform.apply(documents, { baseDir: '/srv' });
+    await platform.apply(
+      yamlDocuments(
+        'apiVersion: opspilot.dev/v1alpha1\nkind: WorkflowRun\nmetadata: { name: b1 }\nspec: { component: echo }\n',
+      ),
+    );
+    const run = await platform.get('WorkflowRun', 'default', 'b1');
+    await subject.store.resources.setStatus(
+      { kind: 'WorkflowRun', namespace: 'default', name: 'b1' },
+      { ...(run.status as object), phase: 'Running' },
+      new Date().toISOString(),
+    );
+    await expect(platform.delete('Component', 'default', 'echo')).rejects.toThrow(/running builds.*b1/);
+  });
+
   it('accepts a workflow run only for something it can build', async () => {
     await platform.apply(yamlDocuments(serviceManifest({})), { baseDir: '/srv' });
     const run = `apiVersion: opspilot.dev/v1alpha1

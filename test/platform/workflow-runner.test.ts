@@ -114,6 +114,20 @@ describe('WorkflowRunner', () => {
     ).toEqual(['app-1']);
   });
 
+  it('fails a step whose working directory is a file', async () => {
+    await platform.apply(
+      component(`{ command: ${node}, args: [build.js], cwd: ${JSON.stringify(process.execPath)} }`),
+    );
+    await platform.apply(
+      yamlDocuments(
+        'apiVersion: opspilot.dev/v1alpha1\nkind: WorkflowRun\nmetadata: { name: file-cwd }\nspec: { component: app }\n',
+      ),
+    );
+    const status = await finished('file-cwd');
+    expect(status.phase).toBe('Failed');
+    expect(status.message).toContain('is not a directory');
+  });
+
   it('stops a workflow at the first failing step', async () => {
     await platform.apply(
       yamlDocuments(`apiVersion: opspilot.dev/v1alpha1

@@ -60,12 +60,9 @@ export class LoadBalancer {
       client.destroy();
       return;
     }
-    const backend = backends[this.next % backends.length];
-    this.next = (this.next + 1) % Math.max(backends.length, 1);
-    if (backend === undefined) {
-      client.destroy();
-      return;
-    }
+    const index = this.next % backends.length;
+    this.next = index + 1;
+    const backend = backends[index] as Backend;
     const upstream = connect(backend.port, this.host);
     this.track(upstream);
     let connected = false;

@@ -35,8 +35,6 @@ export class WorkloadController {
   private balancer: LoadBalancer | undefined;
   private endpointPort: number | null = null;
   private rolledOutHash: string | undefined;
-  private syncing = false;
-  private dirty = false;
   private removed = false;
 
   constructor(
@@ -166,32 +164,18 @@ export class WorkloadController {
     };
   }
 
-  /** Converges replicas toward the spec. Re-entrant calls are folded into one more pass. */
+  /**
+   * Converges replicas toward the spec. Replicas report changes asynchronously (ReplicaContext.changed queues a
+   * microtask), so a pass never re-enters itself.
+   */
   sync(): void {
     if (this.removed) return;
-    if (this.syncing) {
-      this.dirty = true;
-      return;
-    }
-    this.syncing = true;
-    try {
-      do {
-        this.dirty = false;
-        this.syncOnce();
-      } while (this.needsAnotherPass());
-    } finally {
-      this.syncing = false;
-    }
+    this.syncOnce();
     this.balancer?.setBackends(
       [...this.replicas.values()]
         .filter((replica) => replica.ready && replica.port !== null)
         .map((replica) => ({ name: replica.name, port: replica.port ?? 0 })),
     );
-  }
-
-  /** A replica changed while the last pass ran (the flag is set from callbacks). */
-  private needsAnotherPass(): boolean {
-    return this.dirty && !this.removed;
   }
 
   private syncOnce(): void {
