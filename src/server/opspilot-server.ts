@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { createApi } from '../api/create-api.js';
 import type { Config } from '../config/config-schema.js';
 import { systemClock, type Clock } from '../core/clock.js';
+import { UnavailableError } from '../core/errors.js';
 import { randomIds, type IdGenerator } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import { bootstrapPlatform } from '../platform/bootstrap.js';
@@ -117,7 +118,16 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
       await bootstrapPlatform(platform);
       await workflows.recoverInterrupted();
       // Listen first: a taken port fails the start before any replica is touched.
-      await app.listen({ host: config.server.host, port: config.server.port });
+      try {
+        await app.listen({ host: config.server.host, port: config.server.port });
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'EADDRINUSE' && code !== 'EACCES' && code !== 'EADDRNOTAVAIL') throw error;
+        throw new UnavailableError(`cannot listen on ${config.server.host}:${config.server.port} (${code})`, {
+          hint: 'Another process uses that address: stop it, or pass --port / OPSPILOT_PORT.',
+          cause: error,
+        });
+      }
       started = true;
       await runtime.start();
       await reconciler.start();
