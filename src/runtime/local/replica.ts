@@ -390,7 +390,7 @@ export class Replica {
     // The leader is gone; anything it left in its session goes too.
     if (pid !== null) void this.context.processTable.signalSession(pid, 'SIGKILL');
 
-    if (this.phase === 'Terminating') {
+    if (this.stopped()) {
       this.finish();
       return;
     }
@@ -414,6 +414,7 @@ export class Replica {
 
   private restartAfterFailure(exit: ReplicaExit): void {
     this.lastExit = exit;
+    if (this.stopped()) return; // a late spawn error of a replica that is already gone
     this.failureStreak += 1;
     this.restarts += 1;
     const { restartInitialDelayMs, restartMaxDelayMs } = this.context.config;
