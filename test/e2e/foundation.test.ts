@@ -238,8 +238,8 @@ describe('foundation acceptance', () => {
   it('re-adopts replicas after opspilot up is killed, leaving no orphans, and stops them all on SIGTERM', async () => {
     const before = (await component('echo')).status?.environments[0]?.replicas.map((replica) => replica.pid);
     await server.stop('SIGKILL');
-    const survivors = fixtureProcesses();
-    expect(survivors.length).toBeGreaterThanOrEqual(2); // echo and hog keep running without their supervisor
+    // Replicas keep running without their supervisor (hog may be between two OOM restarts, so only echo is sure).
+    expect(before?.every((pid) => pid !== null && isProcessAlive(pid))).toBe(true);
 
     server = await startServer({ dataDir });
     const echo = await environment(
