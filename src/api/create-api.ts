@@ -14,9 +14,13 @@ import type { Logger } from '../core/logger.js';
 import type { PlatformService } from '../platform/platform-service.js';
 import { errorHandler } from './problem.js';
 import { platformRoutes } from './routes/platform-routes.js';
+import { telemetryRoutes } from './routes/telemetry-routes.js';
+import type { TelemetryQueryService } from '../telemetry/query/telemetry-query-service.js';
 
 export interface ApiOptions {
   readonly platform: PlatformService;
+  /** Telemetry queries; the routes are left out when absent. */
+  readonly telemetry?: TelemetryQueryService;
   readonly logger: Logger;
   readonly version: string;
 }
@@ -86,5 +90,6 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   typed.get('/healthz', { schema: { hide: true } }, () => ({ status: 'ok', version: options.version }));
   typed.get('/api/v1/openapi.json', { schema: { hide: true } }, () => app.swagger());
   await app.register(platformRoutes, { platform: options.platform });
+  if (options.telemetry !== undefined) await app.register(telemetryRoutes, { telemetry: options.telemetry });
   return app;
 }

@@ -57,6 +57,50 @@ export const configSchema = z.strictObject({
       local: localRuntimeConfigSchema.prefault({}),
     })
     .prefault({}),
+  otlp: z
+    .strictObject({
+      /** Serve the OTLP/HTTP receiver (/v1/traces, /v1/metrics, /v1/logs). */
+      enabled: booleanFromText.default(true),
+      host: z.string().min(1).default('127.0.0.1'),
+      port: port.default(4318),
+      /** Largest request body as sent; larger ones get 413. */
+      maxBodyBytes: z.coerce
+        .number()
+        .int()
+        .min(1024)
+        .default(16 * 1024 * 1024),
+      /** Largest body after gzip decompression; larger ones get 413. */
+      maxDecompressedBytes: z.coerce
+        .number()
+        .int()
+        .min(1024)
+        .default(64 * 1024 * 1024),
+      /** Request bytes decoded at once; past it clients get 503 + Retry-After. */
+      maxInflightBytes: z.coerce
+        .number()
+        .int()
+        .min(1024)
+        .default(64 * 1024 * 1024),
+    })
+    .prefault({}),
+  telemetry: z
+    .strictObject({
+      /** Logs, spans and metric points older than this are deleted in the background. */
+      retentionDays: z.coerce.number().positive().default(7),
+      /** Longest wait before received telemetry is committed (and acknowledged). */
+      flushIntervalMs: z.coerce.number().int().min(1).default(50),
+      /** Commit at once when this many records wait. */
+      maxBatchRecords: z.coerce.number().int().min(1).default(20_000),
+      /** Past this many uncommitted records, OTLP clients get 429 + Retry-After. */
+      maxPendingRecords: z.coerce.number().int().min(1).default(200_000),
+      /** DuckDB worker threads (default: one per core). */
+      threads: z.coerce.number().int().min(1).optional(),
+      /** DuckDB memory limit, e.g. 2GB (default: DuckDB's, 80% of RAM). */
+      memoryLimit: z.string().optional(),
+      /** Interval at which replicas export metrics (OTEL_METRIC_EXPORT_INTERVAL injected into replicas). */
+      replicaMetricIntervalMs: z.coerce.number().int().min(100).default(10_000),
+    })
+    .prefault({}),
   events: z
     .strictObject({
       /** Events last seen longer ago than this are deleted (checked hourly). */

@@ -13,6 +13,7 @@ export interface ConfigOverrides {
   dataDir?: string | undefined;
   port?: number | string | undefined;
   host?: string | undefined;
+  otlpPort?: number | string | undefined;
 }
 
 export interface LoadConfigOptions {
@@ -29,6 +30,7 @@ const environmentAliases: Record<string, readonly string[]> = {
   OPSPILOT_STATE_URL: ['state', 'url'],
   OPSPILOT_LOG_LEVEL: ['log', 'level'],
   OPSPILOT_LOG_FORMAT: ['log', 'format'],
+  OPSPILOT_OTLP_PORT: ['otlp', 'port'],
 };
 
 /** Variables that are read elsewhere in this folder and are not config keys. */
@@ -65,6 +67,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     [['dataDir'], overrides.dataDir, '--data-dir'],
     [['server', 'port'], overrides.port, '--port'],
     [['server', 'host'], overrides.host, '--host'],
+    [['otlp', 'port'], overrides.otlpPort, '--otlp-port'],
   ];
   for (const [keyPath, value, flag] of flagValues) {
     if (value === undefined) continue;

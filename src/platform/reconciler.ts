@@ -12,7 +12,7 @@ export interface ReconcilerOptions {
   readonly runtime: Pick<Runtime, 'apply'>;
   readonly logger: Logger;
   readonly resyncIntervalMs: number;
-  /** Extra variables for every replica, from its identity labels (used by telemetry to name the service). */
+  /** Default variables for every replica from its identity labels (telemetry endpoints and resource attributes). */
   readonly injectEnv?: (labels: Readonly<Record<string, string>>) => Record<string, string>;
 }
 
@@ -120,7 +120,10 @@ export function workloadFor(
     binding: binding.name,
     release: release.name,
   };
+  // Injected defaults (telemetry endpoints) first, so that a component or binding can override them; the
+  // identity variables last, so that nothing can.
   const env: Record<string, string> = {
+    ...injectEnv?.(labels),
     ...template.run.env,
     ...spec.env,
     OPSPILOT_NAMESPACE: labels.namespace,
@@ -128,7 +131,6 @@ export function workloadFor(
     OPSPILOT_COMPONENT: labels.component,
     OPSPILOT_ENVIRONMENT: labels.environment,
     OPSPILOT_RELEASE: labels.release,
-    ...injectEnv?.(labels),
   };
   const quantity = <T>(text: string | undefined, parse: (value: string) => T | undefined): T | undefined =>
     text === undefined ? undefined : parse(text);

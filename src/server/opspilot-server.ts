@@ -20,6 +20,11 @@ import { LocalStepExecutor } from '../runtime/local/step-executor.js';
 import { openStateStore } from '../state/kysely-state-store.js';
 import type { StateStore } from '../state/ports.js';
 import { lockDataDir } from './data-dir-lock.js';
+import { parseCpu, parseMemory } from '../core/quantity.js';
+import type { ReleaseBindingSpec } from '../platform/resource-kinds.js';
+import type { ResourceUsageQuery } from '../telemetry/query/contracts.js';
+import type { BindingAllocation } from '../telemetry/query/telemetry-query-service.js';
+import { TelemetryPlane } from '../telemetry/telemetry-plane.js';
 import { version } from './package-info.js';
 
 export interface OpspilotOptions {
@@ -38,6 +43,7 @@ export interface Opspilot {
   readonly store: StateStore;
   readonly reconciler: Reconciler;
   readonly events: RuntimeEventRecorder;
+  readonly telemetry: TelemetryPlane;
   /** Adopts or replaces what a previous run left, reconciles, then listens. Resolves with the API's URL. */
   start(): Promise<string>;
   /** Stops listening, stops every replica and closes the store. */
@@ -60,10 +66,36 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
   logger.debug({ state: store.location, dialect: store.dialect }, 'state store open');
 
   const events = new RuntimeEventRecorder(store, logger.child({ component: 'runtime' }));
+  // The platform service is built below; the allocation source only runs at query time.
+  const platformRef: { current?: PlatformService } = {};
+  let telemetry: TelemetryPlane;
+  try {
+    telemetry = await TelemetryPlane.open({
+      config,
+      logger: logger.child({ component: 'telemetry' }),
+      clock,
+      allocations: (scope) => bindingAllocations(platformRef.current, scope),
+    });
+  } catch (error) {
+    await store.close();
+    lock.release();
+    throw error;
+  }
   const runtime = new LocalRuntime({
     dataDir: config.dataDir,
     config: config.runtime.local,
-    listener: events,
+    listener: {
+      event: (event) => {
+        events.event(event);
+        telemetry.runtime.event(event);
+      },
+      log: (line) => {
+        telemetry.runtime.log(line);
+      },
+      sample: (sample) => {
+        telemetry.runtime.sample(sample);
+      },
+    },
     baseEnv: options.baseEnv,
     clock,
     ids,
@@ -77,6 +109,7 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
     runtime,
     logger: logger.child({ component: 'reconciler' }),
     resyncIntervalMs: config.reconciler.resyncIntervalMs,
+    injectEnv: (labels) => telemetry.replicaEnvironment(labels),
   });
   const workflows = new WorkflowRunner({
     store,
@@ -104,7 +137,13 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
     logger: logger.child({ component: 'housekeeping' }),
     eventRetentionDays: config.events.retentionDays,
   });
-  const app = await createApi({ platform, logger: logger.child({ component: 'api' }), version });
+  platformRef.current = platform;
+  const app = await createApi({
+    platform,
+    telemetry: telemetry.queries,
+    logger: logger.child({ component: 'api' }),
+    version,
+  });
 
   let started = false;
   return {
@@ -114,6 +153,7 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
     store,
     reconciler,
     events,
+    telemetry,
     async start() {
       await bootstrapPlatform(platform);
       await workflows.recoverInterrupted();
@@ -129,6 +169,8 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
         });
       }
       started = true;
+      await telemetry.listen();
+      telemetry.startRetention();
       await runtime.start();
       await reconciler.start();
       workflows.start();
@@ -146,10 +188,40 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
         await runtime.shutdown();
         await events.flush();
       }
+      await telemetry.close();
       await store.close();
       lock.release();
     },
   };
+}
+
+/** Requests and limits of the bindings in a scope, for resource usage queries. */
+async function bindingAllocations(
+  platform: PlatformService | undefined,
+  scope: ResourceUsageQuery,
+): Promise<BindingAllocation[]> {
+  if (platform === undefined) return [];
+  const bindings = await platform.list('ReleaseBinding', {
+    namespace: scope.namespace,
+    component: scope.component,
+    environment: scope.environment,
+  });
+  return bindings.map((binding) => {
+    const spec = binding.spec as ReleaseBindingSpec;
+    const quantity = (
+      text: string | undefined,
+      parse: (value: string) => number | undefined,
+    ): number | null => (text === undefined ? null : (parse(text) ?? null));
+    return {
+      component: spec.component,
+      environment: spec.environment,
+      binding: binding.metadata.name,
+      cpuRequestMillis: quantity(spec.resources?.requests?.cpu, parseCpu),
+      cpuLimitMillis: quantity(spec.resources?.limits?.cpu, parseCpu),
+      memoryRequestBytes: quantity(spec.resources?.requests?.memory, parseMemory),
+      memoryLimitBytes: quantity(spec.resources?.limits?.memory, parseMemory),
+    };
+  });
 }
 
 function formatHost(address: string): string {

@@ -15,6 +15,7 @@ import { readManifests } from '../manifest-files.js';
 import { table } from '../output.js';
 
 interface UpOptions {
+  otlpPort?: string;
   config?: string;
   dataDir?: string;
   port?: string;
@@ -35,6 +36,7 @@ export function registerUp(program: Command, context: CliContext): void {
     )
     .option('--port <port>', 'API port (OPSPILOT_PORT, default 7400)')
     .option('--host <address>', 'API address (OPSPILOT_HOST, default 127.0.0.1)')
+    .option('--otlp-port <port>', 'OTLP/HTTP receiver port (OPSPILOT_OTLP_PORT, default 4318)')
     .option('--demo', 'also apply the demo services in demo/*.yaml and print their URLs')
     .addHelpText(
       'after',
@@ -51,6 +53,7 @@ replaces them), so nothing is orphaned. One "opspilot up" per data dir.`,
             dataDir: options.dataDir,
             port: options.port,
             host: options.host,
+            otlpPort: options.otlpPort,
           },
         });
         const logger = createLogger(config.log);
@@ -85,6 +88,7 @@ replaces them), so nothing is orphaned. One "opspilot up" per data dir.`,
         context.out(
           `opspilot ${version} is up\n` +
             `  API        ${url}/api/v1   (OpenAPI ${url}/api/v1/openapi.json)\n` +
+            `  OTLP       ${opspilot.telemetry.otlpEndpoint ?? 'disabled'}   (/v1/traces, /v1/metrics, /v1/logs; protobuf or JSON)\n` +
             `  data dir   ${config.dataDir}\n` +
             `  state      ${config.state.url === undefined ? 'sqlite (state.db in the data dir)' : 'postgresql'}\n` +
             `  runtime    ${config.runtime.kind}\n`,

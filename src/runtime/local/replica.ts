@@ -168,6 +168,7 @@ export class Replica {
     const env: Record<string, string> = { ...this.context.baseEnv, ...template.env };
     if (template.port !== undefined && this.port !== null) env[template.port.env] = String(this.port);
     env.OPSPILOT_REPLICA = this.name;
+    expandReferences(env);
 
     mkdirSync(dirname(this.stdoutPath), { recursive: true });
     const stdout = openSync(this.stdoutPath, 'a');
@@ -554,6 +555,20 @@ export class Replica {
     this.probeTimer = undefined;
     this.backOffTimer = undefined;
     this.graceTimer = undefined;
+  }
+}
+
+/**
+ * Expands `$(NAME)` in values with the value of another variable, as Kubernetes does for dependent variables:
+ * `OTEL_RESOURCE_ATTRIBUTES=service.instance.id=$(OPSPILOT_REPLICA)` gets the replica's name. `$$(NAME)` is a
+ * literal `$(NAME)`; unknown names are left as they are.
+ */
+export function expandReferences(env: Record<string, string>): void {
+  for (const [name, value] of Object.entries(env)) {
+    if (!value.includes('$(')) continue;
+    env[name] = value.replace(/\$?\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (match, reference: string) =>
+      match.startsWith('$$') ? match.slice(1) : (env[reference] ?? match),
+    );
   }
 }
 

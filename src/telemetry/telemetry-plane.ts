@@ -1,0 +1,180 @@
+// The observability plane in one place: the embedded store, the ingest pipeline, the OTLP receiver, the
+// runtime's telemetry, retention and the query service. The composition root opens it and wires it in.
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/config-schema.js';
+import { UnavailableError } from '../core/errors.js';
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import type { TelemetryBatch } from './model.js';
+import { IngestPipeline } from './ingest/ingest-pipeline.js';
+import { createOtlpReceiver } from './ingest/otlp-receiver.js';
+import { ResourceIdentities } from './ingest/resource-identity.js';
+import { RuntimeTelemetry } from './ingest/runtime-telemetry.js';
+import { TelemetryQueryService, type AllocationSource } from './query/telemetry-query-service.js';
+import { DuckDbTelemetryStore } from './store/duckdb-telemetry-store.js';
+
+export interface TelemetryPlaneOptions {
+  readonly config: Pick<Config, 'dataDir' | 'otlp' | 'telemetry'>;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /** Database file; defaults to `<dataDir>/telemetry.duckdb`. */
+  readonly path?: string;
+  /** Requests and limits of bindings, for resource usage. */
+  readonly allocations?: AllocationSource;
+}
+
+export class TelemetryPlane {
+  readonly identities = new ResourceIdentities();
+  readonly pipeline: IngestPipeline;
+  readonly runtime: RuntimeTelemetry;
+  readonly queries: TelemetryQueryService;
+  private receiver: FastifyInstance | undefined;
+  private otlpAddress: string | undefined;
+  private retentionTimer: NodeJS.Timeout | undefined;
+  private retention: Promise<unknown> | undefined;
+
+  private constructor(
+    readonly store: DuckDbTelemetryStore,
+    private readonly options: TelemetryPlaneOptions,
+  ) {
+    const { telemetry } = options.config;
+    this.pipeline = new IngestPipeline({
+      writer: store,
+      flushIntervalMs: telemetry.flushIntervalMs,
+      maxBatchRecords: telemetry.maxBatchRecords,
+      maxPendingRecords: telemetry.maxPendingRecords,
+      onError: (error) => {
+        options.logger.error({ err: error }, 'telemetry commit failed');
+      },
+    });
+    let warned = false;
+    this.runtime = new RuntimeTelemetry(
+      (batch) => this.ingest(batch),
+      this.identities,
+      (error) => {
+        // Runtime telemetry is best effort: never let it disturb the runtime, but say once that data is lost.
+        if (!warned)
+          options.logger.warn({ err: error }, 'dropping runtime telemetry (the store is busy or down)');
+        warned = true;
+      },
+    );
+    this.queries = new TelemetryQueryService(store, options.clock, options.allocations);
+  }
+
+  static async open(options: TelemetryPlaneOptions): Promise<TelemetryPlane> {
+    const store = await DuckDbTelemetryStore.open({
+      path: options.path ?? join(options.config.dataDir, 'telemetry.duckdb'),
+      threads: options.config.telemetry.threads,
+      memoryLimit: options.config.telemetry.memoryLimit,
+    });
+    return new TelemetryPlane(store, options);
+  }
+
+  /** Every ingest path ends here; resolves once the batch is durable. */
+  ingest(batch: TelemetryBatch): Promise<void> {
+    return this.pipeline.write(batch);
+  }
+
+  /** Starts the OTLP receiver when enabled; resolves with its base URL. */
+  async listen(): Promise<string | undefined> {
+    const { otlp } = this.options.config;
+    if (!otlp.enabled) return undefined;
+    const receiver = createOtlpReceiver({
+      ingest: (batch) => this.ingest(batch),
+      identities: this.identities,
+      logger: this.options.logger.child({ component: 'otlp' }),
+      maxBodyBytes: otlp.maxBodyBytes,
+      maxDecompressedBytes: otlp.maxDecompressedBytes,
+      maxInflightBytes: otlp.maxInflightBytes,
+    });
+    try {
+      await receiver.listen({ host: otlp.host, port: otlp.port });
+    } catch (error) {
+      await receiver.close();
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new UnavailableError(
+        `cannot listen for OTLP on ${otlp.host}:${otlp.port} (${code ?? String(error)})`,
+        {
+          hint: 'Another process (an OpenTelemetry Collector?) uses that port: stop it, or pass --otlp-port / OPSPILOT_OTLP_PORT.',
+          cause: error,
+        },
+      );
+    }
+    this.receiver = receiver;
+    const address = receiver.server.address() as AddressInfo;
+    this.otlpAddress = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
+    return this.otlpAddress;
+  }
+
+  /** Base URL of the OTLP receiver once it listens. */
+  get otlpEndpoint(): string | undefined {
+    return this.otlpAddress;
+  }
+
+  /** The OpenTelemetry SDK settings every replica gets, so that its telemetry arrives under its identity. */
+  replicaEnvironment(labels: Readonly<Record<string, string>>): Record<string, string> {
+    if (this.otlpAddress === undefined) return {};
+    const attributes = [
+      `opspilot.namespace=${labels.namespace ?? ''}`,
+      `opspilot.project=${labels.project ?? ''}`,
+      `opspilot.component=${labels.component ?? ''}`,
+      `opspilot.environment=${labels.environment ?? ''}`,
+      `deployment.environment.name=${labels.environment ?? ''}`,
+      `service.version=${labels.release ?? ''}`,
+      'service.instance.id=$(OPSPILOT_REPLICA)',
+    ];
+    return {
+      OTEL_EXPORTER_OTLP_ENDPOINT: this.otlpAddress,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_SERVICE_NAME: labels.component ?? 'unknown_service',
+      OTEL_RESOURCE_ATTRIBUTES: attributes.join(','),
+      OTEL_METRIC_EXPORT_INTERVAL: String(this.options.config.telemetry.replicaMetricIntervalMs),
+      // Spans and logs are exported within a second, so that an incident is visible while it happens.
+      OTEL_BSP_SCHEDULE_DELAY: '1000',
+      OTEL_BLRP_SCHEDULE_DELAY: '1000',
+    };
+  }
+
+  /** Deletes data past retention every ten minutes (and once now). */
+  startRetention(intervalMs = 600_000): void {
+    const run = (): void => {
+      this.retention ??= this.applyRetention()
+        .then((removed) => {
+          if (removed > 0) this.options.logger.info({ removed }, 'telemetry past retention deleted');
+        })
+        .catch((error: unknown) => {
+          this.options.logger.warn({ err: error }, 'telemetry retention failed; will retry');
+        })
+        .finally(() => {
+          this.retention = undefined;
+        });
+    };
+    run();
+    this.retentionTimer = setInterval(run, intervalMs);
+    this.retentionTimer.unref();
+  }
+
+  /** Deletes rows older than the retention period; returns how many. */
+  async applyRetention(): Promise<number> {
+    const cutoffUs =
+      (this.options.clock.now().getTime() - this.options.config.telemetry.retentionDays * 86_400_000) * 1000;
+    let removed = 0;
+    for (const table of ['logs', 'spans', 'metric_points']) {
+      removed += await this.store.execute(
+        `DELETE FROM ${table} WHERE ts < make_timestamp(CAST($cutoff AS BIGINT))`,
+        { cutoff: cutoffUs },
+      );
+    }
+    return removed;
+  }
+
+  async close(): Promise<void> {
+    if (this.retentionTimer !== undefined) clearInterval(this.retentionTimer);
+    await this.receiver?.close();
+    await this.retention;
+    this.pipeline.close();
+    await this.store.close();
+  }
+}
