@@ -1,5 +1,6 @@
 // Runs the built CLI as users do: `opspilot up` as a real server process, and client commands against it.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export const cliPath = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -7,24 +8,40 @@ export const cliPath = fileURLToPath(new URL('../../dist/cli/main.js', import.me
 export interface RunningServer {
   readonly process: ChildProcess;
   readonly url: string;
+  /** Base URL of the OTLP receiver. */
+  readonly otlp: string;
   output(): string;
   /** Sends a signal and waits for the process to exit. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
+
+/** One OTLP port per data dir: a restarted server must offer replicas the same endpoint, or they roll out. */
+const otlpPorts = new Map<string, number>();
 
 export async function startServer(options: {
   dataDir: string;
   env?: Record<string, string>;
   args?: readonly string[];
 }): Promise<RunningServer> {
-  const child = spawn(
-    process.execPath,
-    [cliPath, 'up', '--data-dir', options.dataDir, '--port', '0', ...(options.args ?? [])],
-    {
-      env: { ...process.env, OPSPILOT_LOG_FORMAT: 'json', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  let otlpPort = otlpPorts.get(options.dataDir);
+  if (otlpPort === undefined) {
+    otlpPort = await freePort();
+    otlpPorts.set(options.dataDir, otlpPort);
+  }
+  const args = [
+    'up',
+    '--data-dir',
+    options.dataDir,
+    '--port',
+    '0',
+    '--otlp-port',
+    String(otlpPort),
+    ...(options.args ?? []),
+  ];
+  const child = spawn(process.execPath, [cliPath, ...args], {
+    env: { ...process.env, OPSPILOT_LOG_FORMAT: 'json', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => {
     output += chunk.toString();
@@ -57,6 +74,7 @@ export async function startServer(options: {
   return {
     process: child,
     url,
+    otlp: `http://127.0.0.1:${otlpPort}`,
     output: () => output,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
@@ -64,6 +82,19 @@ export async function startServer(options: {
       return exited;
     },
   };
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => {
+        resolve(typeof address === 'object' && address !== null ? address.port : 0);
+      });
+    });
+  });
 }
 
 export interface CliResult {

@@ -38,7 +38,7 @@ describe.each(backends)('opspilot server on %s', (_name, database) => {
         OPSPILOT_RUNTIME__LOCAL__SAMPLE_INTERVAL_MS: '250',
         OPSPILOT_RUNTIME__LOCAL__TERMINATION_GRACE_SECONDS: '2',
       },
-      overrides: { dataDir: join(workspace, 'data'), port: 0 },
+      overrides: { dataDir: join(workspace, 'data'), port: 0, otlpPort: 0 },
     });
     opspilot = await createOpspilot({
       config,

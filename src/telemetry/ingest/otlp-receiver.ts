@@ -191,12 +191,7 @@ function isJson(contentType: string | undefined): boolean {
 }
 
 /** Export*ServiceResponse, with partial_success when the decoder dropped records. */
-function sendResponse(
-  reply: FastifyReply,
-  signal: Signal,
-  json: boolean,
-  batch: TelemetryBatch,
-): void {
+function sendResponse(reply: FastifyReply, signal: Signal, json: boolean, batch: TelemetryBatch): void {
   const rejected =
     signal === 'logs'
       ? batch.rejected.logs
