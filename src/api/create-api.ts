@@ -15,12 +15,15 @@ import type { PlatformService } from '../platform/platform-service.js';
 import { errorHandler } from './problem.js';
 import { platformRoutes } from './routes/platform-routes.js';
 import { telemetryRoutes } from './routes/telemetry-routes.js';
+import { alertRoutes } from './routes/alert-routes.js';
+import type { AlertService } from '../telemetry/alerting/alert-service.js';
 import type { TelemetryQueryService } from '../telemetry/query/telemetry-query-service.js';
 
 export interface ApiOptions {
   readonly platform: PlatformService;
   /** Telemetry queries; the routes are left out when absent. */
   readonly telemetry?: TelemetryQueryService;
+  readonly alerts?: AlertService;
   readonly logger: Logger;
   readonly version: string;
 }
@@ -91,5 +94,6 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   typed.get('/api/v1/openapi.json', { schema: { hide: true } }, () => app.swagger());
   await app.register(platformRoutes, { platform: options.platform });
   if (options.telemetry !== undefined) await app.register(telemetryRoutes, { telemetry: options.telemetry });
+  if (options.alerts !== undefined) await app.register(alertRoutes, { alerts: options.alerts });
   return app;
 }

@@ -2,7 +2,9 @@
 import { stringify } from 'yaml';
 import type { ComponentStatus, EnvironmentStatus, PlatformEvent } from '../platform/contracts.js';
 import type {
+  AlertRuleSpec,
   ComponentSpec,
+  SloSpec,
   DeploymentPipelineSpec,
   EnvironmentSpec,
   Kind,
@@ -148,6 +150,47 @@ function columns(kind: Kind): Columns {
       return {
         headers: ['NAME', 'STEPS', 'AGE'],
         row: (r) => [name(r), (r.spec as WorkflowSpec).steps.map((step) => step.name).join(', '), created(r)],
+      };
+    case 'AlertRule':
+      return {
+        headers: ['NAME', 'COMPONENT', 'ENV', 'CONDITION', 'FOR', 'SEVERITY', 'RCA', 'AGE'],
+        row: (r) => {
+          const spec = r.spec as AlertRuleSpec;
+          const condition =
+            spec.threshold !== undefined
+              ? `${spec.threshold.metric}${spec.threshold.aggregation === undefined ? '' : `:${spec.threshold.aggregation}`} ${spec.threshold.operator} ${spec.threshold.value} over ${spec.threshold.window}`
+              : spec.errorRate !== undefined
+                ? `error rate > ${spec.errorRate.above} over ${spec.errorRate.window}`
+                : `p${spec.latency?.percentile ?? 95} latency > ${spec.latency?.aboveMs ?? '?'}ms over ${spec.latency?.window ?? '?'}`;
+          return [
+            name(r),
+            spec.component ?? '*',
+            spec.environment ?? '*',
+            condition,
+            spec.for,
+            spec.severity,
+            spec.triggerAiRca ? 'yes' : 'no',
+            created(r),
+          ];
+        },
+      };
+    case 'SLO':
+      return {
+        headers: ['NAME', 'COMPONENT', 'ENV', 'OBJECTIVE', 'INDICATOR', 'WINDOW', 'AGE'],
+        row: (r) => {
+          const spec = r.spec as SloSpec;
+          const indicator =
+            spec.indicator.type === 'latency' ? `latency <= ${spec.indicator.thresholdMs}ms` : 'availability';
+          return [
+            name(r),
+            spec.component,
+            spec.environment,
+            `${spec.objective}%`,
+            indicator,
+            spec.window,
+            created(r),
+          ];
+        },
       };
     case 'WorkflowRun':
       return {

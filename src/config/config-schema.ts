@@ -101,6 +101,12 @@ export const configSchema = z.strictObject({
       replicaMetricIntervalMs: z.coerce.number().int().min(100).default(10_000),
     })
     .prefault({}),
+  alerting: z
+    .strictObject({
+      /** How often AlertRules and SLOs are evaluated. */
+      evaluationIntervalMs: z.coerce.number().int().min(100).default(15_000),
+    })
+    .prefault({}),
   events: z
     .strictObject({
       /** Events last seen longer ago than this are deleted (checked hourly). */

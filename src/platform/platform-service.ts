@@ -470,6 +470,12 @@ export class PlatformService {
       case 'Release':
         report('kind', 'Release resources are created by the platform; apply the Component instead');
         return undefined;
+      case 'AlertRule':
+      case 'SLO': {
+        // Rules may watch services opspilot does not run (anything that sends OTLP), so names are not checked.
+        const spec = document.spec as { component?: string; environment?: string };
+        return { project: null, component: spec.component ?? null, environment: spec.environment ?? null };
+      }
     }
   }
 

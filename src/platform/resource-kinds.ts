@@ -206,6 +206,103 @@ export const workflowRunSpecSchema = z
     message: 'name a workflow, a component (to run its build), or both',
   });
 
+const durationText = z.string().regex(/^\d+(s|m|h|d)$/, 'expected <n><s|m|h|d>, e.g. 30s, 5m, 1h');
+const alertSeverity = z.enum(['critical', 'warning', 'info']);
+const alertCommon = {
+  /** A component of the namespace; without it every component is evaluated on its own. */
+  component: resourceNameSchema.optional(),
+  /** Without it every environment is evaluated on its own. */
+  environment: resourceNameSchema.optional(),
+  description: z.string().optional(),
+  severity: alertSeverity.default('warning'),
+  labels: z
+    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'label names are letters, digits and _'), z.string())
+    .default({}),
+  annotations: z.record(z.string(), z.string()).default({}),
+  /** Alerts of this rule start an AI root-cause investigation when they fire. */
+  triggerAiRca: z.boolean().default(false),
+};
+
+export const alertRuleSpecSchema = z
+  .strictObject({
+    ...alertCommon,
+    /** Any metric query: stored metric or request_rate, error_rate, latency_p95, cpu, memory… */
+    threshold: z
+      .strictObject({
+        metric: z.string().min(1),
+        aggregation: z.enum(['avg', 'min', 'max', 'sum', 'rate', 'p50', 'p95', 'p99']).optional(),
+        operator: z.enum(['>', '>=', '<', '<=']).default('>'),
+        value: z.number(),
+        window: durationText.default('5m'),
+      })
+      .optional(),
+    /** Share of failed server requests (span status error or HTTP 5xx) above which the alert fires. */
+    errorRate: z
+      .strictObject({ above: z.number().min(0).max(1), window: durationText.default('5m') })
+      .optional(),
+    /** Server latency percentile above a number of milliseconds. */
+    latency: z
+      .strictObject({
+        percentile: z.union([z.literal(50), z.literal(95), z.literal(99)]).default(95),
+        aboveMs: z.number().positive(),
+        window: durationText.default('5m'),
+      })
+      .optional(),
+    /** How long the condition must hold before the alert fires (pending until then). */
+    for: durationText.default('1m'),
+  })
+  .superRefine((spec, context) => {
+    const conditions = [spec.threshold, spec.errorRate, spec.latency].filter(
+      (condition) => condition !== undefined,
+    );
+    if (conditions.length !== 1) {
+      context.addIssue({
+        code: 'custom',
+        path: [],
+        message: 'give exactly one condition: threshold, errorRate or latency',
+      });
+    }
+  });
+
+const burnRateWindowSchema = z.strictObject({
+  long: durationText,
+  short: durationText,
+  /** Burn rate (error budget spent this many times faster than sustainable) both windows must exceed. */
+  factor: z.number().positive(),
+  severity: alertSeverity,
+});
+
+/** The multi-window, multi-burn-rate alerts of the Google SRE workbook (chapter "Alerting on SLOs"). */
+export const defaultBurnRateWindows: z.input<typeof burnRateWindowSchema>[] = [
+  { long: '1h', short: '5m', factor: 14.4, severity: 'critical' },
+  { long: '6h', short: '30m', factor: 6, severity: 'critical' },
+  { long: '1d', short: '2h', factor: 3, severity: 'warning' },
+  { long: '3d', short: '6h', factor: 1, severity: 'warning' },
+];
+
+export const sloSpecSchema = z.strictObject({
+  component: resourceNameSchema,
+  environment: resourceNameSchema,
+  description: z.string().optional(),
+  /** Percentage of good requests, e.g. 99.5. */
+  objective: z.number().gt(0).lt(100),
+  /** Compliance window for the error budget. */
+  window: durationText.default('30d'),
+  indicator: z
+    .discriminatedUnion('type', [
+      z.strictObject({ type: z.literal('availability') }),
+      z.strictObject({ type: z.literal('latency'), thresholdMs: z.number().positive() }),
+    ])
+    .default({ type: 'availability' }),
+  burnRateAlerts: z
+    .array(burnRateWindowSchema)
+    .min(1)
+    .default(defaultBurnRateWindows as never),
+  labels: alertCommon.labels,
+  annotations: alertCommon.annotations,
+  triggerAiRca: alertCommon.triggerAiRca,
+});
+
 export const workflowRunPhases = ['Pending', 'Running', 'Succeeded', 'Failed'] as const;
 
 export const workflowRunStatusSchema = z.object({
@@ -235,6 +332,8 @@ export type DeploymentPipelineSpec = z.output<typeof deploymentPipelineSpecSchem
 export type WorkflowSpec = z.output<typeof workflowSpecSchema>;
 export type WorkflowRunSpec = z.output<typeof workflowRunSpecSchema>;
 export type WorkflowRunStatus = z.output<typeof workflowRunStatusSchema>;
+export type AlertRuleSpec = z.output<typeof alertRuleSpecSchema>;
+export type SloSpec = z.output<typeof sloSpecSchema>;
 
 export type Scope = 'cluster' | 'namespaced';
 
@@ -261,6 +360,8 @@ export const kinds = [
   'ReleaseBinding',
   'Workflow',
   'WorkflowRun',
+  'AlertRule',
+  'SLO',
 ] as const;
 
 export type Kind = (typeof kinds)[number];
@@ -315,6 +416,16 @@ export const kindInfo: Readonly<Record<Kind, KindInfo>> = {
     true,
     8,
   ),
+  AlertRule: info(
+    'AlertRule',
+    'alertrules',
+    ['alertrule', 'rule', 'rules'],
+    'namespaced',
+    alertRuleSpecSchema,
+    true,
+    9,
+  ),
+  SLO: info('SLO', 'slos', ['slo'], 'namespaced', sloSpecSchema, true, 10),
 };
 
 function info(

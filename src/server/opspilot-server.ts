@@ -6,6 +6,9 @@ import { createApi } from '../api/create-api.js';
 import type { Config } from '../config/config-schema.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { UnavailableError } from '../core/errors.js';
+import { InProcessEventBus, type EventBus } from '../core/event-bus.js';
+import { AlertEvaluator } from '../telemetry/alerting/alert-evaluator.js';
+import { AlertService } from '../telemetry/alerting/alert-service.js';
 import { randomIds, type IdGenerator } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import { bootstrapPlatform } from '../platform/bootstrap.js';
@@ -44,6 +47,9 @@ export interface Opspilot {
   readonly reconciler: Reconciler;
   readonly events: RuntimeEventRecorder;
   readonly telemetry: TelemetryPlane;
+  readonly alerts: AlertService;
+  readonly evaluator: AlertEvaluator;
+  readonly bus: EventBus;
   /** Adopts or replaces what a previous run left, reconciles, then listens. Resolves with the API's URL. */
   start(): Promise<string>;
   /** Stops listening, stops every replica and closes the store. */
@@ -138,9 +144,22 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
     eventRetentionDays: config.events.retentionDays,
   });
   platformRef.current = platform;
+  const bus = new InProcessEventBus((error, topic) => {
+    logger.warn({ err: error, topic }, 'an event bus subscriber failed');
+  });
+  const alerts = new AlertService({ store, bus, clock });
+  const evaluator = new AlertEvaluator({
+    rules: platform,
+    queries: telemetry.queries,
+    alerts,
+    clock,
+    logger: logger.child({ component: 'alerting' }),
+    intervalMs: config.alerting.evaluationIntervalMs,
+  });
   const app = await createApi({
     platform,
     telemetry: telemetry.queries,
+    alerts,
     logger: logger.child({ component: 'api' }),
     version,
   });
@@ -154,6 +173,9 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
     reconciler,
     events,
     telemetry,
+    alerts,
+    evaluator,
+    bus,
     async start() {
       await bootstrapPlatform(platform);
       await workflows.recoverInterrupted();
@@ -175,6 +197,7 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
       await reconciler.start();
       workflows.start();
       housekeeping.start();
+      evaluator.start();
       const address = app.server.address() as AddressInfo;
       return `http://${formatHost(address.address)}:${address.port}`;
     },
@@ -183,6 +206,7 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
       if (started) {
         // Builds first: a finishing build triggers the reconciler, which must still be there to ignore it.
         await housekeeping.stop();
+        await evaluator.stop();
         await workflows.stop();
         await reconciler.stop();
         await runtime.shutdown();

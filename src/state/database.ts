@@ -48,10 +48,44 @@ export interface WorkflowLogsTable {
   line: string;
 }
 
+export interface AlertsTable {
+  fingerprint: string;
+  source: string;
+  rule: string;
+  namespace: string;
+  component: string | null;
+  environment: string | null;
+  severity: string;
+  labels: string;
+  annotations: string;
+  state: string;
+  value: number | null;
+  summary: string;
+  trigger_ai_rca: number;
+  group_key: string;
+  started_at: string;
+  fired_at: string | null;
+  resolved_at: string | null;
+  updated_at: string;
+}
+
+export interface AlertEventsTable {
+  id: Generated<number>;
+  fingerprint: string;
+  namespace: string;
+  rule: string;
+  state: string;
+  at: string;
+  value: number | null;
+  message: string;
+}
+
 export interface Database {
   resources: ResourcesTable;
   events: EventsTable;
   workflow_logs: WorkflowLogsTable;
+  alerts: AlertsTable;
+  alert_events: AlertEventsTable;
 }
 
 export type Dialect = 'sqlite' | 'postgres';

@@ -3,6 +3,7 @@ import type { Kysely, Selectable, Transaction } from 'kysely';
 import { ConflictError, UnavailableError } from '../core/errors.js';
 import {
   openDatabase,
+  type AlertsTable,
   type Database,
   type Dialect,
   type EventsTable,
@@ -10,6 +11,11 @@ import {
 } from './database.js';
 import { migrateToLatest } from './migrations.js';
 import type {
+  AlertEventRecord,
+  AlertFilter,
+  AlertRecord,
+  AlertRepository,
+  AlertState,
   EventFilter,
   EventRecord,
   EventRepository,
@@ -53,6 +59,7 @@ export class KyselyStateStore implements StateStore {
   readonly resources: ResourceRepository;
   readonly events: EventRepository;
   readonly workflowLogs: WorkflowLogRepository;
+  readonly alerts: AlertRepository;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -61,6 +68,7 @@ export class KyselyStateStore implements StateStore {
     this.resources = new KyselyResourceRepository(db, dialect);
     this.events = new KyselyEventRepository(db);
     this.workflowLogs = new KyselyWorkflowLogRepository(db);
+    this.alerts = new KyselyAlertRepository(db);
   }
 
   transaction<T>(work: (repositories: StateRepositories) => Promise<T>): Promise<T> {
@@ -69,6 +77,7 @@ export class KyselyStateStore implements StateStore {
         resources: new KyselyResourceRepository(trx, this.dialect),
         events: new KyselyEventRepository(trx),
         workflowLogs: new KyselyWorkflowLogRepository(trx),
+        alerts: new KyselyAlertRepository(trx),
       }),
     );
   }
@@ -282,6 +291,106 @@ class KyselyWorkflowLogRepository implements WorkflowLogRepository {
   async deleteRun(runUid: string): Promise<void> {
     await this.db.deleteFrom('workflow_logs').where('run_uid', '=', runUid).execute();
   }
+}
+
+class KyselyAlertRepository implements AlertRepository {
+  constructor(private readonly db: Executor) {}
+
+  async get(fingerprint: string): Promise<AlertRecord | undefined> {
+    const row = await this.db
+      .selectFrom('alerts')
+      .selectAll()
+      .where('fingerprint', '=', fingerprint)
+      .executeTakeFirst();
+    return row && toAlert(row);
+  }
+
+  async upsert(alert: AlertRecord): Promise<void> {
+    const row = {
+      fingerprint: alert.fingerprint,
+      source: alert.source,
+      rule: alert.rule,
+      namespace: alert.namespace,
+      component: alert.component,
+      environment: alert.environment,
+      severity: alert.severity,
+      labels: JSON.stringify(alert.labels),
+      annotations: JSON.stringify(alert.annotations),
+      state: alert.state,
+      value: alert.value,
+      summary: alert.summary,
+      trigger_ai_rca: alert.triggerAiRca ? 1 : 0,
+      group_key: alert.groupKey,
+      started_at: alert.startedAt,
+      fired_at: alert.firedAt,
+      resolved_at: alert.resolvedAt,
+      updated_at: alert.updatedAt,
+    };
+    const { fingerprint: _key, ...changes } = row;
+    await this.db
+      .insertInto('alerts')
+      .values(row)
+      .onConflict((conflict) => conflict.column('fingerprint').doUpdateSet(changes))
+      .execute();
+  }
+
+  async list(filter: AlertFilter): Promise<AlertRecord[]> {
+    let query = this.db.selectFrom('alerts').selectAll();
+    if (filter.namespace !== undefined) query = query.where('namespace', '=', filter.namespace);
+    if (filter.state !== undefined) query = query.where('state', '=', filter.state);
+    if (filter.rule !== undefined) query = query.where('rule', '=', filter.rule);
+    if (filter.groupKey !== undefined) query = query.where('group_key', '=', filter.groupKey);
+    const rows = await query
+      .orderBy('updated_at', 'desc')
+      .limit(filter.limit ?? 500)
+      .execute();
+    return rows.map(toAlert);
+  }
+
+  async appendEvent(event: Omit<AlertEventRecord, 'id'>): Promise<void> {
+    await this.db.insertInto('alert_events').values(event).execute();
+  }
+
+  async events(filter: {
+    fingerprint?: string | undefined;
+    namespace?: string | undefined;
+    since?: string | undefined;
+    limit?: number | undefined;
+  }): Promise<AlertEventRecord[]> {
+    let query = this.db.selectFrom('alert_events').selectAll();
+    if (filter.fingerprint !== undefined) query = query.where('fingerprint', '=', filter.fingerprint);
+    if (filter.namespace !== undefined) query = query.where('namespace', '=', filter.namespace);
+    if (filter.since !== undefined) query = query.where('at', '>=', filter.since);
+    const rows = await query
+      .orderBy('at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(filter.limit ?? 500)
+      .execute();
+    return rows.map((row) => ({ ...row, state: row.state as AlertState }));
+  }
+}
+
+function toAlert(row: Selectable<AlertsTable>): AlertRecord {
+  return {
+    fingerprint: row.fingerprint,
+    source: row.source,
+    rule: row.rule,
+    namespace: row.namespace,
+    component: row.component,
+    environment: row.environment,
+    severity: row.severity,
+    labels: JSON.parse(row.labels) as Record<string, string>,
+    annotations: JSON.parse(row.annotations) as Record<string, string>,
+    state: row.state as AlertState,
+    value: row.value,
+    summary: row.summary,
+    triggerAiRca: row.trigger_ai_rca === 1,
+    groupKey: row.group_key,
+    startedAt: row.started_at,
+    firedAt: row.fired_at,
+    resolvedAt: row.resolved_at,
+    updatedAt: row.updated_at,
+  };
 }
 
 function toResource(row: Selectable<ResourcesTable>): ResourceRecord {

@@ -78,6 +78,63 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.dropTable('resources').execute();
       },
     },
+    '0002_alerts': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('alerts')
+          .addColumn('fingerprint', 'text', (column) => column.primaryKey())
+          .addColumn('source', 'text', (column) => column.notNull())
+          .addColumn('rule', 'text', (column) => column.notNull())
+          .addColumn('namespace', 'text', (column) => column.notNull())
+          .addColumn('component', 'text')
+          .addColumn('environment', 'text')
+          .addColumn('severity', 'text', (column) => column.notNull())
+          .addColumn('labels', 'text', (column) => column.notNull())
+          .addColumn('annotations', 'text', (column) => column.notNull())
+          .addColumn('state', 'text', (column) => column.notNull())
+          .addColumn('value', 'double precision')
+          .addColumn('summary', 'text', (column) => column.notNull())
+          .addColumn('trigger_ai_rca', 'integer', (column) => column.notNull())
+          .addColumn('group_key', 'text', (column) => column.notNull())
+          .addColumn('started_at', 'text', (column) => column.notNull())
+          .addColumn('fired_at', 'text')
+          .addColumn('resolved_at', 'text')
+          .addColumn('updated_at', 'text', (column) => column.notNull())
+          .execute();
+        await db.schema
+          .createIndex('alerts_by_namespace_state')
+          .on('alerts')
+          .columns(['namespace', 'state'])
+          .execute();
+        await db.schema
+          .createTable('alert_events')
+          .addColumn('id', dialect === 'postgres' ? 'serial' : 'integer', (column) =>
+            dialect === 'postgres' ? column.primaryKey() : column.primaryKey().autoIncrement(),
+          )
+          .addColumn('fingerprint', 'text', (column) => column.notNull())
+          .addColumn('namespace', 'text', (column) => column.notNull())
+          .addColumn('rule', 'text', (column) => column.notNull())
+          .addColumn('state', 'text', (column) => column.notNull())
+          .addColumn('at', 'text', (column) => column.notNull())
+          .addColumn('value', 'double precision')
+          .addColumn('message', 'text', (column) => column.notNull())
+          .execute();
+        await db.schema
+          .createIndex('alert_events_by_fingerprint')
+          .on('alert_events')
+          .columns(['fingerprint', 'at'])
+          .execute();
+        await db.schema
+          .createIndex('alert_events_by_namespace')
+          .on('alert_events')
+          .columns(['namespace', 'at'])
+          .execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.dropTable('alert_events').execute();
+        await db.schema.dropTable('alerts').execute();
+      },
+    },
   };
 }
 

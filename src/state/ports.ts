@@ -116,10 +116,72 @@ export interface WorkflowLogRepository {
   deleteRun(runUid: string): Promise<void>;
 }
 
+export type AlertState = 'pending' | 'firing' | 'resolved';
+
+/** One alert instance: a rule (or an Alertmanager alert) with one set of labels. */
+export interface AlertRecord {
+  readonly fingerprint: string;
+  /** opspilot for its own rules and SLOs, alertmanager for alerts received on the webhook. */
+  readonly source: string;
+  /** `AlertRule/<name>`, `SLO/<name>` or the Alertmanager alertname. */
+  readonly rule: string;
+  readonly namespace: string;
+  readonly component: string | null;
+  readonly environment: string | null;
+  readonly severity: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly state: AlertState;
+  readonly value: number | null;
+  readonly summary: string;
+  readonly triggerAiRca: boolean;
+  /** Alerts with one group key are one incident (one investigation, one notification). */
+  readonly groupKey: string;
+  readonly startedAt: string;
+  readonly firedAt: string | null;
+  readonly resolvedAt: string | null;
+  readonly updatedAt: string;
+}
+
+export interface AlertFilter {
+  readonly namespace?: string | undefined;
+  readonly state?: AlertState | undefined;
+  readonly rule?: string | undefined;
+  readonly groupKey?: string | undefined;
+  readonly limit?: number | undefined;
+}
+
+export interface AlertEventRecord {
+  readonly id: number;
+  readonly fingerprint: string;
+  readonly namespace: string;
+  readonly rule: string;
+  readonly state: AlertState;
+  readonly at: string;
+  readonly value: number | null;
+  readonly message: string;
+}
+
+export interface AlertRepository {
+  get(fingerprint: string): Promise<AlertRecord | undefined>;
+  upsert(alert: AlertRecord): Promise<void>;
+  /** Newest change first. */
+  list(filter: AlertFilter): Promise<AlertRecord[]>;
+  appendEvent(event: Omit<AlertEventRecord, 'id'>): Promise<void>;
+  /** Newest first. */
+  events(filter: {
+    fingerprint?: string | undefined;
+    namespace?: string | undefined;
+    since?: string | undefined;
+    limit?: number | undefined;
+  }): Promise<AlertEventRecord[]>;
+}
+
 export interface StateRepositories {
   readonly resources: ResourceRepository;
   readonly events: EventRepository;
   readonly workflowLogs: WorkflowLogRepository;
+  readonly alerts: AlertRepository;
 }
 
 export interface StateStore extends StateRepositories {

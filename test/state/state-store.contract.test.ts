@@ -194,6 +194,63 @@ describe.each(stateStores)('StateStore contract on %s', (_name, open) => {
     expect(await store.workflowLogs.list('run-1')).toEqual([]);
   });
 
+  it('upserts alerts and keeps their state changes', async () => {
+    const alert = {
+      fingerprint: 'fp-1',
+      source: 'opspilot',
+      rule: 'AlertRule/high-errors',
+      namespace: 'shop',
+      component: 'cart',
+      environment: 'prod',
+      severity: 'critical',
+      labels: { alertname: 'high-errors' },
+      annotations: { summary: 'x' },
+      state: 'pending' as const,
+      value: 0.25,
+      summary: 'error rate 0.25',
+      triggerAiRca: true,
+      groupKey: 'shop/prod',
+      startedAt: '2026-01-01T00:00:00.000Z',
+      firedAt: null,
+      resolvedAt: null,
+      updatedAt: '2026-01-01T00:00:00.000Z',
+    };
+    await store.alerts.upsert(alert);
+    await store.alerts.upsert({
+      ...alert,
+      state: 'firing',
+      firedAt: '2026-01-01T00:01:00.000Z',
+      updatedAt: '2026-01-01T00:01:00.000Z',
+    });
+    expect(await store.alerts.get('fp-1')).toEqual({
+      ...alert,
+      state: 'firing',
+      firedAt: '2026-01-01T00:01:00.000Z',
+      updatedAt: '2026-01-01T00:01:00.000Z',
+    });
+    expect(await store.alerts.list({ namespace: 'shop', state: 'firing' })).toHaveLength(1);
+    expect(await store.alerts.list({ state: 'resolved' })).toEqual([]);
+    for (const [state, at] of [
+      ['pending', '00:00'],
+      ['firing', '00:01'],
+    ] as const) {
+      await store.alerts.appendEvent({
+        fingerprint: 'fp-1',
+        namespace: 'shop',
+        rule: alert.rule,
+        state,
+        at: `2026-01-01T${at}:00.000Z`,
+        value: 0.25,
+        message: state,
+      });
+    }
+    expect((await store.alerts.events({ fingerprint: 'fp-1' })).map((event) => event.state)).toEqual([
+      'firing',
+      'pending',
+    ]);
+    expect(await store.alerts.events({ namespace: 'other' })).toEqual([]);
+  });
+
   it('migrates idempotently when opened again', async () => {
     await store.resources.insert(record());
     const again = await openStateStore({ url: subject.url, dataDir: subject.dataDir });

@@ -5,7 +5,8 @@ import type { PlatformEvent } from '../../platform/contracts.js';
 import { kindInfo, kinds, resolveKind, type Resource } from '../../platform/resource-kinds.js';
 import type { CliContext } from '../context.js';
 import { reportError } from '../errors.js';
-import { eventTable, renderData, resourceTable, type OutputFormat } from '../output.js';
+import { age, eventTable, renderData, resourceTable, table, type OutputFormat } from '../output.js';
+import type { AlertEventView, AlertView } from '../../telemetry/alerting/contracts.js';
 
 interface GetOptions {
   namespace: string;
@@ -16,6 +17,8 @@ interface GetOptions {
   environment?: string;
   reason?: string;
   limit?: string;
+  state?: string;
+  history?: boolean;
 }
 
 const formats = ['table', 'json', 'yaml'] as const;
@@ -24,7 +27,7 @@ export function registerGet(program: Command, context: CliContext): void {
   program
     .command('get')
     .description('Show resources with their live status, or events')
-    .argument('<kind>', `one of: ${kinds.map((kind) => kindInfo[kind].plural).join(', ')}, events`)
+    .argument('<kind>', `one of: ${kinds.map((kind) => kindInfo[kind].plural).join(', ')}, events, alerts`)
     .argument('[name]', 'a single resource')
     .option('-n, --namespace <name>', 'namespace', 'default')
     .option('-A, --all-namespaces', 'list across all namespaces')
@@ -33,7 +36,9 @@ export function registerGet(program: Command, context: CliContext): void {
     .option('--component <name>', 'only resources (or events) of this component')
     .option('--environment <name>', 'only resources (or events) in this environment')
     .option('--reason <reason>', 'events: only this reason (e.g. OOMKilled, BackOff)')
-    .option('--limit <n>', 'events: at most this many, newest first', '200')
+    .option('--limit <n>', 'events and alerts: at most this many, newest first', '200')
+    .option('--state <state>', 'alerts: only pending, firing or resolved')
+    .option('--history', 'alerts: their state changes instead of their current state')
     .addHelpText(
       'after',
       `
@@ -50,6 +55,10 @@ Examples:
         const format = parseFormat(options.output);
         if (['event', 'events', 'ev'].includes(kindText.toLowerCase())) {
           await getEvents(context, options, format);
+          return;
+        }
+        if (['alert', 'alerts'].includes(kindText.toLowerCase())) {
+          await getAlerts(context, options, format);
           return;
         }
         const kind = resolveKind(kindText);
@@ -108,6 +117,51 @@ async function getEvents(context: CliContext, options: GetOptions, format: Outpu
   if (format !== 'table') context.out(renderData(list, format));
   else if (list.items.length === 0) context.err('No events found.\n');
   else context.out(eventTable(list.items));
+}
+
+async function getAlerts(context: CliContext, options: GetOptions, format: OutputFormat): Promise<void> {
+  const namespace = options.allNamespaces === true ? undefined : options.namespace;
+  const client = context.client();
+  if (options.history === true) {
+    const history = await client.get<{ items: AlertEventView[] }>('/api/v1/alerts/history', {
+      namespace,
+      limit: options.limit,
+    });
+    if (format !== 'table') context.out(renderData(history, format));
+    else if (history.items.length === 0) context.err('No alert history.\n');
+    else
+      context.out(
+        table(
+          ['AT', 'STATE', 'RULE', 'MESSAGE'],
+          [...history.items].reverse().map((event) => [event.at, event.state, event.rule, event.message]),
+        ),
+      );
+    return;
+  }
+  const alerts = await client.get<{ items: AlertView[] }>('/api/v1/alerts', {
+    namespace,
+    state: options.state,
+    limit: options.limit,
+  });
+  if (format !== 'table') context.out(renderData(alerts, format));
+  else if (alerts.items.length === 0)
+    context.err(`No ${options.state ?? ''}${options.state === undefined ? '' : ' '}alerts.\n`);
+  else
+    context.out(
+      table(
+        ['STATE', 'SEVERITY', 'RULE', 'COMPONENT', 'ENV', 'SINCE', 'RCA', 'SUMMARY'],
+        alerts.items.map((alert) => [
+          alert.state,
+          alert.severity,
+          alert.rule,
+          alert.component ?? '-',
+          alert.environment ?? '-',
+          age(alert.firedAt ?? alert.startedAt),
+          alert.triggerAiRca ? 'yes' : 'no',
+          alert.summary,
+        ]),
+      ),
+    );
 }
 
 function parseFormat(text: string): OutputFormat {

@@ -823,6 +823,37 @@ export class TelemetryQueryService {
     };
   }
 
+  /**
+   * Good and bad requests of a component for an SLO: server spans in the window; bad means failed
+   * (availability) or slower than the threshold (latency).
+   */
+  async sloCounts(
+    scope: { namespace: string; component: string; environment: string },
+    windowMs: number,
+    indicator: { type: 'availability' } | { type: 'latency'; thresholdMs: number },
+  ): Promise<{ total: number; bad: number }> {
+    const resources = this.resourcesIn(scope);
+    if (resources.length === 0) return { total: 0, bad: 0 };
+    const toUs = this.clock.now().getTime() * 1000;
+    const bad =
+      indicator.type === 'latency'
+        ? `duration_us > ${indicator.thresholdMs * 1000}`
+        : 'status_code = 2 OR http_status >= 500';
+    const [row] = await this.run<{ total: number; bad: number }>(
+      `SELECT count(*)::INTEGER AS total, count(*) FILTER (WHERE ${bad})::INTEGER AS bad FROM spans
+       WHERE resource_id IN (${idList(resources)}) AND kind IN (2, 5) AND ts >= ${time('from')} AND ts <= ${time('to')}`,
+      { from: toUs - windowMs * 1000, to: toUs },
+    );
+    return row ?? { total: 0, bad: 0 };
+  }
+
+  /** Environments that reported telemetry in a namespace (for rules that watch every environment). */
+  environmentsIn(namespace: string, component?: string): string[] {
+    return [
+      ...new Set(this.resourcesIn({ namespace, component }).map((resource) => resource.environment)),
+    ].sort();
+  }
+
   /** Resources in a scope; component matches the component or the service name. */
   resourcesIn(scope: Scope): StoredResource[] {
     return this.store

@@ -1,0 +1,66 @@
+// REST routes of alerting: current alerts, their history, and the Alertmanager webhook receiver.
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { resourceNameSchema } from '../../platform/resource-kinds.js';
+import type { AlertService } from '../../telemetry/alerting/alert-service.js';
+import {
+  alertEventSchema,
+  alertSchema,
+  alertStates,
+  alertmanagerPayloadSchema,
+} from '../../telemetry/alerting/contracts.js';
+import { problemSchema } from '../problem.js';
+
+const tags = ['alerts'];
+
+export const alertRoutes: FastifyPluginAsyncZod<{ alerts: AlertService }> = (app, { alerts }) => {
+  app.get(
+    '/api/v1/alerts',
+    {
+      schema: {
+        tags,
+        summary: 'Alerts (one per rule and label set), most recently changed first',
+        querystring: z.object({
+          namespace: resourceNameSchema.optional(),
+          state: z.enum(alertStates).optional(),
+          limit: z.coerce.number().int().min(1).max(1000).default(200),
+        }),
+        response: { 200: z.object({ items: z.array(alertSchema) }), 400: problemSchema },
+      },
+    },
+    async (request) => ({ items: await alerts.list(request.query) }),
+  );
+  app.get(
+    '/api/v1/alerts/history',
+    {
+      schema: {
+        tags,
+        summary: 'State changes of alerts (pending, firing, resolved), newest first',
+        querystring: z.object({
+          namespace: resourceNameSchema.optional(),
+          fingerprint: z.string().optional(),
+          since: z.iso.datetime({ offset: true }).optional(),
+          limit: z.coerce.number().int().min(1).max(5000).default(500),
+        }),
+        response: { 200: z.object({ items: z.array(alertEventSchema) }), 400: problemSchema },
+      },
+    },
+    async (request) => ({ items: await alerts.history(request.query) }),
+  );
+  app.post(
+    '/api/v1/alerts/alertmanager',
+    {
+      schema: {
+        tags,
+        summary: 'Alertmanager webhook receiver: its alerts join the same history',
+        body: alertmanagerPayloadSchema,
+        response: { 200: z.object({ received: z.number(), changed: z.number() }), 400: problemSchema },
+      },
+    },
+    async (request) => ({
+      received: request.body.alerts.length,
+      changed: await alerts.receiveAlertmanager(request.body),
+    }),
+  );
+  return Promise.resolve();
+};

@@ -1,0 +1,254 @@
+// Evaluates AlertRules and SLOs on a timer, through the telemetry queries, and feeds the results to the alert
+// state machine. Threshold, error-rate and latency rules compare one value per component and environment over
+// their window; SLOs fire on multi-window, multi-burn-rate conditions (Google SRE workbook).
+import type { Clock } from '../../core/clock.js';
+import { NotFoundError, errorMessage } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import type { AlertRuleSpec, Kind, Resource, SloSpec } from '../../platform/resource-kinds.js';
+import type { Aggregation } from '../query/contracts.js';
+import type { TelemetryQueryService } from '../query/telemetry-query-service.js';
+import { durationMs } from '../query/window.js';
+import type { AlertService } from './alert-service.js';
+
+/** Where rules come from: the platform's resources. */
+export interface RuleSource {
+  list(kind: Kind, filter?: { namespace?: string }): Promise<Resource[]>;
+}
+
+export interface AlertEvaluatorOptions {
+  readonly rules: RuleSource;
+  readonly queries: TelemetryQueryService;
+  readonly alerts: AlertService;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly intervalMs: number;
+}
+
+interface Condition {
+  metric: string;
+  aggregation: Aggregation | undefined;
+  operator: '>' | '>=' | '<' | '<=';
+  value: number;
+  windowMs: number;
+  window: string;
+}
+
+export class AlertEvaluator {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly options: AlertEvaluatorOptions) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      this.trigger();
+    }, this.options.intervalMs);
+    this.trigger();
+  }
+
+  /** Runs an evaluation now unless one is running. */
+  trigger(): void {
+    this.running ??= this.evaluate()
+      .catch((error: unknown) => {
+        this.options.logger.error({ err: error }, 'alert evaluation failed; will retry');
+      })
+      .finally(() => {
+        this.running = undefined;
+      });
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** One pass over every rule and SLO of every namespace. */
+  async evaluate(): Promise<void> {
+    for (const namespace of await this.options.rules.list('Namespace')) {
+      const name = namespace.metadata.name;
+      for (const rule of await this.options.rules.list('AlertRule', { namespace: name })) {
+        await this.guard(`AlertRule/${rule.metadata.name}`, () =>
+          this.evaluateRule(name, rule.metadata.name, rule.spec as AlertRuleSpec),
+        );
+      }
+      for (const slo of await this.options.rules.list('SLO', { namespace: name })) {
+        await this.guard(`SLO/${slo.metadata.name}`, () =>
+          this.evaluateSlo(name, slo.metadata.name, slo.spec as SloSpec),
+        );
+      }
+    }
+  }
+
+  private async guard(rule: string, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      // One broken rule must not stop the others.
+      this.options.logger.warn({ rule, err: errorMessage(error) }, 'could not evaluate a rule');
+    }
+  }
+
+  private async evaluateRule(namespace: string, name: string, spec: AlertRuleSpec): Promise<void> {
+    const rule = `AlertRule/${name}`;
+    const condition = conditionOf(spec);
+    const environments =
+      spec.environment !== undefined
+        ? [spec.environment]
+        : this.options.queries.environmentsIn(namespace, spec.component);
+    const active = new Set<string>();
+    for (const environment of environments) {
+      // One query per environment, one series per component.
+      let series: { component: string; value: number | null }[];
+      try {
+        const result = await this.options.queries.metrics({
+          namespace,
+          component: spec.component,
+          environment,
+          metric: condition.metric,
+          aggregation: condition.aggregation,
+          period: `last_${condition.window}`,
+          step: condition.window,
+          groupBy: 'component',
+        });
+        series = result.series.map((entry) => ({
+          component: entry.labels.component ?? '',
+          value: entry.points.at(-1)?.value ?? null,
+        }));
+      } catch (error) {
+        if (!(error instanceof NotFoundError)) throw error;
+        series = []; // no data for the metric: nothing fires
+      }
+      for (const { component, value } of series) {
+        const holds = value !== null && compare(value, condition.operator, condition.value);
+        const summary = `${condition.metric} of ${component} in ${environment} is ${format(value)} (${condition.operator} ${condition.value} over ${condition.window})`;
+        const fingerprint = await this.options.alerts.observe({
+          rule,
+          namespace,
+          component,
+          environment,
+          severity: spec.severity,
+          labels: {
+            alertname: name,
+            namespace,
+            component,
+            environment,
+            severity: spec.severity,
+            ...spec.labels,
+          },
+          annotations: {
+            ...(spec.description === undefined ? {} : { description: spec.description }),
+            ...spec.annotations,
+            summary,
+          },
+          summary,
+          triggerAiRca: spec.triggerAiRca,
+          active: holds,
+          value,
+          forMs: durationMs(spec.for),
+        });
+        if (holds) active.add(fingerprint);
+      }
+    }
+    await this.options.alerts.resolveOthers(rule, namespace, active);
+  }
+
+  private async evaluateSlo(namespace: string, name: string, spec: SloSpec): Promise<void> {
+    const rule = `SLO/${name}`;
+    const budget = 1 - spec.objective / 100;
+    const scope = { namespace, component: spec.component, environment: spec.environment };
+    const burnRates = new Map<string, number>();
+    const burnRate = async (window: string): Promise<number> => {
+      const known = burnRates.get(window);
+      if (known !== undefined) return known;
+      const { total, bad } = await this.options.queries.sloCounts(scope, durationMs(window), spec.indicator);
+      const rate = total === 0 ? 0 : bad / total / budget;
+      burnRates.set(window, rate);
+      return rate;
+    };
+    const active = new Set<string>();
+    for (const severity of ['critical', 'warning', 'info'] as const) {
+      const pairs = spec.burnRateAlerts.filter((pair) => pair.severity === severity);
+      if (pairs.length === 0) continue;
+      let worst = 0;
+      let firing: (typeof pairs)[number] | undefined;
+      for (const pair of pairs) {
+        const [long, short] = [await burnRate(pair.long), await burnRate(pair.short)];
+        worst = Math.max(worst, Math.min(long, short));
+        if (long > pair.factor && short > pair.factor) firing ??= pair;
+      }
+      const summary =
+        firing === undefined
+          ? `${spec.component} in ${spec.environment} burns its ${spec.objective}% error budget at ${format(worst)}×`
+          : `${spec.component} in ${spec.environment} burns its ${spec.objective}% error budget ${format(Math.min(burnRates.get(firing.long) ?? 0, burnRates.get(firing.short) ?? 0))}× too fast (over ${firing.long} and ${firing.short}; limit ${firing.factor}×)`;
+      const fingerprint = await this.options.alerts.observe({
+        rule,
+        namespace,
+        component: spec.component,
+        environment: spec.environment,
+        severity,
+        labels: {
+          alertname: name,
+          slo: name,
+          namespace,
+          component: spec.component,
+          environment: spec.environment,
+          severity,
+          ...spec.labels,
+        },
+        annotations: { ...spec.annotations, summary },
+        summary,
+        triggerAiRca: spec.triggerAiRca,
+        active: firing !== undefined,
+        value: worst,
+        forMs: 0, // the short window already guards against blips
+      });
+      if (firing !== undefined) active.add(fingerprint);
+    }
+    await this.options.alerts.resolveOthers(rule, namespace, active);
+  }
+}
+
+function conditionOf(spec: AlertRuleSpec): Condition {
+  if (spec.threshold !== undefined) {
+    const { metric, aggregation, operator, value, window } = spec.threshold;
+    return { metric, aggregation, operator, value, window, windowMs: durationMs(window) };
+  }
+  if (spec.errorRate !== undefined) {
+    return {
+      metric: 'error_rate',
+      aggregation: undefined,
+      operator: '>',
+      value: spec.errorRate.above,
+      window: spec.errorRate.window,
+      windowMs: durationMs(spec.errorRate.window),
+    };
+  }
+  const latency = spec.latency ?? { percentile: 95, aboveMs: 0, window: '5m' };
+  return {
+    metric: `latency_p${latency.percentile}`,
+    aggregation: undefined,
+    operator: '>',
+    value: latency.aboveMs,
+    window: latency.window,
+    windowMs: durationMs(latency.window),
+  };
+}
+
+function compare(value: number, operator: Condition['operator'], threshold: number): boolean {
+  switch (operator) {
+    case '>':
+      return value > threshold;
+    case '>=':
+      return value >= threshold;
+    case '<':
+      return value < threshold;
+    case '<=':
+      return value <= threshold;
+  }
+}
+
+function format(value: number | null): string {
+  if (value === null) return 'no data';
+  return Math.abs(value) >= 100 ? value.toFixed(0) : Number(value.toPrecision(3)).toString();
+}

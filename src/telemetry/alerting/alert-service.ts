@@ -1,0 +1,228 @@
+// Alert instances and their history: the pending → firing → resolved state machine, deduplicated by
+// fingerprint (rule + labels) and grouped by group key, for opspilot's own rules and for alerts Alertmanager
+// sends to the webhook. Firing and resolved alerts are published on the event bus for agents.
+import { createHash } from 'node:crypto';
+import type { Clock } from '../../core/clock.js';
+import type { EventBus } from '../../core/event-bus.js';
+import type { AlertRecord, AlertState, StateStore } from '../../state/ports.js';
+import { alertTopics, type AlertEventView, type AlertView, type AlertmanagerPayload } from './contracts.js';
+
+export interface AlertObservation {
+  readonly rule: string;
+  readonly namespace: string;
+  readonly component: string | null;
+  readonly environment: string | null;
+  readonly severity: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly summary: string;
+  readonly triggerAiRca: boolean;
+  /** Whether the condition holds now. */
+  readonly active: boolean;
+  readonly value: number | null;
+  /** How long it must hold before the alert fires. */
+  readonly forMs: number;
+}
+
+export interface AlertServiceOptions {
+  readonly store: StateStore;
+  readonly bus: EventBus;
+  readonly clock: Clock;
+}
+
+export class AlertService {
+  constructor(private readonly options: AlertServiceOptions) {}
+
+  /** Applies one evaluation of one alert instance. Returns its fingerprint. */
+  async observe(observation: AlertObservation): Promise<string> {
+    const now = this.options.clock.now().toISOString();
+    const fingerprint = fingerprintOf(
+      'opspilot',
+      observation.rule,
+      observation.namespace,
+      observation.labels,
+    );
+    const existing = await this.options.store.alerts.get(fingerprint);
+    const base = {
+      fingerprint,
+      source: 'opspilot',
+      rule: observation.rule,
+      namespace: observation.namespace,
+      component: observation.component,
+      environment: observation.environment,
+      severity: observation.severity,
+      labels: observation.labels,
+      annotations: observation.annotations,
+      value: observation.value,
+      summary: observation.summary,
+      triggerAiRca: observation.triggerAiRca,
+      groupKey: groupKeyOf(observation.namespace, observation.environment),
+      updatedAt: now,
+    };
+    const current = existing?.state === 'resolved' ? undefined : existing;
+    if (observation.active) {
+      if (current === undefined) {
+        const firing = observation.forMs === 0;
+        await this.save(
+          {
+            ...base,
+            state: firing ? 'firing' : 'pending',
+            startedAt: now,
+            firedAt: firing ? now : null,
+            resolvedAt: null,
+          },
+          firing
+            ? `fired: ${observation.summary}`
+            : `pending for ${observation.forMs / 1000}s: ${observation.summary}`,
+        );
+      } else if (
+        current.state === 'pending' &&
+        Date.parse(now) - Date.parse(current.startedAt) >= observation.forMs
+      ) {
+        await this.save(
+          { ...base, state: 'firing', startedAt: current.startedAt, firedAt: now, resolvedAt: null },
+          `fired: ${observation.summary}`,
+        );
+      } else {
+        await this.options.store.alerts.upsert({ ...current, ...base, state: current.state });
+      }
+    } else if (current !== undefined) {
+      await this.clear(
+        current,
+        now,
+        current.state === 'firing' ? 'resolved: the condition no longer holds' : 'cleared before it fired',
+      );
+    }
+    return fingerprint;
+  }
+
+  /** Resolves the alerts of a rule that the last evaluation did not see active (their target went away). */
+  async resolveOthers(rule: string, namespace: string, active: ReadonlySet<string>): Promise<void> {
+    const now = this.options.clock.now().toISOString();
+    for (const alert of await this.options.store.alerts.list({ namespace, rule })) {
+      if (alert.state === 'resolved' || alert.source !== 'opspilot' || active.has(alert.fingerprint))
+        continue;
+      await this.clear(
+        alert,
+        now,
+        alert.state === 'firing' ? 'resolved: no longer reported' : 'cleared before it fired',
+      );
+    }
+  }
+
+  /** Takes Alertmanager's webhook body; its alerts join the same history. Returns how many alerts changed. */
+  async receiveAlertmanager(payload: AlertmanagerPayload): Promise<number> {
+    let changed = 0;
+    for (const alert of payload.alerts) {
+      const labels = alert.labels;
+      const rule = labels.alertname ?? 'alertmanager';
+      const namespace = labels.namespace ?? labels.opspilot_namespace ?? 'default';
+      const environment = labels.environment ?? labels.env ?? null;
+      const fingerprint = `am-${alert.fingerprint ?? fingerprintOf('alertmanager', rule, namespace, labels)}`;
+      const existing = await this.options.store.alerts.get(fingerprint);
+      const now = this.options.clock.now().toISOString();
+      const summary = alert.annotations.summary ?? alert.annotations.description ?? rule;
+      const state: AlertState = alert.status;
+      if (existing?.state === state) continue;
+      const record: AlertRecord = {
+        fingerprint,
+        source: 'alertmanager',
+        rule,
+        namespace,
+        component: labels.component ?? labels.service ?? labels.job ?? null,
+        environment,
+        severity: labels.severity ?? 'warning',
+        labels,
+        annotations: {
+          ...alert.annotations,
+          ...(alert.generatorURL === undefined ? {} : { generatorURL: alert.generatorURL }),
+        },
+        state,
+        value: null,
+        summary,
+        triggerAiRca: labels.trigger_ai_rca === 'true' || alert.annotations.trigger_ai_rca === 'true',
+        groupKey: groupKeyOf(namespace, environment),
+        startedAt: existing?.startedAt ?? validTime(alert.startsAt) ?? now,
+        firedAt: state === 'firing' ? (validTime(alert.startsAt) ?? now) : (existing?.firedAt ?? null),
+        resolvedAt: state === 'resolved' ? (validTime(alert.endsAt) ?? now) : null,
+        updatedAt: now,
+      };
+      await this.save(
+        record,
+        state === 'firing' ? `fired (Alertmanager): ${summary}` : `resolved (Alertmanager): ${summary}`,
+      );
+      changed += 1;
+    }
+    return changed;
+  }
+
+  async list(filter: {
+    namespace?: string | undefined;
+    state?: AlertState | undefined;
+    limit?: number | undefined;
+  }): Promise<AlertView[]> {
+    const alerts = await this.options.store.alerts.list(filter);
+    return alerts.map((alert) => ({
+      ...alert,
+      labels: { ...alert.labels },
+      annotations: { ...alert.annotations },
+    }));
+  }
+
+  async history(filter: {
+    namespace?: string | undefined;
+    fingerprint?: string | undefined;
+    since?: string | undefined;
+    limit?: number | undefined;
+  }): Promise<AlertEventView[]> {
+    const events = await this.options.store.alerts.events(filter);
+    return events.map(({ id: _id, ...event }) => event);
+  }
+
+  private async clear(alert: AlertRecord, now: string, message: string): Promise<void> {
+    await this.save({ ...alert, state: 'resolved', resolvedAt: now, updatedAt: now }, message);
+  }
+
+  /** Stores the alert and its state change together, then tells agents about firing and resolved alerts. */
+  private async save(alert: AlertRecord, message: string): Promise<void> {
+    await this.options.store.transaction(async (tx) => {
+      await tx.alerts.upsert(alert);
+      await tx.alerts.appendEvent({
+        fingerprint: alert.fingerprint,
+        namespace: alert.namespace,
+        rule: alert.rule,
+        state: alert.state,
+        at: alert.updatedAt,
+        value: alert.value,
+        message,
+      });
+    });
+    if (alert.state === 'firing') this.options.bus.publish(alertTopics.firing, alert);
+    if (alert.state === 'resolved' && alert.firedAt !== null)
+      this.options.bus.publish(alertTopics.resolved, alert);
+  }
+}
+
+export function fingerprintOf(
+  source: string,
+  rule: string,
+  namespace: string,
+  labels: Readonly<Record<string, string>>,
+): string {
+  const sorted = Object.entries(labels).sort(([a], [b]) => a.localeCompare(b));
+  return createHash('sha256')
+    .update(JSON.stringify([source, rule, namespace, sorted]))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/** Alerts of one environment of one namespace form one incident: one investigation, one notification. */
+export function groupKeyOf(namespace: string, environment: string | null): string {
+  return `${namespace}/${environment ?? '*'}`;
+}
+
+function validTime(text: string | undefined): string | undefined {
+  if (text === undefined || text.startsWith('0001-')) return undefined; // Alertmanager's zero time
+  const parsed = Date.parse(text);
+  return Number.isNaN(parsed) ? undefined : new Date(parsed).toISOString();
+}

@@ -1,0 +1,66 @@
+// Contracts of alerting: the alert view returned by REST (and MCP next), and Alertmanager's webhook payload.
+import { z } from 'zod';
+
+export const alertStates = ['pending', 'firing', 'resolved'] as const;
+
+export const alertTopics = { firing: 'alerts.firing', resolved: 'alerts.resolved' } as const;
+
+export const alertSchema = z
+  .object({
+    fingerprint: z.string(),
+    source: z.string(),
+    rule: z.string(),
+    namespace: z.string(),
+    component: z.string().nullable(),
+    environment: z.string().nullable(),
+    severity: z.string(),
+    state: z.enum(alertStates),
+    value: z.number().nullable(),
+    summary: z.string(),
+    labels: z.record(z.string(), z.string()),
+    annotations: z.record(z.string(), z.string()),
+    triggerAiRca: z.boolean(),
+    groupKey: z.string(),
+    startedAt: z.string(),
+    firedAt: z.string().nullable(),
+    resolvedAt: z.string().nullable(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Alert' });
+export type AlertView = z.infer<typeof alertSchema>;
+
+export const alertEventSchema = z
+  .object({
+    fingerprint: z.string(),
+    namespace: z.string(),
+    rule: z.string(),
+    state: z.enum(alertStates),
+    at: z.string(),
+    value: z.number().nullable(),
+    message: z.string(),
+  })
+  .meta({ id: 'AlertEvent' });
+export type AlertEventView = z.infer<typeof alertEventSchema>;
+
+/** Alertmanager's webhook body (https://prometheus.io/docs/alerting/latest/configuration/#webhook_config). */
+export const alertmanagerPayloadSchema = z.looseObject({
+  version: z.string().optional(),
+  groupKey: z.string().optional(),
+  status: z.enum(['firing', 'resolved']),
+  receiver: z.string().optional(),
+  externalURL: z.string().optional(),
+  alerts: z
+    .array(
+      z.looseObject({
+        status: z.enum(['firing', 'resolved']),
+        labels: z.record(z.string(), z.string()),
+        annotations: z.record(z.string(), z.string()).default({}),
+        startsAt: z.string(),
+        endsAt: z.string().optional(),
+        generatorURL: z.string().optional(),
+        fingerprint: z.string().optional(),
+      }),
+    )
+    .max(10_000),
+});
+export type AlertmanagerPayload = z.infer<typeof alertmanagerPayloadSchema>;
