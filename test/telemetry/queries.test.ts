@@ -181,7 +181,7 @@ describe('error summary', () => {
     });
     expect(summary.totalLines).toBe(11);
     expect(summary.templates.map((template) => [template.template, template.count, template.new])).toEqual([
-      ['timeout calling payment after <*> ms', 10, false],
+      ['timeout calling payment after <*>', 10, false], // a number and its unit are one value
       ['cannot parse basket for user alice', 1, true],
     ]);
     const timeout = summary.templates[0];

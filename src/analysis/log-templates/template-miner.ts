@@ -1,7 +1,7 @@
 // Online log template mining: each message joins the most similar template of its length (and leading tokens)
 // or starts a new one; positions where members differ become `<*>`. The idea follows Drain (He et al., ICWS
 // 2017) with one fixed configuration for every log source. Pure: no I/O.
-import { isVariable, maskToken, tokenize, wildcard } from './mask.js';
+import { isVariable, maskedTokens, wildcard } from './mask.js';
 
 export interface MinerOptions {
   /** Share of equal constant tokens needed to join a template. */
@@ -12,7 +12,7 @@ export interface MinerOptions {
   readonly maxPerLeaf: number;
 }
 
-export const defaultMinerOptions: MinerOptions = { similarity: 0.5, depth: 2, maxPerLeaf: 200 };
+export const defaultMinerOptions: MinerOptions = { similarity: 0.5, depth: 1, maxPerLeaf: 200 };
 
 export interface Template {
   readonly id: number;
@@ -29,7 +29,7 @@ export class TemplateMiner {
 
   /** Adds a message (or an already masked key with a weight) and returns its template. */
   add(message: string, weight = 1): Template {
-    const tokens = tokenize(message).map(maskToken);
+    const tokens = maskedTokens(message);
     const key = this.routeKey(tokens);
     let leaf = this.leaves.get(key);
     if (leaf === undefined) {
@@ -56,7 +56,7 @@ export class TemplateMiner {
 
   /** Finds the template a message belongs to without changing anything. */
   match(message: string): Template | undefined {
-    const tokens = tokenize(message).map(maskToken);
+    const tokens = maskedTokens(message);
     return this.bestMatch(this.leaves.get(this.routeKey(tokens)) ?? [], tokens);
   }
 
@@ -82,8 +82,9 @@ export class TemplateMiner {
       let wildcards = 0;
       for (let index = 0; index < tokens.length; index += 1) {
         const token = template.tokens[index];
-        if (token === wildcard) wildcards += 1;
-        else if (token === tokens[index]) equal += 1;
+        // Agreeing on a variable counts like agreeing on a word; a template variable over a message word is neutral.
+        if (token === tokens[index]) equal += 1;
+        else if (token === wildcard) wildcards += 1;
       }
       const score = equal / tokens.length;
       if (score > bestScore || (score === bestScore && wildcards > bestWildcards)) {
