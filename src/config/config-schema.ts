@@ -87,8 +87,11 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Logs, spans and metric points older than this are deleted in the background. */
       retentionDays: z.coerce.number().positive().default(7),
-      /** Longest wait before received telemetry is committed (and acknowledged). */
-      flushIntervalMs: z.coerce.number().int().min(1).default(50),
+      /**
+       * Longest wait before received telemetry is committed (and acknowledged). 0: commit as soon as the
+       * requests at hand are appended, so that a busy receiver commits bigger batches and an idle one answers at once.
+       */
+      flushIntervalMs: z.coerce.number().int().min(0).default(0),
       /** Commit at once when this many records wait. */
       maxBatchRecords: z.coerce.number().int().min(1).default(20_000),
       /** Past this many uncommitted records, OTLP clients get 429 + Retry-After. */

@@ -13,7 +13,8 @@ import { createOtlpReceiver } from './ingest/otlp-receiver.js';
 import { ResourceIdentities } from './ingest/resource-identity.js';
 import { RuntimeTelemetry } from './ingest/runtime-telemetry.js';
 import { TelemetryQueryService, type AllocationSource } from './query/telemetry-query-service.js';
-import { DuckDbTelemetryStore } from './store/duckdb-telemetry-store.js';
+import type { TelemetryStore } from './store/telemetry-store.js';
+import { ThreadedTelemetryStore } from './store/threaded-telemetry-store.js';
 
 export interface TelemetryPlaneOptions {
   readonly config: Pick<Config, 'dataDir' | 'otlp' | 'telemetry'>;
@@ -36,7 +37,7 @@ export class TelemetryPlane {
   private retention: Promise<unknown> | undefined;
 
   private constructor(
-    readonly store: DuckDbTelemetryStore,
+    readonly store: TelemetryStore,
     private readonly options: TelemetryPlaneOptions,
   ) {
     const { telemetry } = options.config;
@@ -64,11 +65,19 @@ export class TelemetryPlane {
   }
 
   static async open(options: TelemetryPlaneOptions): Promise<TelemetryPlane> {
-    const store = await DuckDbTelemetryStore.open({
-      path: options.path ?? join(options.config.dataDir, 'telemetry.duckdb'),
-      threads: options.config.telemetry.threads,
-      memoryLimit: options.config.telemetry.memoryLimit,
-    });
+    const store = await ThreadedTelemetryStore.open(
+      {
+        path: options.path ?? join(options.config.dataDir, 'telemetry.duckdb'),
+        threads: options.config.telemetry.threads,
+        memoryLimit: options.config.telemetry.memoryLimit,
+      },
+      (error) => {
+        options.logger.error(
+          { err: error },
+          'the telemetry store stopped: ingest answers 503 and queries fail until opspilot is restarted',
+        );
+      },
+    );
     return new TelemetryPlane(store, options);
   }
 
@@ -174,7 +183,9 @@ export class TelemetryPlane {
     if (this.retentionTimer !== undefined) clearInterval(this.retentionTimer);
     await this.receiver?.close();
     await this.retention;
-    this.pipeline.close();
+    await this.pipeline.close();
+    const stats = this.pipeline.stats();
+    if (stats.commits > 0) this.options.logger.info(stats, 'telemetry ingest stopped');
     await this.store.close();
   }
 }

@@ -26,20 +26,56 @@ function logs(count: number): TelemetryBatch {
 class RecordingWriter implements BatchWriter {
   appended = 0;
   commits = 0;
+  /** Records appended before each commit started. */
+  committed: number[] = [];
   failNext = false;
+  /** While set, commits wait for release() (like a slow disk). */
+  private held: (() => void)[] | undefined;
+
   append(batch: TelemetryBatch): void {
     this.appended += batch.logs.length;
   }
-  commit(): void {
+
+  async commit(): Promise<void> {
+    this.committed.push(this.appended);
+    if (this.held !== undefined) await new Promise<void>((resolve) => this.held?.push(resolve));
+    else await Promise.resolve();
     if (this.failNext) {
       this.failNext = false;
       throw new Error('disk full');
     }
     this.commits += 1;
   }
+
+  hold(): void {
+    this.held = [];
+  }
+
+  release(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const resolve of held) resolve();
+  }
 }
 
 describe('IngestPipeline', () => {
+  it('with no interval, commits the writes of one event-loop turn together, then the next turn on its own', async () => {
+    const writer = new RecordingWriter();
+    const pipeline = new IngestPipeline({
+      writer,
+      flushIntervalMs: 0,
+      maxBatchRecords: 1000,
+      maxPendingRecords: 1000,
+    });
+    const sameTurn = [pipeline.write(logs(1)), pipeline.write(logs(2))];
+    expect(writer.commits).toBe(0);
+    await Promise.all(sameTurn);
+    expect(writer.commits).toBe(1);
+    await pipeline.write(logs(3));
+    expect(writer.commits).toBe(2);
+    expect(writer.appended).toBe(6);
+  });
+
   it('acknowledges writers only after one shared commit', async () => {
     const writer = new RecordingWriter();
     const pipeline = new IngestPipeline({
@@ -100,5 +136,45 @@ describe('IngestPipeline', () => {
     expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
     expect(errors).toHaveLength(1);
     await expect(pipeline.write(logs(1))).resolves.toBeUndefined();
+  });
+
+  it('runs one commit at a time: writes during a commit go into the next one, and count as pending', async () => {
+    const writer = new RecordingWriter();
+    const pipeline = new IngestPipeline({
+      writer,
+      flushIntervalMs: 0,
+      maxBatchRecords: 1000,
+      maxPendingRecords: 10,
+    });
+    writer.hold();
+    const first = pipeline.write(logs(6));
+    await new Promise((resolve) => setImmediate(resolve)); // the first commit starts and waits on the disk
+    expect(writer.committed).toEqual([6]);
+    const second = pipeline.write(logs(3));
+    const third = pipeline.write(logs(1));
+    expect(pipeline.stats().pendingRecords).toBe(10);
+    await expect(pipeline.write(logs(1))).rejects.toBeInstanceOf(OverloadedError);
+    expect(writer.committed).toEqual([6]); // no second commit while the first runs
+    writer.release();
+    await first;
+    await Promise.all([second, third]);
+    expect(writer.committed).toEqual([6, 10]);
+    expect(writer.commits).toBe(2);
+    expect(pipeline.stats().pendingRecords).toBe(0);
+  });
+
+  it('commits what is pending when closed, then refuses writes', async () => {
+    const writer = new RecordingWriter();
+    const pipeline = new IngestPipeline({
+      writer,
+      flushIntervalMs: 60_000,
+      maxBatchRecords: 1000,
+      maxPendingRecords: 100,
+    });
+    const write = pipeline.write(logs(2));
+    await pipeline.close();
+    await write;
+    expect(writer.commits).toBe(1);
+    await expect(pipeline.write(logs(1))).rejects.toThrow(/shutting down/);
   });
 });

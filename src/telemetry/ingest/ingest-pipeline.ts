@@ -1,13 +1,15 @@
-// Group commit for telemetry: batches are appended as they arrive and made durable together every few
-// milliseconds; each writer is answered only after its data is committed, so an acknowledged batch survives a
-// crash. Back-pressure: past a bound of uncommitted records, writers are refused (and retry) instead of queued.
+// Group commit for telemetry: batches are appended as they arrive and made durable together; each writer is
+// answered only after its data is committed, so an acknowledged batch survives a crash. One commit runs at a
+// time: what arrives meanwhile goes into the next one, so the busier the receiver, the bigger each commit.
+// Back-pressure: past a bound of uncommitted records, writers are refused (and retry) instead of queued.
 import { UnavailableError, errorMessage } from '../../core/errors.js';
 import { batchSize, type TelemetryBatch } from '../model.js';
 
 /** What the pipeline needs from a store. */
 export interface BatchWriter {
   append(batch: TelemetryBatch): void;
-  commit(): void;
+  /** Makes everything appended before it durable; on failure those appends are dropped. */
+  commit(): Promise<void>;
 }
 
 /** Thrown when the pipeline is full; edges answer 429/503 with Retry-After. */
@@ -19,7 +21,7 @@ export class OverloadedError extends UnavailableError {
 
 export interface IngestPipelineOptions {
   readonly writer: BatchWriter;
-  /** Longest wait between the first uncommitted record and its commit. */
+  /** Longest wait between the first uncommitted record and its commit; 0 commits at the end of the loop turn. */
   readonly flushIntervalMs: number;
   /** Commit at once when this many records wait. */
   readonly maxBatchRecords: number;
@@ -41,9 +43,14 @@ export interface IngestStats {
 }
 
 export class IngestPipeline {
+  /** Writers whose batches are appended but not yet part of a commit. */
   private waiters: Waiter[] = [];
-  private pending = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private waiting = 0;
+  /** The commit in flight and how many records it carries. */
+  private committing: Promise<void> | undefined;
+  private inFlight = 0;
+  /** Cancels the scheduled commit, when one is scheduled. */
+  private scheduled: (() => void) | undefined;
   private closed = false;
   private accepted = 0;
   private commits = 0;
@@ -56,7 +63,8 @@ export class IngestPipeline {
     const size = batchSize(batch);
     if (size === 0) return Promise.resolve();
     if (this.closed) return Promise.reject(new UnavailableError('telemetry ingest is shutting down'));
-    if (this.pending + size > this.options.maxPendingRecords && this.pending > 0) {
+    const uncommitted = this.waiting + this.inFlight;
+    if (uncommitted + size > this.options.maxPendingRecords && uncommitted > 0) {
       this.refused += 1;
       return Promise.reject(new OverloadedError(1));
     }
@@ -67,36 +75,19 @@ export class IngestPipeline {
         new UnavailableError(`telemetry store refused the batch: ${errorMessage(error)}`),
       );
     }
-    this.pending += size;
+    this.waiting += size;
     this.accepted += size;
     const done = new Promise<void>((resolve, reject) => {
       this.waiters.push({ resolve, reject });
     });
-    if (this.pending >= this.options.maxBatchRecords) this.flush();
-    else
-      this.timer ??= setTimeout(() => {
-        this.flush();
-      }, this.options.flushIntervalMs);
+    this.schedule();
     return done;
   }
 
-  /** Commits what is pending now. */
-  flush(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.waiters.length === 0) return;
-    const waiters = this.waiters;
-    this.waiters = [];
-    this.pending = 0;
-    try {
-      this.options.writer.commit();
-      this.commits += 1;
-      for (const waiter of waiters) waiter.resolve();
-    } catch (error) {
-      this.options.onError?.(error);
-      const failure = new UnavailableError(`telemetry store could not commit: ${errorMessage(error)}`);
-      for (const waiter of waiters) waiter.reject(failure);
-    }
+  /** Commits everything appended so far; resolves when it is durable (or has failed). */
+  async flush(): Promise<void> {
+    await this.committing;
+    await this.commitNow();
   }
 
   stats(): IngestStats {
@@ -104,13 +95,68 @@ export class IngestPipeline {
       acceptedRecords: this.accepted,
       commits: this.commits,
       refusedWrites: this.refused,
-      pendingRecords: this.pending,
+      pendingRecords: this.waiting + this.inFlight,
     };
   }
 
-  /** Commits what is pending and refuses further writes. */
-  close(): void {
+  /** Refuses further writes and commits what is pending. */
+  async close(): Promise<void> {
     this.closed = true;
-    this.flush();
+    await this.flush();
+  }
+
+  private schedule(): void {
+    if (this.committing !== undefined || this.scheduled !== undefined) return; // the running commit chains the next
+    if (this.waiting >= this.options.maxBatchRecords) {
+      void this.commitNow();
+      return;
+    }
+    // 0: commit once the requests that arrived in this turn of the event loop are appended.
+    const commit = (): void => {
+      this.scheduled = undefined;
+      void this.commitNow();
+    };
+    if (this.options.flushIntervalMs === 0) {
+      const immediate = setImmediate(commit);
+      this.scheduled = () => {
+        clearImmediate(immediate);
+      };
+    } else {
+      const timer = setTimeout(commit, this.options.flushIntervalMs);
+      this.scheduled = () => {
+        clearTimeout(timer);
+      };
+    }
+  }
+
+  /** Starts a commit of the waiting writers unless one runs; never rejects. */
+  private commitNow(): Promise<void> {
+    if (this.committing !== undefined) return this.committing;
+    this.scheduled?.();
+    this.scheduled = undefined;
+    if (this.waiters.length === 0) return Promise.resolve();
+    const waiters = this.waiters;
+    this.waiters = [];
+    this.inFlight = this.waiting;
+    this.waiting = 0;
+    const committing = this.options.writer.commit().then(
+      () => {
+        this.inFlight = 0;
+        this.commits += 1;
+        for (const waiter of waiters) waiter.resolve();
+      },
+      (error: unknown) => {
+        this.inFlight = 0;
+        this.options.onError?.(error);
+        const failure = new UnavailableError(`telemetry store could not commit: ${errorMessage(error)}`);
+        for (const waiter of waiters) waiter.reject(failure);
+      },
+    );
+    this.committing = committing.finally(() => {
+      this.committing = undefined;
+      // Writers that arrived during this commit have waited long enough: commit them now.
+      if (this.waiters.length > 0) void this.commitNow();
+    });
+    return this.committing;
   }
 }

@@ -1,14 +1,13 @@
 // The telemetry queries: logs with context, error summaries, metric series (stored and derived from spans),
 // traces with critical path, the dependency graph and resource usage. SQL runs in the embedded DuckDB store;
 // pure analyzers (template mining, critical path) do the rest. Every answer says what it cut.
-import { listValue } from '@duckdb/node-api';
 import { TemplateMiner, templateText } from '../../analysis/log-templates/template-miner.js';
 import { criticalPath } from '../../analysis/traces/critical-path.js';
 import type { Clock } from '../../core/clock.js';
 import { InvalidError, NotFoundError, errorMessage } from '../../core/errors.js';
 import { metricTypes, severity, severityName, spanKinds, statusCodes } from '../model.js';
 import { replicaCpuMetric, replicaMemoryMetric } from '../ingest/runtime-telemetry.js';
-import type { DuckDbTelemetryStore, SqlParameters, StoredResource } from '../store/duckdb-telemetry-store.js';
+import type { SqlParameters, StoredResource, TelemetryStore } from '../store/telemetry-store.js';
 import {
   type Aggregation,
   type DependencyGraph,
@@ -73,7 +72,7 @@ export type AllocationSource = (scope: ResourceUsageQuery) => Promise<BindingAll
 
 export class TelemetryQueryService {
   constructor(
-    private readonly store: DuckDbTelemetryStore,
+    private readonly store: TelemetryStore,
     private readonly clock: Clock,
     private readonly allocations: AllocationSource = () => Promise.resolve([]),
   ) {}
@@ -227,7 +226,7 @@ export class TelemetryQueryService {
           `SELECT ${key} AS key, epoch_us(min(ts))::DOUBLE AS first_us FROM logs
            WHERE resource_id IN (${idList(resources)}) AND severity_number >= $minSeverity AND ${key} IN (SELECT unnest($keys::VARCHAR[]))
            GROUP BY 1`,
-          { minSeverity, keys: listValue(keys) },
+          { minSeverity, keys },
         )
       ).map((row) => [row.key, row.first_us]),
     );

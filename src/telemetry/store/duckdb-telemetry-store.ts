@@ -5,21 +5,17 @@ import { dirname } from 'node:path';
 import {
   DuckDBInstance,
   DuckDBTimestampValue,
+  listValue,
   type DuckDBAppender,
   type DuckDBConnection,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import { maskVariables } from '../../analysis/log-templates/mask.js';
 import { UnavailableError, errorMessage } from '../../core/errors.js';
-import {
-  metricTypes,
-  severity,
-  type Attributes,
-  type ResourceIdentity,
-  type TelemetryBatch,
-} from '../model.js';
+import type { ResourceIdentity } from '../model.js';
 import { canonical } from '../ingest/resource-identity.js';
 import { schemaStatements, schemaVersion } from './duckdb-schema.js';
+import type { StoreBatch } from './store-batch.js';
+import type { SqlParameters, StoredResource } from './telemetry-store.js';
 
 export interface DuckDbStoreOptions {
   /** Path of the database file; ':memory:' for tests that need no durability. */
@@ -29,22 +25,16 @@ export interface DuckDbStoreOptions {
   readonly memoryLimit?: string;
 }
 
-export type SqlParameters = Record<string, DuckDBValue>;
-
-/** Resource columns as the queries see them. */
-export interface StoredResource {
-  readonly id: number;
-  readonly service: string;
-  readonly namespace: string;
-  readonly project: string;
-  readonly component: string;
-  readonly environment: string;
-  readonly instance: string;
-}
-
+/**
+ * The DuckDB store itself, on the thread that opened it. The server runs it on a worker thread behind
+ * ThreadedTelemetryStore; tests and tools may use it directly.
+ */
 export class DuckDbTelemetryStore {
   private readonly resourceIds = new Map<string, number>();
   private readonly resources = new Map<number, StoredResource>();
+  /** Resources appended since the last commit: forgotten again if the appends are discarded. */
+  private uncommitted: StoredResource[] = [];
+  private readonly fingerprints = new Map<number, string>();
   private nextResourceId = 1;
   private closed = false;
 
@@ -94,87 +84,106 @@ export class DuckDbTelemetryStore {
   }
 
   /** Adds a batch to the appenders. Nothing is durable (or visible) before commit(). */
-  append(batch: TelemetryBatch): void {
+  append(batch: StoreBatch): void {
     const { logs, spans, points } = this.appenders;
-    for (const log of batch.logs) {
-      logs.appendTimestamp(timestamp(log.timeUs));
-      logs.appendInteger(this.resourceId(log.resource));
-      logs.appendUTinyInt(log.severityNumber);
-      logs.appendVarchar(log.severityText);
-      logs.appendVarchar(log.body);
-      appendText(logs, log.traceId);
-      appendText(logs, log.spanId);
-      appendText(logs, attributesJson(log.attributes));
-      appendText(logs, log.scope);
-      appendText(logs, log.eventName);
-      if (log.severityNumber >= severity.warn) logs.appendVarchar(maskVariables(log.body));
-      else logs.appendNull();
+    const ids = batch.resources.map((resource) => this.resourceId(resource));
+    const l = batch.logs;
+    for (let row = 0; row < l.count; row += 1) {
+      logs.appendTimestamp(timestamp(l.timeUs[row] ?? 0));
+      logs.appendInteger(ids[l.resource[row] ?? 0] ?? 0);
+      logs.appendUTinyInt(l.severityNumber[row] ?? 0);
+      logs.appendVarchar(l.severityText[row] ?? '');
+      logs.appendVarchar(l.body[row] ?? '');
+      appendText(logs, l.traceId[row]);
+      appendText(logs, l.spanId[row]);
+      appendText(logs, l.attributes[row]);
+      appendText(logs, l.scope[row]);
+      appendText(logs, l.eventName[row]);
+      appendText(logs, l.templateKey[row]);
       logs.endRow();
     }
-    for (const span of batch.spans) {
-      spans.appendTimestamp(timestamp(span.startUs));
-      spans.appendTimestamp(timestamp(span.endUs));
-      spans.appendDouble(span.durationUs);
-      spans.appendInteger(this.resourceId(span.resource));
-      spans.appendVarchar(span.traceId);
-      spans.appendVarchar(span.spanId);
-      spans.appendVarchar(span.parentSpanId);
-      spans.appendVarchar(span.name);
-      spans.appendUTinyInt(span.kind);
-      spans.appendUTinyInt(span.statusCode);
-      appendText(spans, span.statusMessage);
-      const status = httpStatus(span.attributes);
-      if (status === undefined) spans.appendNull();
+    const s = batch.spans;
+    for (let row = 0; row < s.count; row += 1) {
+      spans.appendTimestamp(timestamp(s.startUs[row] ?? 0));
+      spans.appendTimestamp(timestamp(s.endUs[row] ?? 0));
+      spans.appendDouble(s.durationUs[row] ?? 0);
+      spans.appendInteger(ids[s.resource[row] ?? 0] ?? 0);
+      spans.appendVarchar(s.traceId[row] ?? '');
+      spans.appendVarchar(s.spanId[row] ?? '');
+      spans.appendVarchar(s.parentSpanId[row] ?? '');
+      spans.appendVarchar(s.name[row] ?? '');
+      spans.appendUTinyInt(s.kind[row] ?? 0);
+      spans.appendUTinyInt(s.statusCode[row] ?? 0);
+      appendText(spans, s.statusMessage[row]);
+      const status = s.httpStatus[row] ?? -1;
+      if (status < 0) spans.appendNull();
       else spans.appendSmallInt(status);
-      appendText(spans, peerOf(span.attributes));
-      appendText(spans, attributesJson(span.attributes));
-      appendText(spans, span.events.length === 0 ? '' : JSON.stringify(span.events));
-      appendText(spans, span.scope);
+      appendText(spans, s.peer[row]);
+      appendText(spans, s.attributes[row]);
+      appendText(spans, s.events[row]);
+      appendText(spans, s.scope[row]);
       spans.endRow();
     }
-    for (const point of batch.points) {
-      points.appendTimestamp(timestamp(point.timeUs));
-      if (point.startUs > 0) points.appendTimestamp(timestamp(point.startUs));
+    const p = batch.points;
+    for (let row = 0; row < p.count; row += 1) {
+      points.appendTimestamp(timestamp(p.timeUs[row] ?? 0));
+      const start = p.startUs[row] ?? 0;
+      if (start > 0) points.appendTimestamp(timestamp(start));
       else points.appendNull();
-      const resourceId = this.resourceId(point.resource);
+      const resourceId = ids[p.resource[row] ?? 0] ?? 0;
+      const name = p.name[row] ?? '';
+      const attributes = p.attributes[row] ?? '';
       points.appendInteger(resourceId);
-      points.appendVarchar(point.name);
-      appendText(points, point.unit);
-      points.appendUTinyInt(metricTypes.indexOf(point.type));
-      points.appendUTinyInt(point.temporality);
-      points.appendBoolean(point.monotonic);
-      appendNumber(points, point.value);
-      appendNumber(points, point.count);
-      appendNumber(points, point.min);
-      appendNumber(points, point.max);
-      appendText(points, point.bounds.length === 0 ? '' : JSON.stringify(point.bounds));
-      appendText(points, point.bucketCounts.length === 0 ? '' : JSON.stringify(point.bucketCounts));
-      const attributes = attributesJson(point.attributes);
+      points.appendVarchar(name);
+      appendText(points, p.unit[row]);
+      points.appendUTinyInt(p.type[row] ?? 0);
+      points.appendUTinyInt(p.temporality[row] ?? 0);
+      points.appendBoolean(p.monotonic[row] === 1);
+      appendNumber(points, p.value[row]);
+      appendNumber(points, p.valueCount[row]);
+      appendNumber(points, p.min[row]);
+      appendNumber(points, p.max[row]);
+      appendText(points, p.bounds[row]);
+      appendText(points, p.bucketCounts[row]);
       appendText(points, attributes);
       // A series is one metric of one resource with one attribute set: rates are computed per series.
-      points.appendVarchar(`${resourceId}|${point.name}|${attributes}`);
+      points.appendVarchar(`${resourceId}|${name}|${attributes}`);
       points.endRow();
     }
   }
 
-  /** Makes everything appended so far durable and visible. */
-  commit(): void {
+  /** Makes everything appended so far durable and visible; returns the resources it added. */
+  commit(): StoredResource[] {
     // Resources first: rows that reference a new resource must never be visible without it.
     this.appenders.resources.flushSync();
     this.appenders.logs.flushSync();
     this.appenders.spans.flushSync();
     this.appenders.points.flushSync();
+    const added = this.uncommitted;
+    this.uncommitted = [];
+    return added;
+  }
+
+  /** Drops everything appended since the last commit (after a failed append or commit). */
+  discard(): void {
+    for (const appender of Object.values(this.appenders)) appender.clear();
+    for (const resource of this.uncommitted) {
+      this.resourceIds.delete(this.fingerprints.get(resource.id) ?? '');
+      this.resources.delete(resource.id);
+      this.fingerprints.delete(resource.id);
+    }
+    this.uncommitted = [];
   }
 
   /** Runs a read query on the query connection; rows come back as plain JS objects. */
   async query<T extends Record<string, unknown>>(sql: string, parameters: SqlParameters = {}): Promise<T[]> {
-    const reader = await this.reader.runAndReadAll(sql, parameters);
+    const reader = await this.reader.runAndReadAll(sql, duckdbParameters(parameters));
     return reader.getRowObjectsJS() as T[];
   }
 
   /** Runs a statement that changes data (retention) on the writer connection. */
   async execute(sql: string, parameters: SqlParameters = {}): Promise<number> {
-    const result = await this.writer.run(sql, parameters);
+    const result = await this.writer.run(sql, duckdbParameters(parameters));
     return result.rowsChanged;
   }
 
@@ -215,10 +224,11 @@ export class DuckDbTelemetryStore {
     }>(
       'SELECT id, fingerprint, service, namespace, project, component, environment, instance FROM resources',
     );
-    for (const row of rows) {
-      this.resourceIds.set(row.fingerprint, row.id);
-      this.resources.set(row.id, row);
-      this.nextResourceId = Math.max(this.nextResourceId, row.id + 1);
+    for (const { fingerprint, ...resource } of rows) {
+      this.resourceIds.set(fingerprint, resource.id);
+      this.resources.set(resource.id, resource);
+      this.fingerprints.set(resource.id, fingerprint);
+      this.nextResourceId = Math.max(this.nextResourceId, resource.id + 1);
     }
   }
 
@@ -238,49 +248,44 @@ export class DuckDbTelemetryStore {
     resources.appendVarchar(canonical(resource.attributes));
     resources.appendTimestamp(timestamp(Date.now() * 1000));
     resources.endRow();
+    const stored: StoredResource = {
+      id,
+      service: resource.service,
+      namespace: resource.namespace,
+      project: resource.project,
+      component: resource.component,
+      environment: resource.environment,
+      instance: resource.instance,
+    };
     this.resourceIds.set(resource.fingerprint, id);
-    this.resources.set(id, { id, ...resource });
+    this.resources.set(id, stored);
+    this.fingerprints.set(id, resource.fingerprint);
+    this.uncommitted.push(stored);
     return id;
   }
+}
+
+/** Arrays become DuckDB lists (`x IN (SELECT unnest($keys))`). */
+function duckdbParameters(parameters: SqlParameters): Record<string, DuckDBValue> {
+  const converted: Record<string, DuckDBValue> = {};
+  for (const [name, value] of Object.entries(parameters)) {
+    converted[name] = Array.isArray(value)
+      ? listValue(value as readonly DuckDBValue[])
+      : (value as DuckDBValue);
+  }
+  return converted;
 }
 
 function timestamp(micros: number): DuckDBTimestampValue {
   return new DuckDBTimestampValue(BigInt(Math.round(micros)));
 }
 
-function appendText(appender: DuckDBAppender, text: string): void {
-  if (text === '') appender.appendNull();
+function appendText(appender: DuckDBAppender, text: string | undefined): void {
+  if (text === undefined || text === '') appender.appendNull();
   else appender.appendVarchar(text);
 }
 
-function appendNumber(appender: DuckDBAppender, value: number): void {
-  if (Number.isNaN(value)) appender.appendNull();
+function appendNumber(appender: DuckDBAppender, value: number | undefined): void {
+  if (value === undefined || Number.isNaN(value)) appender.appendNull();
   else appender.appendDouble(value);
-}
-
-function attributesJson(attributes: Attributes): string {
-  for (const _ in attributes) return JSON.stringify(attributes);
-  return '';
-}
-
-/** http.response.status_code (current semantic conventions) or http.status_code (older ones). */
-function httpStatus(attributes: Attributes): number | undefined {
-  const value = attributes['http.response.status_code'] ?? attributes['http.status_code'];
-  const status = typeof value === 'string' ? Number(value) : value;
-  return typeof status === 'number' && Number.isInteger(status) && status >= 0 && status < 1000
-    ? status
-    : undefined;
-}
-
-/** The remote side a client span talks to: peer.service, else server.address[:port], else db.system. */
-function peerOf(attributes: Attributes): string {
-  const peer = attributes['peer.service'];
-  if (typeof peer === 'string' && peer !== '') return peer;
-  const address = attributes['server.address'] ?? attributes['net.peer.name'];
-  const port = attributes['server.port'] ?? attributes['net.peer.port'];
-  if (typeof address === 'string' && address !== '') {
-    return typeof port === 'number' || typeof port === 'string' ? `${address}:${port}` : address;
-  }
-  const system = attributes['db.system.name'] ?? attributes['db.system'];
-  return typeof system === 'string' ? system : '';
 }
