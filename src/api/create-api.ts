@@ -23,6 +23,8 @@ export interface ApiOptions {
   readonly platform: PlatformService;
   /** Telemetry queries; the routes are left out when absent. */
   readonly telemetry?: TelemetryQueryService;
+  /** Base URL of the OTLP receiver once it listens. */
+  readonly otlpEndpoint?: () => string | undefined;
   readonly alerts?: AlertService;
   readonly logger: Logger;
   readonly version: string;
@@ -93,7 +95,12 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   typed.get('/healthz', { schema: { hide: true } }, () => ({ status: 'ok', version: options.version }));
   typed.get('/api/v1/openapi.json', { schema: { hide: true } }, () => app.swagger());
   await app.register(platformRoutes, { platform: options.platform });
-  if (options.telemetry !== undefined) await app.register(telemetryRoutes, { telemetry: options.telemetry });
+  if (options.telemetry !== undefined) {
+    await app.register(telemetryRoutes, {
+      telemetry: options.telemetry,
+      otlpEndpoint: options.otlpEndpoint ?? (() => undefined),
+    });
+  }
   if (options.alerts !== undefined) await app.register(alertRoutes, { alerts: options.alerts });
   return app;
 }

@@ -22,8 +22,8 @@ export class ApiError extends Error {
 
 export class ApiClient {
   constructor(
-    private readonly server: string,
-    private readonly token?: string,
+    readonly server: string,
+    readonly token?: string,
   ) {}
 
   get<T>(path: string, query: Record<string, string | number | boolean | undefined> = {}): Promise<T> {

@@ -2,6 +2,7 @@
 // The opspilot command line. Every command but `up` and `config` talks to a running server over REST.
 import { Command, CommanderError } from 'commander';
 import { version } from '../server/package-info.js';
+import { registerAnalyze } from './commands/analyze.js';
 import { registerApply } from './commands/apply.js';
 import { registerBuild } from './commands/build.js';
 import { registerConfig } from './commands/config.js';
@@ -9,9 +10,16 @@ import { registerDelete } from './commands/delete.js';
 import { registerDescribe } from './commands/describe.js';
 import { registerGet } from './commands/get.js';
 import { registerLogs } from './commands/logs.js';
+import { registerTelemetry } from './commands/telemetry.js';
 import { registerUp } from './commands/up.js';
 import { createContext } from './context.js';
 import { exitCodes } from './exit-codes.js';
+
+// `opspilot … | head` closes the pipe early: that is the reader being done, not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(exitCodes.ok);
+  throw error;
+});
 
 const program = new Command('opspilot');
 program
@@ -46,6 +54,8 @@ registerDelete(program, context);
 registerLogs(program, context);
 registerBuild(program, context);
 registerConfig(program, context);
+registerAnalyze(program, context);
+registerTelemetry(program, context);
 
 try {
   await program.parseAsync(process.argv);

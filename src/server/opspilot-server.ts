@@ -159,6 +159,7 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
   const app = await createApi({
     platform,
     telemetry: telemetry.queries,
+    otlpEndpoint: () => telemetry.otlpEndpoint,
     alerts,
     logger: logger.child({ component: 'api' }),
     version,

@@ -24,10 +24,30 @@ import { problemSchema } from '../problem.js';
 const errors = { 400: problemSchema, 404: problemSchema, 503: problemSchema };
 const tags = ['telemetry'];
 
-export const telemetryRoutes: FastifyPluginAsyncZod<{ telemetry: TelemetryQueryService }> = (
-  app,
-  { telemetry },
-) => {
+export const telemetryRoutes: FastifyPluginAsyncZod<{
+  telemetry: TelemetryQueryService;
+  /** Base URL of the OTLP receiver, once it listens (undefined when it is disabled). */
+  otlpEndpoint: () => string | undefined;
+}> = (app, { telemetry, otlpEndpoint }) => {
+  app.get(
+    '/api/v1/telemetry/receiver',
+    {
+      schema: {
+        tags,
+        summary: 'Where to send OTLP/HTTP telemetry (null when the receiver is disabled)',
+        response: {
+          200: z.object({
+            otlpEndpoint: z.string().nullable(),
+            paths: z.object({ traces: z.string(), metrics: z.string(), logs: z.string() }),
+          }),
+        },
+      },
+    },
+    () => ({
+      otlpEndpoint: otlpEndpoint() ?? null,
+      paths: { traces: '/v1/traces', metrics: '/v1/metrics', logs: '/v1/logs' },
+    }),
+  );
   app.get(
     '/api/v1/telemetry/logs',
     {
