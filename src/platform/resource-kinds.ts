@@ -1,5 +1,6 @@
 // The platform model as declarative resources (apiVersion opspilot.dev/v1alpha1): one zod schema per kind,
 // used by `apply`, the REST API, the OpenAPI document and the CLI alike.
+import { defaultDetectorOptions } from '../analysis/anomaly/detector.js';
 import { z } from 'zod';
 import { parseCpu, parseMemory } from '../core/quantity.js';
 
@@ -248,21 +249,57 @@ export const alertRuleSpecSchema = z
         window: durationText.default('5m'),
       })
       .optional(),
+    /**
+     * Fires when a metric departs from its own history: the streaming anomaly detector (the one
+     * `opspilot analyze anomalies` runs) scores the series, and the latest complete point is compared.
+     */
+    anomaly: z
+      .strictObject({
+        metric: z.string().min(1),
+        aggregation: z.enum(['avg', 'min', 'max', 'sum', 'rate', 'p50', 'p95', 'p99']).optional(),
+        /** Width of each point of the series. */
+        step: durationText.default('1m'),
+        /** How much of the past the detector reads. */
+        history: durationText.default('1d'),
+        /** Score (0..1) above which the point is anomalous; above 0.5 it is more surprising than the recent past. */
+        above: z.number().gt(0).lt(1).default(0.55),
+      })
+      .optional(),
     /** How long the condition must hold before the alert fires (pending until then). */
     for: durationText.default('1m'),
   })
   .superRefine((spec, context) => {
-    const conditions = [spec.threshold, spec.errorRate, spec.latency].filter(
+    const conditions = [spec.threshold, spec.errorRate, spec.latency, spec.anomaly].filter(
       (condition) => condition !== undefined,
     );
     if (conditions.length !== 1) {
       context.addIssue({
         code: 'custom',
         path: [],
-        message: 'give exactly one condition: threshold, errorRate or latency',
+        message: 'give exactly one condition: threshold, errorRate, latency or anomaly',
       });
     }
+    if (spec.anomaly !== undefined) {
+      const points = durationSeconds(spec.anomaly.history) / durationSeconds(spec.anomaly.step);
+      if (points < minimumAnomalyPoints) {
+        context.addIssue({
+          code: 'custom',
+          path: ['anomaly', 'history'],
+          message: `history must span at least ${minimumAnomalyPoints} steps (the detector learns from the first ${anomalyWarmupPoints}); ${spec.anomaly.history} is ${Math.floor(points)} steps of ${spec.anomaly.step}`,
+        });
+      }
+    }
   });
+
+/** The anomaly detector scores nothing during its first points; an anomaly rule must read well past them. */
+const anomalyWarmupPoints = defaultDetectorOptions.warmup;
+const minimumAnomalyPoints = anomalyWarmupPoints + 50;
+
+function durationSeconds(text: string): number {
+  const unit = text.at(-1) ?? 's';
+  const factor = unit === 'd' ? 86_400 : unit === 'h' ? 3600 : unit === 'm' ? 60 : 1;
+  return Number(text.slice(0, -1)) * factor;
+}
 
 const burnRateWindowSchema = z.strictObject({
   long: durationText,

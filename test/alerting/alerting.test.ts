@@ -253,6 +253,77 @@ spec: { errorRate: { above: 0.2, window: 5m }, for: 1m, severity: critical, trig
     expect(await alerts.list({ state: 'firing' })).toEqual([]);
   });
 
+  it('fires an anomaly rule when a metric leaves its usual pattern, and says what is usual', async () => {
+    await platform.apply(
+      yamlDocuments(`apiVersion: opspilot.dev/v1alpha1
+kind: AlertRule
+metadata: { name: queue-anomaly }
+spec: { anomaly: { metric: queue.depth, step: 1m, history: 1d }, for: 0s, severity: warning }
+`),
+    );
+    const resource = identityOf({ 'service.name': 'cart', 'opspilot.environment': 'prod' });
+    /** One gauge point a minute, `minutes` back from now: an hourly wave with a little fixed jitter. */
+    const gauge = async (minutes: number, value: (minute: number) => number): Promise<void> => {
+      const batch = emptyBatch();
+      for (let back = minutes; back >= 1; back -= 1) {
+        const minute = Math.floor(clock.time / 60_000) - back;
+        batch.points.push({
+          resource,
+          name: 'queue.depth',
+          unit: '',
+          type: 'gauge',
+          temporality: 0,
+          monotonic: false,
+          timeUs: minute * 60_000_000 + 30_000_000,
+          startUs: 0,
+          value: value(minute),
+          count: Number.NaN,
+          min: Number.NaN,
+          max: Number.NaN,
+          bounds: [],
+          bucketCounts: [],
+          attributes: {},
+        });
+      }
+      await plane.ingest(batch);
+    };
+    const usual = (minute: number): number =>
+      50 + 10 * Math.sin((2 * Math.PI * minute) / 60) + ((minute * 7) % 5) / 5;
+    await gauge(24 * 60 - 2, usual);
+    await evaluator.evaluate();
+    expect(await alerts.list({ state: 'pending' })).toEqual([]);
+    expect(await alerts.list({ state: 'firing' })).toEqual([]);
+
+    clock.advance(60_000);
+    await gauge(1, () => 400);
+    await evaluator.evaluate();
+    const firing = await alerts.list({ state: 'firing' });
+    expect(firing.map((alert) => [alert.component, alert.environment])).toEqual([['cart', 'prod']]);
+    expect(firing[0]?.value).toBeGreaterThan(0.55);
+    expect(firing[0]?.summary).toMatch(
+      /^queue\.depth of cart in prod is 400, unusual for it \(anomaly score 0\.\d+, bound 0\.55; 40(\.\d+)?–400 over 1d\)$/,
+    );
+  });
+
+  it('refuses an anomaly rule whose history is too short to learn from', async () => {
+    await expect(
+      platform.apply(
+        yamlDocuments(`apiVersion: opspilot.dev/v1alpha1
+kind: AlertRule
+metadata: { name: too-short }
+spec: { anomaly: { metric: cpu, step: 5m, history: 6h } }
+`),
+      ),
+    ).rejects.toMatchObject({
+      issues: [
+        expect.objectContaining({
+          path: 'spec.anomaly.history',
+          message: expect.stringContaining('72 steps of 5m'),
+        }),
+      ],
+    });
+  });
+
   it('fires SLO burn-rate alerts by severity when both windows burn too fast', async () => {
     await platform.apply(
       yamlDocuments(`apiVersion: opspilot.dev/v1alpha1

@@ -1,6 +1,8 @@
 // Evaluates AlertRules and SLOs on a timer, through the telemetry queries, and feeds the results to the alert
 // state machine. Threshold, error-rate and latency rules compare one value per component and environment over
-// their window; SLOs fire on multi-window, multi-burn-rate conditions (Google SRE workbook).
+// their window; anomaly rules score each component's series with the streaming anomaly detector; SLOs fire on
+// multi-window, multi-burn-rate conditions (Google SRE workbook).
+import { defaultDetectorOptions, scoreSeries } from '../../analysis/anomaly/detector.js';
 import type { Clock } from '../../core/clock.js';
 import { NotFoundError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -22,6 +24,13 @@ export interface AlertEvaluatorOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly intervalMs: number;
+}
+
+interface Observation {
+  component: string;
+  value: number | null;
+  holds: boolean;
+  summary: string;
 }
 
 interface Condition {
@@ -91,37 +100,17 @@ export class AlertEvaluator {
 
   private async evaluateRule(namespace: string, name: string, spec: AlertRuleSpec): Promise<void> {
     const rule = `AlertRule/${name}`;
-    const condition = conditionOf(spec);
     const environments =
       spec.environment !== undefined
         ? [spec.environment]
         : this.options.queries.environmentsIn(namespace, spec.component);
     const active = new Set<string>();
     for (const environment of environments) {
-      // One query per environment, one series per component.
-      let series: { component: string; value: number | null }[];
-      try {
-        const result = await this.options.queries.metrics({
-          namespace,
-          component: spec.component,
-          environment,
-          metric: condition.metric,
-          aggregation: condition.aggregation,
-          period: `last_${condition.window}`,
-          step: condition.window,
-          groupBy: 'component',
-        });
-        series = result.series.map((entry) => ({
-          component: entry.labels.component ?? '',
-          value: entry.points.at(-1)?.value ?? null,
-        }));
-      } catch (error) {
-        if (!(error instanceof NotFoundError)) throw error;
-        series = []; // no data for the metric: nothing fires
-      }
-      for (const { component, value } of series) {
-        const holds = value !== null && compare(value, condition.operator, condition.value);
-        const summary = `${condition.metric} of ${component} in ${environment} is ${format(value)} (${condition.operator} ${condition.value} over ${condition.window})`;
+      const observations =
+        spec.anomaly !== undefined
+          ? await this.anomalies(namespace, environment, spec.component, spec.anomaly)
+          : await this.thresholds(namespace, environment, spec.component, conditionOf(spec));
+      for (const { component, value, holds, summary } of observations) {
         const fingerprint = await this.options.alerts.observe({
           rule,
           namespace,
@@ -151,6 +140,95 @@ export class AlertEvaluator {
       }
     }
     await this.options.alerts.resolveOthers(rule, namespace, active);
+  }
+
+  /** One value per component over the condition's window, compared with its threshold. */
+  private async thresholds(
+    namespace: string,
+    environment: string,
+    component: string | undefined,
+    condition: Condition,
+  ): Promise<Observation[]> {
+    const series = await this.series(namespace, environment, component, {
+      metric: condition.metric,
+      aggregation: condition.aggregation,
+      period: `last_${condition.window}`,
+      step: condition.window,
+    });
+    return series.map(({ component: name, points }) => {
+      const value = points.at(-1)?.value ?? null;
+      return {
+        component: name,
+        value,
+        holds: value !== null && compare(value, condition.operator, condition.value),
+        summary: `${condition.metric} of ${name} in ${environment} is ${format(value)} (${condition.operator} ${condition.value} over ${condition.window})`,
+      };
+    });
+  }
+
+  /**
+   * The metric's history per component, scored by the streaming anomaly detector: the latest complete point
+   * is anomalous when its score exceeds the rule's bound.
+   */
+  private async anomalies(
+    namespace: string,
+    environment: string,
+    component: string | undefined,
+    anomaly: NonNullable<AlertRuleSpec['anomaly']>,
+  ): Promise<Observation[]> {
+    const stepMs = durationMs(anomaly.step);
+    const now = this.options.clock.now().getTime();
+    const series = await this.series(namespace, environment, component, {
+      metric: anomaly.metric,
+      aggregation: anomaly.aggregation,
+      period: `last_${anomaly.history}`,
+      step: anomaly.step,
+    });
+    return series.map(({ component: name, points }) => {
+      // The bucket still filling up would look like a drop: score complete buckets only.
+      const complete = points.filter(
+        (point): point is { time: string; value: number } =>
+          point.value !== null && Date.parse(point.time) + stepMs <= now,
+      );
+      const scores = scoreSeries(
+        complete.map((point) => point.value),
+        complete.map((point) => Date.parse(point.time)),
+      );
+      const score = scores.at(-1) ?? 0;
+      const value = complete.at(-1)?.value ?? null;
+      const values = complete.map((point) => point.value);
+      const learning = complete.length <= defaultDetectorOptions.warmup;
+      const range =
+        values.length === 0 ? 'no data' : `${format(Math.min(...values))}–${format(Math.max(...values))}`;
+      const summary = learning
+        ? `${anomaly.metric} of ${name} in ${environment}: learning its usual behaviour (${complete.length} of ${defaultDetectorOptions.warmup + 1} points of ${anomaly.step})`
+        : `${anomaly.metric} of ${name} in ${environment} is ${format(value)}, ${score > anomaly.above ? 'unusual' : 'usual'} for it (anomaly score ${format(score)}, bound ${anomaly.above}; ${range} over ${anomaly.history})`;
+      return { component: name, value: score, holds: !learning && score > anomaly.above, summary };
+    });
+  }
+
+  private async series(
+    namespace: string,
+    environment: string,
+    component: string | undefined,
+    query: { metric: string; aggregation: Aggregation | undefined; period: string; step: string },
+  ): Promise<{ component: string; points: { time: string; value: number | null }[] }[]> {
+    try {
+      const result = await this.options.queries.metrics({
+        namespace,
+        component,
+        environment,
+        ...query,
+        groupBy: 'component',
+      });
+      return result.series.map((entry) => ({
+        component: entry.labels.component ?? '',
+        points: entry.points,
+      }));
+    } catch (error) {
+      if (error instanceof NotFoundError) return []; // no data for the metric: nothing fires
+      throw error;
+    }
   }
 
   private async evaluateSlo(namespace: string, name: string, spec: SloSpec): Promise<void> {
