@@ -77,13 +77,17 @@ export async function storedCounts(
   return counts;
 }
 
-/** Posts OTLP bodies from `workers` concurrent loops for `seconds`; counts what the receiver acknowledged. */
+/**
+ * Posts OTLP bodies from `workers` concurrent loops, for `seconds` (cycling through the bodies) or until
+ * `requests` were sent; counts what the receiver acknowledged.
+ */
 export async function drive(options: {
   url: string;
   bodies: readonly Uint8Array[];
   recordsPerBody: number;
   workers: number;
-  seconds: number;
+  seconds?: number;
+  requests?: number;
   contentType?: string;
 }): Promise<{ acknowledged: number; refused: number; failed: number; seconds: number; requests: number }> {
   let acknowledged = 0;
@@ -92,7 +96,9 @@ export async function drive(options: {
   let requests = 0;
   let next = 0;
   const started = performance.now();
-  const deadline = started + options.seconds * 1000;
+  const deadline = started + (options.seconds ?? Number.POSITIVE_INFINITY) * 1000;
+  const more = (): boolean =>
+    options.requests === undefined ? performance.now() < deadline : next < options.requests;
   // node:http with keep-alive: a lighter load generator than fetch, so that more of the machine is left to
   // the server under test.
   const agent = new Agent({ keepAlive: true, maxSockets: options.workers });
@@ -126,7 +132,7 @@ export async function drive(options: {
       request.end(body);
     });
   const worker = async (): Promise<void> => {
-    while (performance.now() < deadline) {
+    while (more()) {
       const body = options.bodies[next % options.bodies.length] ?? new Uint8Array();
       next += 1;
       const response = await post(body);
