@@ -106,6 +106,20 @@ describe('IngestPipeline', () => {
     expect(writer.commits).toBe(1);
   });
 
+  it('commits at once when a batch fills up while a commit is already scheduled', async () => {
+    const writer = new RecordingWriter();
+    const pipeline = new IngestPipeline({
+      writer,
+      flushIntervalMs: 60_000,
+      maxBatchRecords: 5,
+      maxPendingRecords: 100,
+    });
+    const small = pipeline.write(logs(2)); // schedules a commit a minute from now
+    await pipeline.write(logs(3)); // fills the batch
+    await small;
+    expect(writer.committed).toEqual([5]);
+  });
+
   it('refuses writes past the pending bound instead of queueing them', async () => {
     const writer = new RecordingWriter();
     const pipeline = new IngestPipeline({

@@ -106,11 +106,12 @@ export class IngestPipeline {
   }
 
   private schedule(): void {
-    if (this.committing !== undefined || this.scheduled !== undefined) return; // the running commit chains the next
+    if (this.committing !== undefined) return; // the running commit chains the next
     if (this.waiting >= this.options.maxBatchRecords) {
-      void this.commitNow();
+      void this.commitNow(); // a full batch does not wait for the scheduled commit
       return;
     }
+    if (this.scheduled !== undefined) return;
     // 0: commit once the requests that arrived in this turn of the event loop are appended.
     const commit = (): void => {
       this.scheduled = undefined;

@@ -152,16 +152,28 @@ export class DuckDbTelemetryStore {
     }
   }
 
-  /** Makes everything appended so far durable and visible; returns the resources it added. */
-  commit(): StoredResource[] {
-    // Resources first: rows that reference a new resource must never be visible without it.
-    this.appenders.resources.flushSync();
-    this.appenders.logs.flushSync();
-    this.appenders.spans.flushSync();
-    this.appenders.points.flushSync();
+  /**
+   * Makes everything appended so far durable and visible, in one transaction: all of it or (on failure, which
+   * it reports by throwing) none of it. Returns the resources it added. Nothing may be appended while it runs.
+   */
+  async commit(): Promise<StoredResource[]> {
     const added = this.uncommitted;
     this.uncommitted = [];
-    return added;
+    try {
+      await this.writer.run('BEGIN TRANSACTION');
+      // Resources first: rows that reference a new resource must never be visible without it.
+      this.appenders.resources.flushSync();
+      this.appenders.logs.flushSync();
+      this.appenders.spans.flushSync();
+      this.appenders.points.flushSync();
+      await this.writer.run('COMMIT');
+      return added;
+    } catch (error) {
+      await this.writer.run('ROLLBACK').catch(() => undefined); // DuckDB may have aborted it already
+      this.uncommitted = added;
+      this.discard();
+      throw error;
+    }
   }
 
   /** Drops everything appended since the last commit (after a failed append or commit). */

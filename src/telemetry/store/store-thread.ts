@@ -40,53 +40,89 @@ try {
 /** The first append that failed since the last commit: that commit must fail too. */
 let appendFailure: string | undefined;
 
+/**
+ * Appends, commits and statements that change data run one after another, in arrival order: a commit's
+ * transaction must never take in rows that arrived while it ran. Queries wait for what came before them (so
+ * they see every earlier commit) but run beside what comes after.
+ */
+let writes: Promise<void> = Promise.resolve();
+
 port.on('message', (request: StoreRequest) => {
   switch (request.op) {
-    case 'append':
-      if (appendFailure !== undefined) return; // the group fails at its commit anyway
-      try {
-        store.append(request.batch);
-      } catch (error) {
-        appendFailure = errorMessage(error);
-      }
+    case 'append': {
+      const { batch } = request;
+      writes = writes.then(() => {
+        if (appendFailure !== undefined) return; // the group fails at its commit anyway
+        try {
+          store.append(batch);
+        } catch (error) {
+          appendFailure = errorMessage(error);
+        }
+      });
       return;
+    }
     case 'commit':
-      commit(request.id);
+      writes = writes.then(() => commit(request.id));
       return;
-    case 'query':
-      answer(request.id, store.query(request.sql, request.parameters));
-      return;
-    case 'execute':
-      answer(request.id, store.execute(request.sql, request.parameters));
-      return;
-    case 'close':
+    case 'query': {
+      const { id, sql, parameters } = request;
       answer(
-        request.id,
-        store.close().then(() => {
-          port.close();
-        }),
+        id,
+        writes.then(() => store.query(sql, parameters)),
       );
+      return;
+    }
+    case 'execute': {
+      const { id, sql, parameters } = request;
+      const work = writes.then(() => store.execute(sql, parameters));
+      writes = work.then(
+        () => undefined,
+        () => undefined,
+      );
+      answer(id, work);
+      return;
+    }
+    case 'close':
+      writes = writes.then(async () => {
+        try {
+          await store.close();
+          reply({ op: 'done', id: request.id, value: null });
+        } catch (error) {
+          reply({ op: 'error', id: request.id, error: errorMessage(error) });
+        }
+        port.close();
+      });
       return;
   }
 });
 
-function commit(id: number): void {
-  try {
-    if (appendFailure !== undefined) throw new Error(appendFailure);
-    const resources = store.commit();
-    port?.postMessage({ op: 'done', id, value: null, resources } satisfies StoreReply);
-  } catch (error) {
+async function commit(id: number): Promise<void> {
+  const failure = appendFailure;
+  appendFailure = undefined;
+  if (failure !== undefined) {
     store.discard();
-    port?.postMessage({ op: 'error', id, error: errorMessage(error) } satisfies StoreReply);
-  } finally {
-    appendFailure = undefined;
+    reply({ op: 'error', id, error: failure });
+    return;
+  }
+  try {
+    const resources = await store.commit();
+    reply({ op: 'done', id, value: null, resources });
+  } catch (error) {
+    reply({ op: 'error', id, error: errorMessage(error) });
   }
 }
 
 function answer(id: number, work: Promise<unknown>): void {
   work.then(
-    (value) => port?.postMessage({ op: 'done', id, value } satisfies StoreReply),
-    (error: unknown) =>
-      port?.postMessage({ op: 'error', id, error: errorMessage(error) } satisfies StoreReply),
+    (value) => {
+      reply({ op: 'done', id, value });
+    },
+    (error: unknown) => {
+      reply({ op: 'error', id, error: errorMessage(error) });
+    },
   );
+}
+
+function reply(message: StoreReply): void {
+  port?.postMessage(message);
 }

@@ -1,6 +1,6 @@
 // What the rest of the telemetry plane needs from the store. The server's store runs DuckDB on a worker thread
 // (ThreadedTelemetryStore); DuckDbTelemetryStore is the same store on the calling thread.
-import type { TelemetryBatch } from '../model.js';
+import type { ResourceIdentity, TelemetryBatch } from '../model.js';
 
 /** Named query parameters (`$name` in SQL); arrays become lists. */
 export type SqlParameters = Record<
@@ -8,16 +8,11 @@ export type SqlParameters = Record<
   string | number | boolean | bigint | null | readonly string[] | readonly number[]
 >;
 
-/** Resource columns as the queries see them. */
-export interface StoredResource {
-  readonly id: number;
-  readonly service: string;
-  readonly namespace: string;
-  readonly project: string;
-  readonly component: string;
-  readonly environment: string;
-  readonly instance: string;
-}
+/** Resource columns as the queries see them: the identity without its attributes, and the store's id. */
+export type StoredResource = { readonly id: number } & Pick<
+  ResourceIdentity,
+  'service' | 'namespace' | 'project' | 'component' | 'environment' | 'instance'
+>;
 
 export interface TelemetryStore {
   /** Adds a batch; nothing is durable (or visible) before the next commit. */
