@@ -2,6 +2,7 @@
 // used by `apply`, the REST API, the OpenAPI document and the CLI alike.
 import { defaultDetectorOptions } from '../analysis/anomaly/detector.js';
 import { z } from 'zod';
+import { durationMs, maxQueryWindowDays, maxSeriesPoints } from '../core/duration.js';
 import { parseCpu, parseMemory } from '../core/quantity.js';
 
 export const apiVersion = 'opspilot.dev/v1alpha1';
@@ -280,13 +281,21 @@ export const alertRuleSpecSchema = z
       });
     }
     if (spec.anomaly !== undefined) {
-      const points = durationSeconds(spec.anomaly.history) / durationSeconds(spec.anomaly.step);
+      const { history, step } = spec.anomaly;
+      const points = durationMs(history) / durationMs(step);
+      const issue = (message: string): void => {
+        context.addIssue({ code: 'custom', path: ['anomaly', 'history'], message });
+      };
       if (points < minimumAnomalyPoints) {
-        context.addIssue({
-          code: 'custom',
-          path: ['anomaly', 'history'],
-          message: `history must span at least ${minimumAnomalyPoints} steps (the detector learns from the first ${anomalyWarmupPoints}); ${spec.anomaly.history} is ${Math.floor(points)} steps of ${spec.anomaly.step}`,
-        });
+        issue(
+          `history must span at least ${minimumAnomalyPoints} steps (the detector learns from the first ${anomalyWarmupPoints}); ${history} is ${Math.floor(points)} steps of ${step}`,
+        );
+      } else if (points > maxSeriesPoints) {
+        issue(
+          `history may span at most ${maxSeriesPoints} steps; ${history} is ${Math.floor(points)} steps of ${step}: use a longer step`,
+        );
+      } else if (durationMs(history) > maxQueryWindowDays * 86_400_000) {
+        issue(`history may be at most ${maxQueryWindowDays}d`);
       }
     }
   });
@@ -294,12 +303,6 @@ export const alertRuleSpecSchema = z
 /** The anomaly detector scores nothing during its first points; an anomaly rule must read well past them. */
 const anomalyWarmupPoints = defaultDetectorOptions.warmup;
 const minimumAnomalyPoints = anomalyWarmupPoints + 50;
-
-function durationSeconds(text: string): number {
-  const unit = text.at(-1) ?? 's';
-  const factor = unit === 'd' ? 86_400 : unit === 'h' ? 3600 : unit === 'm' ? 60 : 1;
-  return Number(text.slice(0, -1)) * factor;
-}
 
 const burnRateWindowSchema = z.strictObject({
   long: durationText,

@@ -295,7 +295,7 @@ spec: { anomaly: { metric: queue.depth, step: 1m, history: 1d }, for: 0s, severi
     expect(await alerts.list({ state: 'pending' })).toEqual([]);
     expect(await alerts.list({ state: 'firing' })).toEqual([]);
 
-    clock.advance(60_000);
+    clock.advance(80_000); // the minute of the spike has ended, and data for it had 15 s to arrive
     await gauge(1, () => 400);
     await evaluator.evaluate();
     const firing = await alerts.list({ state: 'firing' });
@@ -306,7 +306,7 @@ spec: { anomaly: { metric: queue.depth, step: 1m, history: 1d }, for: 0s, severi
     );
   });
 
-  it('refuses an anomaly rule whose history is too short to learn from', async () => {
+  it('refuses an anomaly rule whose history is too short to learn from, or longer than a query reads', async () => {
     const refusal: unknown = await platform
       .apply(
         yamlDocuments(`apiVersion: opspilot.dev/v1alpha1
@@ -320,6 +320,19 @@ spec: { anomaly: { metric: cpu, step: 5m, history: 6h } }
     const [issue] = (refusal as InvalidError).issues;
     expect(issue?.path).toBe('spec.anomaly.history');
     expect(issue?.message).toContain('6h is 72 steps of 5m');
+
+    const tooLong: unknown = await platform
+      .apply(
+        yamlDocuments(`apiVersion: opspilot.dev/v1alpha1
+kind: AlertRule
+metadata: { name: too-long }
+spec: { anomaly: { metric: cpu, step: 1m, history: 7d } }
+`),
+      )
+      .catch((error: unknown) => error);
+    expect((tooLong as InvalidError).issues[0]?.message).toContain(
+      'at most 2000 steps; 7d is 10080 steps of 1m',
+    );
   });
 
   it('fires SLO burn-rate alerts by severity when both windows burn too fast', async () => {

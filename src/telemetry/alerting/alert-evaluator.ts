@@ -9,7 +9,7 @@ import type { Logger } from '../../core/logger.js';
 import type { AlertRuleSpec, Kind, Resource, SloSpec } from '../../platform/resource-kinds.js';
 import type { Aggregation } from '../query/contracts.js';
 import type { TelemetryQueryService } from '../query/telemetry-query-service.js';
-import { durationMs } from '../query/window.js';
+import { durationMs } from '../../core/duration.js';
 import type { AlertService } from './alert-service.js';
 
 /** Where rules come from: the platform's resources. */
@@ -25,6 +25,9 @@ export interface AlertEvaluatorOptions {
   readonly logger: Logger;
   readonly intervalMs: number;
 }
+
+/** How late data may arrive and still count for its bucket (replicas export metrics every 10 s by default). */
+const lateDataMs = 15_000;
 
 interface Observation {
   component: string;
@@ -177,18 +180,19 @@ export class AlertEvaluator {
     anomaly: NonNullable<AlertRuleSpec['anomaly']>,
   ): Promise<Observation[]> {
     const stepMs = durationMs(anomaly.step);
-    const now = this.options.clock.now().getTime();
+    // Whole buckets only, ending a little in the past: a bucket still filling up (or whose data is still on its
+    // way, exported every few seconds) would look like a drop.
+    const toMs = Math.floor((this.options.clock.now().getTime() - lateDataMs) / stepMs) * stepMs;
     const series = await this.series(namespace, environment, component, {
       metric: anomaly.metric,
       aggregation: anomaly.aggregation,
-      period: `last_${anomaly.history}`,
+      from: new Date(toMs - durationMs(anomaly.history)).toISOString(),
+      to: new Date(toMs).toISOString(),
       step: anomaly.step,
     });
     return series.map(({ component: name, points }) => {
-      // The bucket still filling up would look like a drop: score complete buckets only.
       const complete = points.filter(
-        (point): point is { time: string; value: number } =>
-          point.value !== null && Date.parse(point.time) + stepMs <= now,
+        (point): point is { time: string; value: number } => point.value !== null,
       );
       const scores = scoreSeries(
         complete.map((point) => point.value),
@@ -211,7 +215,11 @@ export class AlertEvaluator {
     namespace: string,
     environment: string,
     component: string | undefined,
-    query: { metric: string; aggregation: Aggregation | undefined; period: string; step: string },
+    query: {
+      metric: string;
+      aggregation: Aggregation | undefined;
+      step: string;
+    } & ({ period: string } | { from: string; to: string }),
   ): Promise<{ component: string; points: { time: string; value: number | null }[] }[]> {
     try {
       const result = await this.options.queries.metrics({

@@ -1,21 +1,15 @@
 // Time windows and steps for queries: `last_1h`, absolute ranges, and step sizes that keep series readable.
+import {
+  durationMs,
+  durationUnitsMs as unitMs,
+  maxQueryWindowDays,
+  maxSeriesPoints,
+} from '../../core/duration.js';
 import { InvalidError } from '../../core/errors.js';
-
-const unitMs = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
 export interface Window {
   readonly fromUs: number;
   readonly toUs: number;
-}
-
-export const maxWindowDays = 31;
-
-/** Parses `30s`, `5m`, `1h`, `7d` into milliseconds. */
-export function durationMs(text: string): number {
-  const match = /^(\d+)(s|m|h|d)$/.exec(text);
-  if (match === null)
-    throw new InvalidError(`invalid duration '${text}'`, [], { hint: 'Use <n><s|m|h|d>, e.g. 30s, 5m, 1h.' });
-  return Number(match[1]) * unitMs[match[2] as keyof typeof unitMs];
 }
 
 export function resolveWindow(
@@ -37,9 +31,9 @@ export function resolveWindow(
       { path: 'from', message: 'must be before to' },
     ]);
   }
-  if (toMs - fromMs > maxWindowDays * unitMs.d) {
+  if (toMs - fromMs > maxQueryWindowDays * unitMs.d) {
     throw new InvalidError(
-      `the window is longer than ${maxWindowDays} days`,
+      `the window is longer than ${maxQueryWindowDays} days`,
       [{ path: 'period', message: 'too long' }],
       {
         hint: 'Query a shorter window; telemetry is kept for the retention period only anyway.',
@@ -56,8 +50,8 @@ export function resolveStep(window: Window, step: string | undefined): { stepUs:
     const ms = durationMs(step);
     if (ms <= 0)
       throw new InvalidError('step must be positive', [{ path: 'step', message: 'must be positive' }]);
-    if (spanMs / ms > 2000) {
-      throw new InvalidError(`step ${step} gives more than 2000 points for this window`, [
+    if (spanMs / ms > maxSeriesPoints) {
+      throw new InvalidError(`step ${step} gives more than ${maxSeriesPoints} points for this window`, [
         { path: 'step', message: 'too small for the window' },
       ]);
     }
