@@ -74,6 +74,31 @@ describe('opspilot analyze anomalies', () => {
     expect(allRows.slice(0, 601)).toEqual(partRows);
   });
 
+  it('reads epoch seconds, milliseconds, microseconds and nanoseconds alike', async () => {
+    const second = 1_700_000_000;
+    const rows = (scale: number): string => {
+      const lines = ['timestamp,value'];
+      for (let index = 0; index < 2000; index += 1) {
+        // A daily square wave, and a high stretch at a time of day that is usually low: only the comparison
+        // with earlier days (which needs the sampling interval, hence the timestamps) sees it.
+        const high = index % 288 >= 144 || (index >= 1500 && index < 1510);
+        lines.push(`${String(BigInt(second + index * 300) * BigInt(scale))},${high ? 9 : 5}`);
+      }
+      return `${lines.join('\n')}\n`;
+    };
+    const scores = await Promise.all(
+      [1, 1000, 1_000_000, 1_000_000_000].map(async (scale) => {
+        const result = await runCli(['analyze', 'anomalies', '-i', '-'], { input: rows(scale) });
+        expect(result.code, result.stderr).toBe(0);
+        return rowsOf(result.stdout).map((row) => row[2]);
+      }),
+    );
+    expect(Math.max(...(scores[0] ?? []).slice(1500, 1510).map(Number))).toBeGreaterThan(0.5);
+    expect(scores[1]).toEqual(scores[0]);
+    expect(scores[2]).toEqual(scores[0]);
+    expect(scores[3]).toEqual(scores[0]);
+  });
+
   it('reads stdin, epoch timestamps and extra columns', async () => {
     const lines = ['host,timestamp,value'];
     for (let index = 0; index < 300; index += 1)
@@ -159,6 +184,19 @@ describe('opspilot analyze log-templates', () => {
       ['2', 'E1', 'disk <*> at <*>'],
       ['3', 'E2', 'user "a,b" logged in'],
     ]);
+  });
+
+  it('reports a failed write and exits 1 instead of hanging', async () => {
+    const input = join(workspace, 'big.log');
+    const blocker = join(workspace, 'not-a-folder');
+    writeFileSync(blocker, 'a file where a folder should be\n');
+    writeFileSync(
+      input,
+      `${Array.from({ length: 4000 }, (_, index) => `request ${index} served in ${index % 97} ms by worker-${index % 7}`).join('\n')}\n`,
+    );
+    const result = await runCli(['analyze', 'log-templates', '-i', input, '-o', join(blocker, 'groups.csv')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/ENOTDIR/);
   });
 
   it('refuses a format without <Content>', async () => {

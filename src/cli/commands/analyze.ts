@@ -9,6 +9,7 @@ import {
   type WriteStream,
 } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
+import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
@@ -208,8 +209,13 @@ function parseRow(line: string, lineNumber: number, input: string): string[] {
 /** Epoch milliseconds of an ISO 8601 time (UTC when no zone is given) or of epoch seconds/milliseconds. */
 export function parseTimestamp(text: string): number | undefined {
   if (/^-?\d+(\.\d+)?$/.test(text)) {
+    // Epoch seconds, milliseconds, microseconds or nanoseconds, told apart by size (any date 1973–5138).
     const number = Number(text);
-    return Math.abs(number) < 1e11 ? number * 1000 : number; // seconds until the year 5138, else milliseconds
+    const size = Math.abs(number);
+    if (size < 1e11) return number * 1000;
+    if (size < 1e14) return number;
+    if (size < 1e17) return number / 1000;
+    return number / 1e6;
   }
   if (!/^\d{4}-\d{2}-\d{2}/.test(text)) return undefined;
   const iso = text.replace(' ', 'T');
@@ -283,12 +289,8 @@ function openOutput(output: string | undefined, context: CliContext): Output {
   const flush = async (): Promise<void> => {
     const target = open();
     if (failure !== undefined) throw failure as Error;
-    if (buffer !== '' && !target.write(buffer))
-      await new Promise<void>((resolve) => {
-        target.once('drain', () => {
-          resolve();
-        });
-      });
+    // `once` rejects when the stream fails while we wait (a full disk, a closed pipe).
+    if (buffer !== '' && !target.write(buffer)) await once(target, 'drain');
     buffer = '';
   };
   return {

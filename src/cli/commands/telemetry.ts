@@ -257,9 +257,12 @@ class Sender {
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
     for (let attempt = 1; ; attempt += 1) {
       let response: Response;
+      let text: string;
       try {
         response = await fetch(url, { method: 'POST', headers, body });
+        text = await response.text();
       } catch (error) {
+        // Connection refused or reset, before or while the answer was read: the line may be sent again.
         if (attempt < 5) {
           await sleep(250 * 2 ** attempt);
           continue;
@@ -269,7 +272,6 @@ class Sender {
           hint: 'Is the server running? Lines before this point were imported; re-running imports them again.',
         });
       }
-      const text = await response.text();
       if ([429, 502, 503, 504].includes(response.status) && attempt < 30) {
         const after = Number(response.headers.get('retry-after'));
         await sleep(Number.isFinite(after) && after > 0 ? Math.min(after, 30) * 1000 : 200 * attempt);
