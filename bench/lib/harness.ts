@@ -135,14 +135,18 @@ export async function drive(options: {
     while (more()) {
       const body = options.bodies[next % options.bodies.length] ?? new Uint8Array();
       next += 1;
-      const response = await post(body);
-      requests += 1;
-      if (response.status === 200) acknowledged += options.recordsPerBody;
-      else if (response.status === 429 || response.status === 503) {
-        refused += 1;
-        const after = Number(response.retryAfter ?? '1');
-        await new Promise((resolve) => setTimeout(resolve, Math.min(after, 1) * 100));
-      } else failed += 1;
+      for (;;) {
+        const response = await post(body);
+        requests += 1;
+        if (response.status === 200) acknowledged += options.recordsPerBody;
+        else if (response.status === 429 || response.status === 503) {
+          refused += 1;
+          const after = Number(response.retryAfter ?? '1');
+          await new Promise((resolve) => setTimeout(resolve, Math.min(after, 1) * 100));
+          if (options.requests !== undefined) continue; // a fixed set of bodies: send this one again
+        } else failed += 1;
+        break;
+      }
     }
   };
   await Promise.all(Array.from({ length: options.workers }, worker));

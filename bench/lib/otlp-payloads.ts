@@ -67,15 +67,16 @@ function hex(r: () => number, length: number): string {
   return text;
 }
 
-/** One request of `count` log records of one service, spread over [fromMs, toMs). 90% INFO, 7% WARN, 3% ERROR. */
-export function logsRequest(options: {
-  service: string;
-  count: number;
+/** Which stretch of time a request covers, the seed of its randomness, and the namespace it reports under. */
+interface Slice {
   fromMs: number;
   toMs: number;
   seed: number;
   namespace?: string;
-}): Uint8Array {
+}
+
+/** One request of `count` log records of one service, spread over [fromMs, toMs). 90% INFO, 7% WARN, 3% ERROR. */
+export function logsRequest(options: Slice & { service: string; count: number }): Uint8Array {
   const r = random(options.seed);
   const exporter = new InMemoryLogRecordExporter();
   const provider = new LoggerProvider({
@@ -113,13 +114,7 @@ export function logsRequest(options: {
  * One request of `traces` traces started in [fromMs, toMs): frontend → checkout → (payment, inventory,
  * shipping) with client spans, 9 spans each; 2% of payment calls fail with HTTP 500.
  */
-export function tracesRequest(options: {
-  traces: number;
-  fromMs: number;
-  toMs: number;
-  seed: number;
-  namespace?: string;
-}): Uint8Array {
+export function tracesRequest(options: Slice & { traces: number }): Uint8Array {
   const r = random(options.seed);
   const exporter = new InMemorySpanExporter();
   const providers = new Map(
