@@ -1,26 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { emptyBatch, type TelemetryBatch } from '../model.js';
+import { logBatch } from '../../../test/helpers/telemetry-batches.js';
+import type { TelemetryBatch } from '../model.js';
 import { IngestPipeline, OverloadedError, type BatchWriter } from './ingest-pipeline.js';
-import { identityOf } from './resource-identity.js';
 
+/** `count` log lines of one service. */
 function logs(count: number): TelemetryBatch {
-  const batch = emptyBatch();
-  const resource = identityOf({ 'service.name': 'a' });
-  for (let index = 0; index < count; index += 1) {
-    batch.logs.push({
-      resource,
-      timeUs: 0,
-      severityNumber: 9,
-      severityText: '',
-      body: `line ${index}`,
-      traceId: '',
-      spanId: '',
-      attributes: {},
-      scope: '',
-      eventName: '',
-    });
-  }
-  return batch;
+  return logBatch(Array.from({ length: count }, (_, index) => `line ${index}`));
 }
 
 class RecordingWriter implements BatchWriter {

@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, it } from 'vitest';
-import { identityOf } from '../ingest/resource-identity.js';
-import { emptyBatch, type TelemetryBatch } from '../model.js';
+import { logBatch } from '../../../test/helpers/telemetry-batches.js';
 import { DuckDbTelemetryStore } from './duckdb-telemetry-store.js';
 import { toStoreBatch } from './store-batch.js';
 
@@ -13,23 +12,6 @@ const workspaces: string[] = [];
 afterEach(() => {
   for (const workspace of workspaces.splice(0)) rmSync(workspace, { recursive: true, force: true });
 });
-
-function logs(service: string, body: string): TelemetryBatch {
-  const batch = emptyBatch();
-  batch.logs.push({
-    resource: identityOf({ 'service.name': service }),
-    timeUs: Date.now() * 1000,
-    severityNumber: 9,
-    severityText: 'INFO',
-    body,
-    traceId: '',
-    spanId: '',
-    attributes: {},
-    scope: '',
-    eventName: '',
-  });
-  return batch;
-}
 
 describe('DuckDbTelemetryStore commits', () => {
   it('keeps nothing of a commit that fails after some tables were written, and goes on afterwards', async () => {
@@ -49,13 +31,13 @@ describe('DuckDbTelemetryStore commits', () => {
     setup.closeSync();
 
     const store = await DuckDbTelemetryStore.open({ path });
-    store.append(toStoreBatch(logs('cart', 'poison')));
+    store.append(toStoreBatch(logBatch(['poison'])));
     await expect(store.commit()).rejects.toThrow(/CHECK constraint/);
     expect(await store.query('SELECT count(*)::INTEGER AS n FROM resources')).toEqual([{ n: 0 }]);
     expect(store.allResources()).toEqual([]);
 
     // The same service again: no duplicate resource, nothing left over from the failed group.
-    store.append(toStoreBatch(logs('cart', 'fine')));
+    store.append(toStoreBatch(logBatch(['fine'])));
     expect(await store.commit()).toEqual([expect.objectContaining({ service: 'cart' })]);
     expect(await store.query('SELECT body FROM logs')).toEqual([{ body: 'fine' }]);
     expect(await store.query('SELECT count(*)::INTEGER AS n FROM resources')).toEqual([{ n: 1 }]);

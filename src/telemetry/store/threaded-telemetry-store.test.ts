@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { identityOf } from '../ingest/resource-identity.js';
-import { emptyBatch, type TelemetryBatch } from '../model.js';
+import { logBatch } from '../../../test/helpers/telemetry-batches.js';
+import type { TelemetryBatch } from '../model.js';
 import { ThreadedTelemetryStore } from './threaded-telemetry-store.js';
 
 const workspaces: string[] = [];
@@ -12,24 +12,15 @@ afterEach(() => {
   for (const workspace of workspaces.splice(0)) rmSync(workspace, { recursive: true, force: true });
 });
 
+/** Error lines of one service of namespace shop. */
 function logs(service: string, bodies: readonly string[], timeUs = Date.now() * 1000): TelemetryBatch {
-  const batch = emptyBatch();
-  const resource = identityOf({ 'service.name': service, 'opspilot.namespace': 'shop' });
-  for (const body of bodies) {
-    batch.logs.push({
-      resource,
-      timeUs,
-      severityNumber: 17,
-      severityText: 'ERROR',
-      body,
-      traceId: '',
-      spanId: '',
-      attributes: { attempt: 3 },
-      scope: '',
-      eventName: '',
-    });
-  }
-  return batch;
+  return logBatch(bodies, {
+    resource: { 'service.name': service, 'opspilot.namespace': 'shop' },
+    timeUs,
+    severityNumber: 17,
+    severityText: 'ERROR',
+    attributes: { attempt: 3 },
+  });
 }
 
 async function open(): Promise<{ store: ThreadedTelemetryStore; path: string }> {
