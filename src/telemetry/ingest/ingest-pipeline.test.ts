@@ -43,11 +43,23 @@ class RecordingWriter implements BatchWriter {
   }
 }
 
+function pipelineFor(
+  writer: BatchWriter,
+  options: Partial<Omit<ConstructorParameters<typeof IngestPipeline>[0], 'writer'>>,
+): IngestPipeline {
+  return new IngestPipeline({
+    writer,
+    flushIntervalMs: 0,
+    maxBatchRecords: 1000,
+    maxPendingRecords: 1000,
+    ...options,
+  });
+}
+
 describe('IngestPipeline', () => {
   it('with no interval, commits the writes of one event-loop turn together, then the next turn on its own', async () => {
     const writer = new RecordingWriter();
-    const pipeline = new IngestPipeline({
-      writer,
+    const pipeline = pipelineFor(writer, {
       flushIntervalMs: 0,
       maxBatchRecords: 1000,
       maxPendingRecords: 1000,
@@ -63,8 +75,7 @@ describe('IngestPipeline', () => {
 
   it('acknowledges writers only after one shared commit', async () => {
     const writer = new RecordingWriter();
-    const pipeline = new IngestPipeline({
-      writer,
+    const pipeline = pipelineFor(writer, {
       flushIntervalMs: 20,
       maxBatchRecords: 1000,
       maxPendingRecords: 1000,
@@ -81,8 +92,7 @@ describe('IngestPipeline', () => {
 
   it('commits at once when a batch fills up', async () => {
     const writer = new RecordingWriter();
-    const pipeline = new IngestPipeline({
-      writer,
+    const pipeline = pipelineFor(writer, {
       flushIntervalMs: 60_000,
       maxBatchRecords: 5,
       maxPendingRecords: 100,
@@ -93,8 +103,7 @@ describe('IngestPipeline', () => {
 
   it('commits at once when a batch fills up while a commit is already scheduled', async () => {
     const writer = new RecordingWriter();
-    const pipeline = new IngestPipeline({
-      writer,
+    const pipeline = pipelineFor(writer, {
       flushIntervalMs: 60_000,
       maxBatchRecords: 5,
       maxPendingRecords: 100,
@@ -107,8 +116,7 @@ describe('IngestPipeline', () => {
 
   it('refuses writes past the pending bound instead of queueing them', async () => {
     const writer = new RecordingWriter();
-    const pipeline = new IngestPipeline({
-      writer,
+    const pipeline = pipelineFor(writer, {
       flushIntervalMs: 10,
       maxBatchRecords: 1000,
       maxPendingRecords: 10,
@@ -124,8 +132,7 @@ describe('IngestPipeline', () => {
     const writer = new RecordingWriter();
     writer.failNext = true;
     const errors: unknown[] = [];
-    const pipeline = new IngestPipeline({
-      writer,
+    const pipeline = pipelineFor(writer, {
       flushIntervalMs: 5,
       maxBatchRecords: 100,
       maxPendingRecords: 100,
@@ -139,8 +146,7 @@ describe('IngestPipeline', () => {
 
   it('runs one commit at a time: writes during a commit go into the next one, and count as pending', async () => {
     const writer = new RecordingWriter();
-    const pipeline = new IngestPipeline({
-      writer,
+    const pipeline = pipelineFor(writer, {
       flushIntervalMs: 0,
       maxBatchRecords: 1000,
       maxPendingRecords: 10,
@@ -164,8 +170,7 @@ describe('IngestPipeline', () => {
 
   it('commits what is pending when closed, then refuses writes', async () => {
     const writer = new RecordingWriter();
-    const pipeline = new IngestPipeline({
-      writer,
+    const pipeline = pipelineFor(writer, {
       flushIntervalMs: 60_000,
       maxBatchRecords: 1000,
       maxPendingRecords: 100,
