@@ -63,9 +63,11 @@ function readResourceGroup(
   const resource = identities.identify(attributes);
   for (const [start, scopeEnd] of scopes) {
     reader.position = start;
-    if (signal === 'logs') readScopeLogs(reader, scopeEnd, resource, batch);
-    else if (signal === 'traces') readScopeSpans(reader, scopeEnd, resource, batch);
-    else readScopeMetrics(reader, scopeEnd, resource, batch);
+    readScope(reader, scopeEnd, (itemEnd, scope) => {
+      if (signal === 'logs') readLogRecord(reader, itemEnd, resource, scope, batch);
+      else if (signal === 'traces') readSpan(reader, itemEnd, resource, scope, batch);
+      else readMetric(reader, itemEnd, resource, batch);
+    });
   }
   reader.position = end;
 }
@@ -159,14 +161,17 @@ function readAnyValue(reader: ProtoReader, end: number): AttributeValue {
   return value;
 }
 
-function readScopeLogs(
+/**
+ * ScopeLogs / ScopeSpans / ScopeMetrics: scope = 1, records = 2. The scope may come after its records, so the
+ * records are read once the scope name is known.
+ */
+function readScope(
   reader: ProtoReader,
   end: number,
-  resource: ResourceIdentity,
-  batch: TelemetryBatch,
+  readItem: (itemEnd: number, scope: string) => void,
 ): void {
   let scope = '';
-  const records: [number, number][] = [];
+  const items: [number, number][] = [];
   while (reader.position < end) {
     const [field, type] = reader.tag();
     if (field === 1 && type === wireType.lengthDelimited) {
@@ -174,14 +179,14 @@ function readScopeLogs(
       scope = readScopeName(reader, scopeEnd);
       reader.position = scopeEnd;
     } else if (field === 2 && type === wireType.lengthDelimited) {
-      const recordEnd = reader.delimited();
-      records.push([reader.position, recordEnd]);
-      reader.position = recordEnd;
+      const itemEnd = reader.delimited();
+      items.push([reader.position, itemEnd]);
+      reader.position = itemEnd;
     } else reader.skip(type);
   }
-  for (const [start, recordEnd] of records) {
+  for (const [start, itemEnd] of items) {
     reader.position = start;
-    readLogRecord(reader, recordEnd, resource, scope, batch);
+    readItem(itemEnd, scope);
   }
   reader.position = end;
 }
@@ -254,33 +259,6 @@ function readLogRecord(
     scope,
     eventName,
   });
-}
-
-function readScopeSpans(
-  reader: ProtoReader,
-  end: number,
-  resource: ResourceIdentity,
-  batch: TelemetryBatch,
-): void {
-  let scope = '';
-  const spans: [number, number][] = [];
-  while (reader.position < end) {
-    const [field, type] = reader.tag();
-    if (field === 1 && type === wireType.lengthDelimited) {
-      const scopeEnd = reader.delimited();
-      scope = readScopeName(reader, scopeEnd);
-      reader.position = scopeEnd;
-    } else if (field === 2 && type === wireType.lengthDelimited) {
-      const spanEnd = reader.delimited();
-      spans.push([reader.position, spanEnd]);
-      reader.position = spanEnd;
-    } else reader.skip(type);
-  }
-  for (const [start, spanEnd] of spans) {
-    reader.position = start;
-    readSpan(reader, spanEnd, resource, scope, batch);
-  }
-  reader.position = end;
 }
 
 function readSpan(
@@ -390,28 +368,6 @@ function readSpanEvent(reader: ProtoReader, end: number): SpanEvent {
     else reader.skip(type);
   }
   return { timeUs: Math.round(time / 1000), name, attributes };
-}
-
-function readScopeMetrics(
-  reader: ProtoReader,
-  end: number,
-  resource: ResourceIdentity,
-  batch: TelemetryBatch,
-): void {
-  const metrics: [number, number][] = [];
-  while (reader.position < end) {
-    const [field, type] = reader.tag();
-    if (field === 2 && type === wireType.lengthDelimited) {
-      const metricEnd = reader.delimited();
-      metrics.push([reader.position, metricEnd]);
-      reader.position = metricEnd;
-    } else reader.skip(type);
-  }
-  for (const [start, metricEnd] of metrics) {
-    reader.position = start;
-    readMetric(reader, metricEnd, resource, batch);
-  }
-  reader.position = end;
 }
 
 interface MetricHeader {
