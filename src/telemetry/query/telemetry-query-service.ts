@@ -67,6 +67,10 @@ const logColumns =
 
 const time = (parameter: string): string => `make_timestamp(CAST($${parameter} AS BIGINT))`;
 
+/** Rows of these resources between the `$from` and `$to` parameters (epoch microseconds). */
+const inScope = (resources: readonly StoredResource[]): string =>
+  `resource_id IN (${idList(resources)}) AND ts >= ${time('from')} AND ts <= ${time('to')}`;
+
 /** Where bindings' requests and limits come from (the platform, wired in by the composition root). */
 export type AllocationSource = (scope: ResourceUsageQuery) => Promise<BindingAllocation[]>;
 
@@ -89,11 +93,7 @@ export class TelemetryQueryService {
     if (resources.length === 0) return result;
 
     const parameters: SqlParameters = { from: window.fromUs, to: window.toUs, limit: query.limit + 1 };
-    const conditions = [
-      `resource_id IN (${idList(resources)})`,
-      `ts >= ${time('from')}`,
-      `ts <= ${time('to')}`,
-    ];
+    const conditions = [inScope(resources)];
     if (query.minSeverity !== undefined) {
       conditions.push('severity_number >= $minSeverity');
       parameters.minSeverity = severity[query.minSeverity.toLowerCase() as keyof typeof severity];
@@ -182,7 +182,7 @@ export class TelemetryQueryService {
     const key = `coalesce(template_key, regexp_replace(body, '\\S*\\d\\S*', '<*>', 'g'))`;
     const bucketUs = Math.max(1, Math.ceil((window.toUs - window.fromUs) / query.buckets));
     const parameters: SqlParameters = { from: window.fromUs, to: window.toUs, minSeverity, bucket: bucketUs };
-    const filter = `resource_id IN (${idList(resources)}) AND ts >= ${time('from')} AND ts <= ${time('to')} AND severity_number >= $minSeverity`;
+    const filter = `${inScope(resources)} AND severity_number >= $minSeverity`;
     const groups = await this.run<{
       key: string;
       count: number;
@@ -290,7 +290,7 @@ export class TelemetryQueryService {
         ? []
         : await this.run<{ type: number; temporality: number; monotonic: boolean; unit: string | null }>(
             `SELECT type, temporality, monotonic, any_value(unit) AS unit FROM metric_points
-       WHERE name = $name AND resource_id IN (${idList(resources)}) AND ts >= ${time('from')} AND ts <= ${time('to')}
+       WHERE name = $name AND ${inScope(resources)}
        GROUP BY 1, 2, 3 ORDER BY count(*) DESC LIMIT 1`,
             { name, from: window.fromUs, to: window.toUs },
           );
@@ -527,11 +527,7 @@ export class TelemetryQueryService {
     const resources = this.resourcesIn(query);
     if (resources.length === 0) return { window: windowView(window), traces: [], truncated: false };
     const parameters: SqlParameters = { from: window.fromUs, to: window.toUs, limit: query.limit + 1 };
-    const conditions = [
-      `resource_id IN (${idList(resources)})`,
-      `ts >= ${time('from')}`,
-      `ts <= ${time('to')}`,
-    ];
+    const conditions = [inScope(resources)];
     if (query.operation !== undefined) {
       conditions.push('name = $operation');
       parameters.operation = query.operation;
@@ -674,7 +670,7 @@ export class TelemetryQueryService {
     if (resources.length === 0) return { window: windowView(window), nodes: [], edges: [] };
     const seconds = (window.toUs - window.fromUs) / 1e6;
     const parameters = { from: window.fromUs, to: window.toUs };
-    const filter = `resource_id IN (${idList(resources)}) AND ts >= ${time('from')} AND ts <= ${time('to')}`;
+    const filter = inScope(resources);
     const services = await this.run<{
       resource_id: number;
       calls: number;
@@ -840,7 +836,7 @@ export class TelemetryQueryService {
         : 'status_code = 2 OR http_status >= 500';
     const [row] = await this.run<{ total: number; bad: number }>(
       `SELECT count(*)::INTEGER AS total, count(*) FILTER (WHERE ${bad})::INTEGER AS bad FROM spans
-       WHERE resource_id IN (${idList(resources)}) AND kind IN (2, 5) AND ts >= ${time('from')} AND ts <= ${time('to')}`,
+       WHERE ${inScope(resources)} AND kind IN (2, 5)`,
       { from: toUs - windowMs * 1000, to: toUs },
     );
     return row ?? { total: 0, bad: 0 };
