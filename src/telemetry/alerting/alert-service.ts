@@ -7,22 +7,25 @@ import type { EventBus } from '../../core/event-bus.js';
 import type { AlertRecord, AlertState, StateStore } from '../../state/ports.js';
 import { alertTopics, type AlertEventView, type AlertView, type AlertmanagerPayload } from './contracts.js';
 
-export interface AlertObservation {
-  readonly rule: string;
-  readonly namespace: string;
-  readonly component: string | null;
-  readonly environment: string | null;
-  readonly severity: string;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly annotations: Readonly<Record<string, string>>;
-  readonly summary: string;
-  readonly triggerAiRca: boolean;
+/** One evaluation of one alert instance: what the alert records, and whether its condition holds. */
+export type AlertObservation = Pick<
+  AlertRecord,
+  | 'rule'
+  | 'namespace'
+  | 'component'
+  | 'environment'
+  | 'severity'
+  | 'labels'
+  | 'annotations'
+  | 'summary'
+  | 'triggerAiRca'
+  | 'value'
+> & {
   /** Whether the condition holds now. */
   readonly active: boolean;
-  readonly value: number | null;
   /** How long it must hold before the alert fires. */
   readonly forMs: number;
-}
+};
 
 export interface AlertServiceOptions {
   readonly store: StateStore;
