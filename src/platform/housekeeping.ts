@@ -1,5 +1,6 @@
 // Periodic clean-up of what grows without bound: events past their retention.
 import type { Clock } from '../core/clock.js';
+import { PeriodicTask } from '../core/periodic-task.js';
 import type { Logger } from '../core/logger.js';
 import type { StateStore } from '../state/ports.js';
 
@@ -12,23 +13,29 @@ export interface HousekeepingOptions {
 }
 
 export class Housekeeping {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly task: PeriodicTask;
 
-  constructor(private readonly options: HousekeepingOptions) {}
+  constructor(private readonly options: HousekeepingOptions) {
+    this.task = new PeriodicTask(
+      async () => {
+        const removed = await this.pruneEvents();
+        if (removed > 0) options.logger.info({ removed }, 'pruned old events');
+      },
+      {
+        intervalMs: options.intervalMs ?? 3_600_000,
+        onError: (error) => {
+          options.logger.warn({ err: error }, 'could not prune old events');
+        },
+      },
+    );
+  }
 
   start(): void {
-    this.schedule();
-    this.timer = setInterval(() => {
-      this.schedule();
-    }, this.options.intervalMs ?? 3_600_000);
-    this.timer.unref();
+    this.task.start();
   }
 
   async stop(): Promise<void> {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+    await this.task.stop();
   }
 
   /** Deletes events last seen before the retention window; returns how many. */
@@ -37,18 +44,5 @@ export class Housekeeping {
       this.options.clock.now().getTime() - this.options.eventRetentionDays * 86_400_000,
     );
     return this.options.store.events.prune(cutoff.toISOString());
-  }
-
-  private schedule(): void {
-    this.running ??= this.pruneEvents()
-      .then((removed) => {
-        if (removed > 0) this.options.logger.info({ removed }, 'pruned old events');
-      })
-      .catch((error: unknown) => {
-        this.options.logger.warn({ err: error }, 'could not prune old events');
-      })
-      .finally(() => {
-        this.running = undefined;
-      });
   }
 }

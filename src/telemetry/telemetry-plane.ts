@@ -7,6 +7,7 @@ import type { Config } from '../config/config-schema.js';
 import { UnavailableError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
+import { PeriodicTask } from '../core/periodic-task.js';
 import type { TelemetryBatch } from './model.js';
 import { IngestPipeline } from './ingest/ingest-pipeline.js';
 import { createOtlpReceiver } from './ingest/otlp-receiver.js';
@@ -33,8 +34,7 @@ export class TelemetryPlane {
   readonly queries: TelemetryQueryService;
   private receiver: FastifyInstance | undefined;
   private otlpAddress: string | undefined;
-  private retentionTimer: NodeJS.Timeout | undefined;
-  private retention: Promise<unknown> | undefined;
+  private retention: PeriodicTask | undefined;
 
   private constructor(
     readonly store: TelemetryStore,
@@ -148,21 +148,19 @@ export class TelemetryPlane {
 
   /** Deletes data past retention every ten minutes (and once now). */
   startRetention(intervalMs = 600_000): void {
-    const run = (): void => {
-      this.retention ??= this.applyRetention()
-        .then((removed) => {
-          if (removed > 0) this.options.logger.info({ removed }, 'telemetry past retention deleted');
-        })
-        .catch((error: unknown) => {
+    this.retention = new PeriodicTask(
+      async () => {
+        const removed = await this.applyRetention();
+        if (removed > 0) this.options.logger.info({ removed }, 'telemetry past retention deleted');
+      },
+      {
+        intervalMs,
+        onError: (error) => {
           this.options.logger.warn({ err: error }, 'telemetry retention failed; will retry');
-        })
-        .finally(() => {
-          this.retention = undefined;
-        });
-    };
-    run();
-    this.retentionTimer = setInterval(run, intervalMs);
-    this.retentionTimer.unref();
+        },
+      },
+    );
+    this.retention.start();
   }
 
   /** Deletes rows older than the retention period; returns how many. */
@@ -180,9 +178,8 @@ export class TelemetryPlane {
   }
 
   async close(): Promise<void> {
-    if (this.retentionTimer !== undefined) clearInterval(this.retentionTimer);
     await this.receiver?.close();
-    await this.retention;
+    await this.retention?.stop();
     await this.pipeline.close();
     const stats = this.pipeline.stats();
     if (stats.commits > 0) this.options.logger.info(stats, 'telemetry ingest stopped');

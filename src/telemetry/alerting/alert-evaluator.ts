@@ -4,6 +4,7 @@
 // multi-window, multi-burn-rate conditions (Google SRE workbook).
 import { defaultDetectorOptions, scoreSeries } from '../../analysis/anomaly/detector.js';
 import type { Clock } from '../../core/clock.js';
+import { PeriodicTask } from '../../core/periodic-task.js';
 import { NotFoundError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { AlertRuleSpec, Kind, Resource, SloSpec } from '../../platform/resource-kinds.js';
@@ -46,33 +47,29 @@ interface Condition {
 }
 
 export class AlertEvaluator {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly task: PeriodicTask;
 
-  constructor(private readonly options: AlertEvaluatorOptions) {}
+  constructor(private readonly options: AlertEvaluatorOptions) {
+    this.task = new PeriodicTask(() => this.evaluate(), {
+      intervalMs: options.intervalMs,
+      onError: (error) => {
+        options.logger.error({ err: error }, 'alert evaluation failed; will retry');
+      },
+      unref: false,
+    });
+  }
 
   start(): void {
-    this.timer = setInterval(() => {
-      this.trigger();
-    }, this.options.intervalMs);
-    this.trigger();
+    this.task.start();
   }
 
   /** Runs an evaluation now unless one is running. */
   trigger(): void {
-    this.running ??= this.evaluate()
-      .catch((error: unknown) => {
-        this.options.logger.error({ err: error }, 'alert evaluation failed; will retry');
-      })
-      .finally(() => {
-        this.running = undefined;
-      });
+    this.task.trigger();
   }
 
   async stop(): Promise<void> {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+    await this.task.stop();
   }
 
   /** One pass over every rule and SLO of every namespace. */
