@@ -165,13 +165,3 @@ function describeIssue(issue: z.core.$ZodIssue): [PropertyKey[], string][] {
     return [[issue.path, `must be ${apiVersion}`]];
   return [[issue.path, issue.message]];
 }
-
-/** Serialises with sorted keys so that equal values compare equal whatever their key order. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, item: unknown) => {
-    if (item === null || typeof item !== 'object' || Array.isArray(item)) return item;
-    return Object.fromEntries(
-      Object.entries(item as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
-    );
-  });
-}

@@ -11,7 +11,8 @@ import type {
   StateRepositories,
   StateStore,
 } from '../state/ports.js';
-import { canonicalJson, parseDocuments, type ParsedDocument } from './documents.js';
+import { canonicalJson } from '../core/canonical-json.js';
+import { parseDocuments, type ParsedDocument } from './documents.js';
 import { createRelease, initialComponentStatus } from './releases.js';
 import {
   apiVersion,

@@ -80,12 +80,46 @@ export interface AlertEventsTable {
   message: string;
 }
 
+export interface AuditEventsTable {
+  seq: number;
+  id: string;
+  at: string;
+  principal: string;
+  principal_kind: string;
+  client: string;
+  edge: string;
+  action: string;
+  namespace: string;
+  target: string;
+  args_digest: string;
+  decision: string;
+  reasons: string;
+  result: string;
+  details: string;
+  latency_ms: number;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface ProposalsTable {
+  id: string;
+  namespace: string;
+  status: string;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+  version: number;
+  body: string;
+}
+
 export interface Database {
   resources: ResourcesTable;
   events: EventsTable;
   workflow_logs: WorkflowLogsTable;
   alerts: AlertsTable;
   alert_events: AlertEventsTable;
+  audit_events: AuditEventsTable;
+  proposals: ProposalsTable;
 }
 
 export type Dialect = 'sqlite' | 'postgres';

@@ -1,12 +1,14 @@
 // StateStore over Kysely: one implementation for SQLite and PostgreSQL, proven equal by one contract suite.
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { ConflictError, UnavailableError } from '../core/errors.js';
 import {
   openDatabase,
   type AlertsTable,
+  type AuditEventsTable,
   type Database,
   type Dialect,
   type EventsTable,
+  type ProposalsTable,
   type ResourcesTable,
 } from './database.js';
 import { migrateToLatest } from './migrations.js';
@@ -16,10 +18,16 @@ import type {
   AlertRecord,
   AlertRepository,
   AlertState,
+  AuditFilter,
+  AuditRecord,
+  AuditRepository,
   EventFilter,
   EventRecord,
   EventRepository,
   NewEvent,
+  ProposalFilter,
+  ProposalRecord,
+  ProposalRepository,
   ResourceFilter,
   ResourceKey,
   ResourceRecord,
@@ -60,6 +68,8 @@ export class KyselyStateStore implements StateStore {
   readonly events: EventRepository;
   readonly workflowLogs: WorkflowLogRepository;
   readonly alerts: AlertRepository;
+  readonly audit: AuditRepository;
+  readonly proposals: ProposalRepository;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -69,6 +79,8 @@ export class KyselyStateStore implements StateStore {
     this.events = new KyselyEventRepository(db);
     this.workflowLogs = new KyselyWorkflowLogRepository(db);
     this.alerts = new KyselyAlertRepository(db);
+    this.audit = new KyselyAuditRepository(db, dialect);
+    this.proposals = new KyselyProposalRepository(db, dialect);
   }
 
   transaction<T>(work: (repositories: StateRepositories) => Promise<T>): Promise<T> {
@@ -78,6 +90,8 @@ export class KyselyStateStore implements StateStore {
         events: new KyselyEventRepository(trx),
         workflowLogs: new KyselyWorkflowLogRepository(trx),
         alerts: new KyselyAlertRepository(trx),
+        audit: new KyselyAuditRepository(trx, this.dialect),
+        proposals: new KyselyProposalRepository(trx, this.dialect),
       }),
     );
   }
@@ -368,6 +382,198 @@ class KyselyAlertRepository implements AlertRepository {
       .execute();
     return rows.map((row) => ({ ...row, state: row.state as AlertState }));
   }
+}
+
+/** Any constant shared by every opspilot instance on one database: the key of the audit chain's advisory lock. */
+const auditChainLockKey = 7_400_417;
+
+class KyselyAuditRepository implements AuditRepository {
+  constructor(
+    private readonly db: Executor,
+    private readonly dialect: Dialect,
+  ) {}
+
+  async lockChain(): Promise<void> {
+    if (this.dialect !== 'postgres') return;
+    await sql`select pg_advisory_xact_lock(${auditChainLockKey})`.execute(this.db);
+  }
+
+  async head(): Promise<{ seq: number; hash: string } | undefined> {
+    const row = await this.db
+      .selectFrom('audit_events')
+      .select(['seq', 'hash'])
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row && { seq: Number(row.seq), hash: row.hash };
+  }
+
+  async append(records: readonly AuditRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    // PostgreSQL takes at most 65535 parameters per statement: 18 columns, so insert in chunks.
+    for (let start = 0; start < records.length; start += 1000) {
+      await this.db
+        .insertInto('audit_events')
+        .values(records.slice(start, start + 1000).map(fromAudit))
+        .execute();
+    }
+  }
+
+  async list(filter: AuditFilter): Promise<AuditRecord[]> {
+    let query = this.db.selectFrom('audit_events').selectAll();
+    if (filter.namespace !== undefined) query = query.where('namespace', '=', filter.namespace);
+    if (filter.principal !== undefined) query = query.where('principal', '=', filter.principal);
+    if (filter.action !== undefined) query = query.where('action', '=', filter.action);
+    if (filter.decision !== undefined) query = query.where('decision', '=', filter.decision);
+    if (filter.target !== undefined) {
+      const prefix = filter.target;
+      query = query.where(sql<string>`substr(target, 1, ${prefix.length})`, '=', prefix);
+    }
+    if (filter.since !== undefined) query = query.where('at', '>=', filter.since);
+    if (filter.until !== undefined) query = query.where('at', '<', filter.until);
+    if (filter.beforeSeq !== undefined) query = query.where('seq', '<', filter.beforeSeq);
+    const rows = await query
+      .orderBy('seq', 'desc')
+      .limit(filter.limit ?? 100)
+      .execute();
+    return rows.map(toAudit);
+  }
+
+  async scan(afterSeq: number, limit: number): Promise<AuditRecord[]> {
+    const rows = await this.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('seq', '>', afterSeq)
+      .orderBy('seq', 'asc')
+      .limit(limit)
+      .execute();
+    return rows.map(toAudit);
+  }
+}
+
+class KyselyProposalRepository implements ProposalRepository {
+  constructor(
+    private readonly db: Executor,
+    private readonly dialect: Dialect,
+  ) {}
+
+  async get(id: string, options: { forUpdate?: boolean } = {}): Promise<ProposalRecord | undefined> {
+    let query = this.db.selectFrom('proposals').selectAll().where('id', '=', id);
+    if (options.forUpdate === true && this.dialect === 'postgres') query = query.forUpdate();
+    const row = await query.executeTakeFirst();
+    return row && toProposal(row);
+  }
+
+  async insert(record: ProposalRecord): Promise<void> {
+    try {
+      await this.db.insertInto('proposals').values(fromProposal(record)).execute();
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new ConflictError(`proposal ${record.id} already exists`);
+      throw error;
+    }
+  }
+
+  async update(record: ProposalRecord, expectedVersion: number): Promise<void> {
+    const { id: _id, ...row } = fromProposal(record);
+    const result = await this.db
+      .updateTable('proposals')
+      .set(row)
+      .where('id', '=', record.id)
+      .where('version', '=', expectedVersion)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) !== 1) {
+      throw new ConflictError(`proposal ${record.id} was changed meanwhile`, {
+        hint: 'Read it again: someone may have approved, rejected or executed it.',
+      });
+    }
+  }
+
+  async list(filter: ProposalFilter): Promise<ProposalRecord[]> {
+    let query = this.db.selectFrom('proposals').selectAll();
+    if (filter.namespace !== undefined) query = query.where('namespace', '=', filter.namespace);
+    if (filter.createdBy !== undefined) query = query.where('created_by', '=', filter.createdBy);
+    if (filter.statuses !== undefined && filter.statuses.length > 0) {
+      query = query.where('status', 'in', [...filter.statuses]);
+    }
+    const rows = await query
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(filter.limit ?? 100)
+      .execute();
+    return rows.map(toProposal);
+  }
+}
+
+function toAudit(row: Selectable<AuditEventsTable>): AuditRecord {
+  return {
+    seq: Number(row.seq),
+    id: row.id,
+    at: row.at,
+    principal: row.principal,
+    principalKind: row.principal_kind,
+    client: row.client,
+    edge: row.edge,
+    action: row.action,
+    namespace: row.namespace,
+    target: row.target,
+    argsDigest: row.args_digest,
+    decision: row.decision,
+    reasons: JSON.parse(row.reasons) as string[],
+    result: row.result,
+    details: JSON.parse(row.details) as unknown,
+    latencyMs: Number(row.latency_ms),
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+function fromAudit(record: AuditRecord): AuditEventsTable {
+  return {
+    seq: record.seq,
+    id: record.id,
+    at: record.at,
+    principal: record.principal,
+    principal_kind: record.principalKind,
+    client: record.client,
+    edge: record.edge,
+    action: record.action,
+    namespace: record.namespace,
+    target: record.target,
+    args_digest: record.argsDigest,
+    decision: record.decision,
+    reasons: JSON.stringify(record.reasons),
+    result: record.result,
+    details: JSON.stringify(record.details ?? null),
+    latency_ms: record.latencyMs,
+    prev_hash: record.prevHash,
+    hash: record.hash,
+  };
+}
+
+function toProposal(row: Selectable<ProposalsTable>): ProposalRecord {
+  return {
+    id: row.id,
+    namespace: row.namespace,
+    status: row.status,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    version: row.version,
+    body: JSON.parse(row.body) as unknown,
+  };
+}
+
+function fromProposal(record: ProposalRecord): ProposalsTable {
+  return {
+    id: record.id,
+    namespace: record.namespace,
+    status: record.status,
+    created_by: record.createdBy,
+    created_at: record.createdAt,
+    updated_at: record.updatedAt,
+    version: record.version,
+    body: JSON.stringify(record.body),
+  };
 }
 
 function toAlert(row: Selectable<AlertsTable>): AlertRecord {

@@ -135,6 +135,62 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.dropTable('alerts').execute();
       },
     },
+    '0003_governance': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('audit_events')
+          .addColumn('seq', 'bigint', (column) => column.primaryKey())
+          .addColumn('id', 'text', (column) => column.notNull().unique())
+          .addColumn('at', 'text', (column) => column.notNull())
+          .addColumn('principal', 'text', (column) => column.notNull())
+          .addColumn('principal_kind', 'text', (column) => column.notNull())
+          .addColumn('client', 'text', (column) => column.notNull())
+          .addColumn('edge', 'text', (column) => column.notNull())
+          .addColumn('action', 'text', (column) => column.notNull())
+          .addColumn('namespace', 'text', (column) => column.notNull())
+          .addColumn('target', 'text', (column) => column.notNull())
+          .addColumn('args_digest', 'text', (column) => column.notNull())
+          .addColumn('decision', 'text', (column) => column.notNull())
+          .addColumn('reasons', 'text', (column) => column.notNull())
+          .addColumn('result', 'text', (column) => column.notNull())
+          .addColumn('details', 'text', (column) => column.notNull())
+          .addColumn('latency_ms', 'double precision', (column) => column.notNull())
+          .addColumn('prev_hash', 'text', (column) => column.notNull())
+          .addColumn('hash', 'text', (column) => column.notNull())
+          .execute();
+        await db.schema
+          .createIndex('audit_events_by_namespace')
+          .on('audit_events')
+          .columns(['namespace', 'seq'])
+          .execute();
+        await db.schema
+          .createIndex('audit_events_by_principal')
+          .on('audit_events')
+          .columns(['principal', 'seq'])
+          .execute();
+        await db.schema
+          .createTable('proposals')
+          .addColumn('id', 'text', (column) => column.primaryKey())
+          .addColumn('namespace', 'text', (column) => column.notNull())
+          .addColumn('status', 'text', (column) => column.notNull())
+          .addColumn('created_by', 'text', (column) => column.notNull())
+          .addColumn('created_at', 'text', (column) => column.notNull())
+          .addColumn('updated_at', 'text', (column) => column.notNull())
+          .addColumn('version', 'integer', (column) => column.notNull())
+          .addColumn('body', 'text', (column) => column.notNull())
+          .execute();
+        await db.schema.createIndex('proposals_by_status').on('proposals').columns(['status']).execute();
+        await db.schema
+          .createIndex('proposals_by_namespace')
+          .on('proposals')
+          .columns(['namespace', 'created_at'])
+          .execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.dropTable('proposals').execute();
+        await db.schema.dropTable('audit_events').execute();
+      },
+    },
   };
 }
 

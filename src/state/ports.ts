@@ -177,11 +177,97 @@ export interface AlertRepository {
   }): Promise<AlertEventRecord[]>;
 }
 
+/** One record of the audit chain. `hash` = sha256(prevHash + canonical JSON of every other field). */
+export interface AuditRecord {
+  /** Position in the chain, from 1, without gaps. */
+  readonly seq: number;
+  readonly id: string;
+  readonly at: string;
+  readonly principal: string;
+  readonly principalKind: string;
+  /** The client software (MCP client name, `opspilot-cli`, user agent) and the edge it came through. */
+  readonly client: string;
+  readonly edge: string;
+  readonly action: string;
+  /** Empty for cluster-wide actions. */
+  readonly namespace: string;
+  readonly target: string;
+  readonly argsDigest: string;
+  readonly decision: string;
+  readonly reasons: readonly string[];
+  readonly result: string;
+  /** Before/after for writes, proposal ids, error codes: whatever explains the record. */
+  readonly details: unknown;
+  readonly latencyMs: number;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+export interface AuditFilter {
+  readonly namespace?: string | undefined;
+  readonly principal?: string | undefined;
+  readonly action?: string | undefined;
+  /** Prefix of the target. */
+  readonly target?: string | undefined;
+  readonly decision?: string | undefined;
+  readonly since?: string | undefined;
+  readonly until?: string | undefined;
+  /** Only records with seq below this (paging newest-first). */
+  readonly beforeSeq?: number | undefined;
+  /** Newest first; defaults to 100. */
+  readonly limit?: number | undefined;
+}
+
+export interface AuditRepository {
+  /**
+   * Serialises chain writers until the surrounding transaction ends (PostgreSQL: an advisory lock; SQLite runs
+   * one transaction at a time anyway). Call it inside a transaction before reading the head.
+   */
+  lockChain(): Promise<void>;
+  /** The last record's seq and hash, or undefined for an empty chain. */
+  head(): Promise<{ seq: number; hash: string } | undefined>;
+  append(records: readonly AuditRecord[]): Promise<void>;
+  list(filter: AuditFilter): Promise<AuditRecord[]>;
+  /** Records with seq > afterSeq in chain order, for verification. */
+  scan(afterSeq: number, limit: number): Promise<AuditRecord[]>;
+}
+
+/** A proposal as stored: searchable columns plus the whole proposal document. */
+export interface ProposalRecord {
+  readonly id: string;
+  readonly namespace: string;
+  readonly status: string;
+  readonly createdBy: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** Incremented on every update; used for optimistic concurrency. */
+  readonly version: number;
+  readonly body: unknown;
+}
+
+export interface ProposalFilter {
+  readonly namespace?: string | undefined;
+  readonly statuses?: readonly string[] | undefined;
+  readonly createdBy?: string | undefined;
+  /** Newest first; defaults to 100. */
+  readonly limit?: number | undefined;
+}
+
+export interface ProposalRepository {
+  get(id: string, options?: { forUpdate?: boolean }): Promise<ProposalRecord | undefined>;
+  insert(record: ProposalRecord): Promise<void>;
+  /** Throws ConflictError when the stored version is no longer `expectedVersion`. */
+  update(record: ProposalRecord, expectedVersion: number): Promise<void>;
+  list(filter: ProposalFilter): Promise<ProposalRecord[]>;
+}
+
 export interface StateRepositories {
   readonly resources: ResourceRepository;
   readonly events: EventRepository;
   readonly workflowLogs: WorkflowLogRepository;
   readonly alerts: AlertRepository;
+  readonly audit: AuditRepository;
+  readonly proposals: ProposalRepository;
 }
 
 export interface StateStore extends StateRepositories {
