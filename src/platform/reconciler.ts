@@ -104,6 +104,9 @@ export class Reconciler {
   }
 }
 
+/** Binding annotation whose change restarts every replica, one at a time. */
+export const restartAnnotation = 'opspilot.dev/restartedAt';
+
 /** Maps a binding and the release it runs onto the runtime's workload vocabulary. */
 export function workloadFor(
   binding: ResourceRecord,
@@ -132,6 +135,9 @@ export function workloadFor(
     OPSPILOT_ENVIRONMENT: labels.environment,
     OPSPILOT_RELEASE: labels.release,
   };
+  // A restart request (kubectl's restartedAt idea): a new value changes the template, so replicas roll.
+  const restartedAt = binding.annotations[restartAnnotation];
+  if (restartedAt !== undefined) env.OPSPILOT_RESTARTED_AT = restartedAt;
   const quantity = <T>(text: string | undefined, parse: (value: string) => T | undefined): T | undefined =>
     text === undefined ? undefined : parse(text);
   return {

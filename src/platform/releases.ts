@@ -32,7 +32,8 @@ export async function createRelease(
     component: component.name,
     environment: null,
     labels: {},
-    annotations: {},
+    // The component's annotations at release time travel with the release (e.g. opspilot.dev/rollback: unsafe).
+    annotations: { ...current.annotations },
     spec,
     status: null,
     generation: 1,
