@@ -11,6 +11,7 @@ import type {
   ProjectSpec,
   ReleaseBindingSpec,
   ReleaseSpec,
+  RoleBindingSpec,
   Resource,
   WorkflowRunSpec,
   WorkflowRunStatus,
@@ -211,6 +212,23 @@ function columns(kind: Kind): Columns {
             status?.release ?? '-',
             age(status?.startedAt),
             duration(status?.startedAt, status?.finishedAt),
+          ];
+        },
+      };
+    case 'RoleBinding':
+      return {
+        headers: ['NAME', 'ROLE', 'SUBJECTS', 'SCOPE', 'AGE'],
+        row: (r) => {
+          const spec = r.spec as RoleBindingSpec;
+          const scope = [spec.scope?.project, spec.scope?.component, spec.scope?.environment]
+            .map((part) => part ?? '*')
+            .join('/');
+          return [
+            name(r),
+            spec.role,
+            spec.subjects.map((subject) => subject.name).join(', '),
+            scope === '*/*/*' ? '(namespace)' : scope,
+            created(r),
           ];
         },
       };

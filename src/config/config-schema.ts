@@ -33,6 +33,68 @@ export const localRuntimeConfigSchema = z.strictObject({
     .default(10 * 1024 * 1024),
 });
 
+const grantSchema = z.strictObject({
+  role: z.enum(['viewer', 'developer', 'operator', 'platform-admin', 'rca-agent', 'sre-agent']),
+  /** A namespace, or `*` for every namespace. */
+  namespace: z.string().min(1),
+  project: z.string().optional(),
+  component: z.string().optional(),
+  environment: z.string().optional(),
+});
+
+const externalIssuerSchema = z.strictObject({
+  /** Expected `iss` of the tokens. */
+  issuer: z.url(),
+  /** Accepted `aud` values (at least one must be in the token). */
+  audience: z.union([z.string(), z.array(z.string()).min(1)]),
+  jwksUrl: z.url(),
+  /** Claim holding the user's groups or roles (dots reach into objects, e.g. `realm_access.roles`). */
+  roleClaim: z.string().default('groups'),
+  /** Claim value → grants. A token whose claim values map to nothing has no roles (RoleBindings may add some). */
+  roleMapping: z.record(z.string(), z.array(grantSchema)).default({}),
+  /** Claim naming the subject (default `sub`; `email` or `preferred_username` read better in audit). */
+  subjectClaim: z.string().default('sub'),
+});
+
+const serviceAccountSchema = z.strictObject({
+  clientId: z.string().min(1),
+  /** `sha256:<hex>` of the client secret; the secret itself is never stored. */
+  secretSha256: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 hex digits>'),
+  kind: z.enum(['service', 'agent']).default('service'),
+  /** Autonomy level for agents: 1 advise, 2 supervised, 3 autonomous within level-3 guardrails. */
+  autonomy: z.union([z.literal(1), z.literal(2), z.literal(3)]).default(2),
+  grants: z.array(grantSchema).min(1),
+});
+
+const guardrailLimitsSchema = z.strictObject({
+  maxTenants: z.number().int().min(1),
+  maxCapacityChangePercent: z.number().positive(),
+  maxServices: z.number().int().min(1),
+  rollbackBudgetSeconds: z.number().positive(),
+});
+
+const freezeWindowSchema = z.strictObject({
+  name: z.string().min(1),
+  /** Namespaces and environments it covers; unset means all. */
+  namespaces: z.array(z.string()).optional(),
+  environments: z.array(z.string()).optional(),
+  start: z.iso.datetime({ offset: true }),
+  end: z.iso.datetime({ offset: true }),
+});
+
+const guardrailPolicySchema = z.strictObject({
+  maxScaleUpFactor: z.number().min(1).optional(),
+  minProductionReplicas: z.number().int().min(0).optional(),
+  cooldownSeconds: z.number().min(0).optional(),
+  maxConcurrentActions: z.number().int().min(1).optional(),
+  /** Writes in production wait for another principal's approval. */
+  productionApproval: z.boolean().optional(),
+  /** Let autonomy level 3 agents run production writes within level-3 limits without approval. */
+  autonomousInProduction: z.boolean().optional(),
+  supervised: guardrailLimitsSchema.partial().optional(),
+  autonomous: guardrailLimitsSchema.partial().optional(),
+});
+
 export const configSchema = z.strictObject({
   /** Where the state database, runtime records and captured output live. */
   dataDir: z.string().min(1).default('./.opspilot'),
@@ -120,6 +182,47 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Full resync period; changes made through opspilot are reconciled at once. */
       resyncIntervalMs: positiveMs.default(5000),
+    })
+    .prefault({}),
+  auth: z
+    .strictObject({
+      /** `iss` of the built-in issuer's tokens (`opspilot token create`, client_credentials, agents). */
+      issuer: z.string().min(1).default('http://127.0.0.1:7400'),
+      /** `aud` of built-in tokens; MCP endpoints also accept their own resource URL (RFC 8707). */
+      audience: z.string().min(1).default('opspilot'),
+      /** Lifetime of tokens from `POST /oauth/token` and of the admin token printed at start. */
+      tokenTtl: z.string().default('12h'),
+      externalIssuers: z.array(externalIssuerSchema).default([]),
+      serviceAccounts: z.array(serviceAccountSchema).default([]),
+      /** Print an admin token and MCP client snippets at start, and keep it in <dataDir>/auth/admin.token. */
+      printAdminToken: booleanFromText.default(true),
+    })
+    .prefault({}),
+  governance: z
+    .strictObject({
+      /** Defaults for every namespace and environment (see docs/governance.md for the built-in values). */
+      guardrails: guardrailPolicySchema.default({}),
+      /** Overrides by `namespace`, `namespace/environment` or `*\/environment`; the most specific key wins. */
+      overrides: z.record(z.string(), guardrailPolicySchema).default({}),
+      freezeWindows: z.array(freezeWindowSchema).default([]),
+      /** Time an approved proposal has to become healthy before its compensating action runs. */
+      verifyTimeoutSeconds: z.number().positive().optional(),
+      /** Pending proposals expire after this long. */
+      proposalTtl: z.string().default('24h'),
+      /** Lifetime of an MCP requestState (the confirmation round trip). */
+      requestStateTtl: z.string().default('10m'),
+    })
+    .prefault({}),
+  mcp: z
+    .strictObject({
+      /** Hide every tool that is not read-only, on both servers. */
+      readOnly: booleanFromText.default(false),
+      /** Toolsets switched off, e.g. [writes, workflows, audit]. */
+      disabledToolsets: z.array(z.string()).default([]),
+      /** Text returned per tool call before the output is cut (with a cursor for the rest). */
+      maxOutputBytes: z.coerce.number().int().min(512).default(8192),
+      /** Folder of runbook files (Markdown) served as `runbook://NAME` resources. */
+      runbooksDir: z.string().optional(),
     })
     .prefault({}),
   log: z

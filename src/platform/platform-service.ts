@@ -23,6 +23,7 @@ import {
   type ProjectSpec,
   type ReleaseBindingSpec,
   type ReleaseSpec,
+  type RoleBindingSpec,
   type Resource,
   type WorkflowRunSpec,
   type WorkflowRunStatus,
@@ -476,6 +477,14 @@ export class PlatformService {
         // Rules may watch services opspilot does not run (anything that sends OTLP), so names are not checked.
         const spec = document.spec as { component?: string; environment?: string };
         return { project: null, component: spec.component ?? null, environment: spec.environment ?? null };
+      }
+      case 'RoleBinding': {
+        const spec = document.spec as RoleBindingSpec;
+        return {
+          project: spec.scope?.project ?? null,
+          component: spec.scope?.component ?? null,
+          environment: spec.scope?.environment ?? null,
+        };
       }
     }
   }

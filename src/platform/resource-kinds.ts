@@ -343,6 +343,28 @@ export const sloSpecSchema = z.strictObject({
   triggerAiRca: alertCommon.triggerAiRca,
 });
 
+/** Grants a role to users, service accounts or agents in the binding's namespace (optionally narrower). */
+export const roleBindingSpecSchema = z.strictObject({
+  role: z.enum(['viewer', 'developer', 'operator', 'platform-admin', 'rca-agent', 'sre-agent']),
+  subjects: z
+    .array(
+      z.strictObject({
+        kind: z.enum(['User', 'ServiceAccount', 'Agent']).default('User'),
+        /** The token's subject (`sub`, or the configured subject claim of an external issuer). */
+        name: z.string().min(1),
+      }),
+    )
+    .min(1),
+  /** Narrows the grant inside the namespace; unset levels mean all. */
+  scope: z
+    .strictObject({
+      project: resourceNameSchema.optional(),
+      component: resourceNameSchema.optional(),
+      environment: resourceNameSchema.optional(),
+    })
+    .optional(),
+});
+
 export const workflowRunPhases = ['Pending', 'Running', 'Succeeded', 'Failed'] as const;
 
 export const workflowRunStatusSchema = z.object({
@@ -374,6 +396,7 @@ export type WorkflowRunSpec = z.output<typeof workflowRunSpecSchema>;
 export type WorkflowRunStatus = z.output<typeof workflowRunStatusSchema>;
 export type AlertRuleSpec = z.output<typeof alertRuleSpecSchema>;
 export type SloSpec = z.output<typeof sloSpecSchema>;
+export type RoleBindingSpec = z.output<typeof roleBindingSpecSchema>;
 
 export type Scope = 'cluster' | 'namespaced';
 
@@ -402,6 +425,7 @@ export const kinds = [
   'WorkflowRun',
   'AlertRule',
   'SLO',
+  'RoleBinding',
 ] as const;
 
 export type Kind = (typeof kinds)[number];
@@ -466,6 +490,15 @@ export const kindInfo: Readonly<Record<Kind, KindInfo>> = {
     9,
   ),
   SLO: info('SLO', 'slos', ['slo'], 'namespaced', sloSpecSchema, true, 10),
+  RoleBinding: info(
+    'RoleBinding',
+    'rolebindings',
+    ['rolebinding', 'rb-role', 'roles'],
+    'namespaced',
+    roleBindingSpecSchema,
+    true,
+    11,
+  ),
 };
 
 function info(

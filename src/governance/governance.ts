@@ -1,0 +1,109 @@
+// The governance gateway: identity, authorization, guardrails, proposals and audit, built once by the
+// composition root. Edges get a GovernedServices per caller and nothing else (lint forbids them the rest).
+import type { Config } from '../config/config-schema.js';
+import type { Clock } from '../core/clock.js';
+import { UnauthenticatedError } from '../core/errors.js';
+import type { IdGenerator } from '../core/ids.js';
+import type { Logger } from '../core/logger.js';
+import type { PlatformService } from '../platform/platform-service.js';
+import type { RoleBindingSpec } from '../platform/resource-kinds.js';
+import type { StateStore } from '../state/ports.js';
+import type { AlertService } from '../telemetry/alerting/alert-service.js';
+import type { TelemetryQueryService } from '../telemetry/query/telemetry-query-service.js';
+import { AuditLog } from './audit/audit-log.js';
+import { Authorizer, type BindingGrant } from './authz/authorizer.js';
+import { GovernedServices } from './governed-services.js';
+import { TokenService } from './identity/token-service.js';
+import type { Caller, Principal } from './principal.js';
+import { ChangePlanner } from './proposals/change-plans.js';
+import { ProposalService } from './proposals/proposal-service.js';
+
+export interface GovernanceOptions {
+  readonly config: Config;
+  readonly store: StateStore;
+  readonly platform: PlatformService;
+  readonly telemetry?: TelemetryQueryService | undefined;
+  readonly alerts?: AlertService | undefined;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  readonly logger: Logger;
+}
+
+export class Governance {
+  private constructor(
+    readonly options: GovernanceOptions,
+    readonly tokens: TokenService,
+    readonly authorizer: Authorizer,
+    readonly audit: AuditLog,
+    readonly proposals: ProposalService,
+    readonly planner: ChangePlanner,
+  ) {}
+
+  static async create(options: GovernanceOptions): Promise<Governance> {
+    const tokens = await TokenService.open({ config: options.config, clock: options.clock });
+    const authorizer = await Authorizer.create();
+    const audit = new AuditLog({ store: options.store, clock: options.clock, ids: options.ids });
+    const proposals = new ProposalService({
+      store: options.store,
+      platform: options.platform,
+      audit,
+      authorizer,
+      clock: options.clock,
+      ids: options.ids,
+      logger: options.logger.child({ component: 'proposals' }),
+      config: options.config.governance,
+    });
+    const planner = new ChangePlanner(options.platform, options.clock);
+    const governance = new Governance(options, tokens, authorizer, audit, proposals, planner);
+    await governance.syncRoleBindings();
+    return governance;
+  }
+
+  /** The principal of a bearer token accepted by an endpoint with these audiences. */
+  async authenticate(authorization: string | undefined, audiences: readonly string[]): Promise<Principal> {
+    if (authorization === undefined || authorization === '') {
+      throw new UnauthenticatedError('no bearer token was sent', {
+        hint: 'Send `Authorization: Bearer <token>`; `opspilot token create` makes one (the CLI reads OPSPILOT_TOKEN).',
+      });
+    }
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization);
+    if (match?.[1] === undefined) {
+      throw new UnauthenticatedError('the Authorization header is not `Bearer <token>`');
+    }
+    return this.tokens.verify(match[1], audiences);
+  }
+
+  forCaller(caller: Caller): GovernedServices {
+    return new GovernedServices(this, caller);
+  }
+
+  /** Reloads RoleBinding grants into the authorizer (after every platform change that touched them). */
+  async syncRoleBindings(): Promise<void> {
+    const bindings = await this.options.platform.list('RoleBinding');
+    const grants: BindingGrant[] = bindings.flatMap((binding) => {
+      const spec = binding.spec as RoleBindingSpec;
+      const namespace = binding.metadata.namespace ?? '';
+      return spec.subjects.map((subject) => ({
+        subject: subject.name,
+        role: spec.role,
+        scope: {
+          namespace,
+          ...(spec.scope?.project === undefined ? {} : { project: spec.scope.project }),
+          ...(spec.scope?.component === undefined ? {} : { component: spec.scope.component }),
+          ...(spec.scope?.environment === undefined ? {} : { environment: spec.scope.environment }),
+        },
+        source: `${namespace}/${binding.metadata.name}`,
+      }));
+    });
+    this.authorizer.setBindings(grants);
+  }
+
+  start(): void {
+    this.proposals.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.proposals.stop();
+    await this.audit.flush();
+  }
+}

@@ -1,0 +1,759 @@
+// What edges call: every platform, telemetry, alert, proposal and audit operation for one caller, each one
+// authorized (Casbin, scoped to the caller's tenants), audited (fail closed: no audit record, no answer),
+// and, for writes, turned into a proposal that guardrails judge.
+import { digest } from '../core/canonical-json.js';
+import { ForbiddenError, isDomainError } from '../core/errors.js';
+import type {
+  ApplyOutcome,
+  ComponentStatus,
+  PlatformEvent,
+  ReplicaLogLine,
+  WorkflowLogLineView,
+} from '../platform/contracts.js';
+import type { ApplyOptions, EventFilter, ListFilter, LogRequest } from '../platform/platform-service.js';
+import { kindInfo, type Kind, type ReleaseBindingSpec, type Resource } from '../platform/resource-kinds.js';
+import type { AuditFilter } from '../state/ports.js';
+import type { AlertEventView, AlertView, AlertmanagerPayload } from '../telemetry/alerting/contracts.js';
+import type {
+  DependencyGraph,
+  DependencyQuery,
+  ErrorSummary,
+  ErrorSummaryQuery,
+  LogQuery,
+  LogResult,
+  MetricQuery,
+  MetricResult,
+  ResourceUsage,
+  ResourceUsageQuery,
+  TraceQuery,
+  TraceSearchResult,
+  TraceView,
+} from '../telemetry/query/contracts.js';
+import type { AuditDecision, VerifyResult } from './audit/audit-log.js';
+import { isWriteAction, type Action } from './authz/actions.js';
+import { describeTarget, type Target } from './authz/authorizer.js';
+import type { Governance } from './governance.js';
+import type { Caller } from './principal.js';
+import type { Proposal, ProposalStatus } from './proposals/contracts.js';
+import type { BindingPatch, ChangePlanner } from './proposals/change-plans.js';
+import type { ChangePlan, ProposeOptions } from './proposals/proposal-service.js';
+import type { AuditRecord } from '../state/ports.js';
+
+/** The answer to a write: either it ran (outcome) or it waits / was refused (proposal). */
+export interface WriteResult {
+  readonly proposal: Proposal;
+}
+
+/** Which action writing each kind needs (apply and delete of documents). */
+const writeActionByKind: Readonly<Record<Kind, Action>> = {
+  Namespace: 'platform.manage',
+  Environment: 'platform.manage',
+  DeploymentPipeline: 'platform.manage',
+  Project: 'resources.apply',
+  Component: 'resources.apply',
+  Release: 'resources.apply',
+  ReleaseBinding: 'resources.apply',
+  Workflow: 'resources.apply',
+  WorkflowRun: 'workflow.run',
+  AlertRule: 'alerts.manage',
+  SLO: 'alerts.manage',
+  RoleBinding: 'rbac.manage',
+};
+
+export class GovernedServices {
+  constructor(
+    private readonly governance: Governance,
+    readonly caller: Caller,
+  ) {}
+
+  /** Builds change plans from current state (reads only); writes go through propose(). */
+  get planner(): ChangePlanner {
+    return this.governance.planner;
+  }
+
+  // ── authorization primitives ────────────────────────────────────────────────────────────────────────
+
+  /** Whether the caller may do this anywhere (in `namespace`, when given): hides tools, gates routes. */
+  may(action: Action, namespace?: string): boolean {
+    return this.governance.authorizer.permitsSomewhere(this.caller.principal, action, namespace);
+  }
+
+  /** Authorizes one call, runs it, and audits it; an audit failure fails the call. */
+  async guard<T>(
+    action: Action,
+    target: Target,
+    args: unknown,
+    work: () => Promise<T>,
+    summarize: (result: T) => string = () => 'ok',
+  ): Promise<T> {
+    const started = performance.now();
+    const decision = this.governance.authorizer.check(this.caller.principal, action, target);
+    if (!decision.allowed) {
+      await this.record(action, target, args, 'deny', [decision.reason], 'forbidden', started);
+      throw new ForbiddenError(decision.reason, { hint: forbiddenHint(action) });
+    }
+    let result: T;
+    try {
+      result = await work();
+    } catch (error) {
+      const code = isDomainError(error) ? error.code : 'internal';
+      await this.record(action, target, args, 'allow', [decision.reason], `error:${code}`, started);
+      throw error;
+    }
+    await this.record(action, target, args, 'allow', [decision.reason], summarize(result), started);
+    return result;
+  }
+
+  private async record(
+    action: Action,
+    target: Target,
+    args: unknown,
+    decision: AuditDecision,
+    reasons: readonly string[],
+    result: string,
+    started: number,
+  ): Promise<void> {
+    await this.governance.audit.append({
+      principal: this.caller.principal.subject,
+      principalKind: this.caller.principal.kind,
+      client: this.caller.client,
+      edge: this.caller.edge,
+      action,
+      namespace: target.namespace,
+      target: targetText(target),
+      argsDigest: digest(args ?? null),
+      decision,
+      reasons,
+      result,
+      latencyMs: performance.now() - started,
+    });
+  }
+
+  /** Namespaces a list over "all namespaces" may show. */
+  private visibleNamespaces(action: Action): '*' | string[] {
+    return this.governance.authorizer.namespacesFor(this.caller.principal, action);
+  }
+
+  private allows(action: Action, target: Target): boolean {
+    return this.governance.authorizer.check(this.caller.principal, action, target).allowed;
+  }
+
+  // ── platform reads ──────────────────────────────────────────────────────────────────────────────────
+
+  async list(kind: Kind, filter: ListFilter = {}): Promise<Resource[]> {
+    const cluster = kindInfo[kind].scope === 'cluster';
+    const target: Target =
+      cluster || filter.namespace === undefined ? { namespace: '' } : { namespace: filter.namespace };
+    const gate = (): void => {
+      if (!this.may('platform.read', cluster ? undefined : filter.namespace)) {
+        throw new ForbiddenError(
+          `${this.caller.principal.subject} may not read ${kindInfo[kind].plural}${filter.namespace === undefined ? '' : ` in ${filter.namespace}`}`,
+          { hint: forbiddenHint('platform.read') },
+        );
+      }
+    };
+    return this.guardList('platform.read', target, { kind, ...filter }, gate, async () => {
+      const items = await this.governance.options.platform.list(kind, filter);
+      if (cluster && kind !== 'Namespace') return items;
+      return items.filter((item) => this.allows('platform.read', targetOfResource(item)));
+    });
+  }
+
+  async get(kind: Kind, namespace: string, name: string): Promise<Resource> {
+    const platform = this.governance.options.platform;
+    if (kindInfo[kind].scope === 'cluster') {
+      return this.guardList(
+        'platform.read',
+        { namespace: '' },
+        { kind, name },
+        () => {
+          if (!this.may('platform.read'))
+            throw new ForbiddenError(
+              `${this.caller.principal.subject} may not read ${kindInfo[kind].plural}`,
+            );
+        },
+        () => platform.get(kind, namespace, name),
+      );
+    }
+    // Read first to learn the project/component/environment, then authorize on the full target. A resource
+    // outside the caller's scope answers exactly like one that does not exist in it: forbidden.
+    const target = await this.targetOf(kind, namespace, name);
+    return this.guard('platform.read', target, { kind, namespace, name }, () =>
+      platform.get(kind, namespace, name),
+    );
+  }
+
+  async componentStatus(namespace: string, component: string): Promise<ComponentStatus> {
+    const target = await this.componentTarget(namespace, component);
+    return this.guard('platform.read', target, { namespace, component }, () =>
+      this.governance.options.platform.componentStatus(namespace, component),
+    );
+  }
+
+  async events(filter: EventFilter & { namespace?: string | undefined }): Promise<PlatformEvent[]> {
+    const namespace = filter.namespace;
+    const target: Target = {
+      namespace: namespace ?? '',
+      ...(filter.component === undefined ? {} : { component: filter.component }),
+      ...(filter.environment === undefined ? {} : { environment: filter.environment }),
+    };
+    return this.guardList(
+      'platform.read',
+      target,
+      filter,
+      () => {
+        if (!this.may('platform.read', namespace))
+          throw new ForbiddenError(
+            `${this.caller.principal.subject} may not read events${namespace === undefined ? '' : ` in ${namespace}`}`,
+          );
+      },
+      async () => {
+        const events = await this.governance.options.platform.events(filter);
+        return events.filter((event) =>
+          this.allows('platform.read', {
+            namespace: event.namespace,
+            ...(event.component === null ? {} : { component: event.component }),
+            ...(event.environment === null ? {} : { environment: event.environment }),
+          }),
+        );
+      },
+    );
+  }
+
+  async logs(request: LogRequest): Promise<ReplicaLogLine[]> {
+    const target = await this.componentTarget(request.namespace, request.component, request.environment);
+    return this.guard('platform.read', target, request, () => this.governance.options.platform.logs(request));
+  }
+
+  async workflowLogs(
+    namespace: string,
+    run: string,
+    options: { afterSequence?: number | undefined; limit?: number | undefined } = {},
+  ): Promise<WorkflowLogLineView[]> {
+    const target = await this.targetOf('WorkflowRun', namespace, run);
+    return this.guard('platform.read', target, { namespace, run, ...options }, () =>
+      this.governance.options.platform.workflowLogs(namespace, run, options),
+    );
+  }
+
+  /**
+   * Reads over many scopes: gate on "allowed somewhere", run, filter rows by scope, audit. Forbidden when the
+   * caller may not read there at all.
+   */
+  private async guardList<T>(
+    action: Action,
+    target: Target,
+    args: unknown,
+    gate: () => void,
+    work: () => Promise<T>,
+  ): Promise<T> {
+    const started = performance.now();
+    try {
+      gate();
+    } catch (error) {
+      await this.record(action, target, args, 'deny', [(error as Error).message], 'forbidden', started);
+      throw error;
+    }
+    const result = await work();
+    await this.record(action, target, args, 'allow', ["filtered to the caller's scopes"], 'ok', started);
+    return result;
+  }
+
+  // ── telemetry reads ─────────────────────────────────────────────────────────────────────────────────
+
+  private get telemetry() {
+    const telemetry = this.governance.options.telemetry;
+    if (telemetry === undefined)
+      throw new ForbiddenError('telemetry queries are not available on this server');
+    return telemetry;
+  }
+
+  queryLogs(query: LogQuery): Promise<LogResult> {
+    return this.guard(
+      'telemetry.read',
+      scopeTarget(query),
+      query,
+      () => this.telemetry.logs(query),
+      (result) => `${result.entries.length} entries`,
+    );
+  }
+
+  errorSummary(query: ErrorSummaryQuery): Promise<ErrorSummary> {
+    return this.guard('telemetry.read', scopeTarget(query), query, () => this.telemetry.errorSummary(query));
+  }
+
+  metrics(query: MetricQuery): Promise<MetricResult> {
+    return this.guard('telemetry.read', scopeTarget(query), query, () => this.telemetry.metrics(query));
+  }
+
+  traces(query: TraceQuery): Promise<TraceSearchResult> {
+    return this.guard('telemetry.read', scopeTarget(query), query, () => this.telemetry.traces(query));
+  }
+
+  metricNames(scope: {
+    namespace: string;
+    component?: string | undefined;
+    environment?: string | undefined;
+  }): Promise<string[]> {
+    return this.guard('telemetry.read', scopeTarget(scope), scope, () =>
+      this.telemetry.metricNames(this.telemetry.resourcesIn(scope)),
+    );
+  }
+
+  trace(traceId: string, namespace: string): Promise<TraceView> {
+    return this.guard('telemetry.read', { namespace }, { traceId, namespace }, () =>
+      this.telemetry.trace(traceId, namespace),
+    );
+  }
+
+  dependencies(query: DependencyQuery): Promise<DependencyGraph> {
+    return this.guard('telemetry.read', scopeTarget(query), query, () => this.telemetry.dependencies(query));
+  }
+
+  resourceUsage(query: ResourceUsageQuery): Promise<ResourceUsage> {
+    return this.guard('telemetry.read', scopeTarget(query), query, () => this.telemetry.resourceUsage(query));
+  }
+
+  // ── alerts ──────────────────────────────────────────────────────────────────────────────────────────
+
+  private get alertService() {
+    const alerts = this.governance.options.alerts;
+    if (alerts === undefined) throw new ForbiddenError('alerting is not available on this server');
+    return alerts;
+  }
+
+  alerts(filter: {
+    namespace?: string | undefined;
+    state?: AlertView['state'] | undefined;
+    limit?: number | undefined;
+  }): Promise<AlertView[]> {
+    return this.guardList(
+      'alerts.read',
+      { namespace: filter.namespace ?? '' },
+      filter,
+      () => {
+        if (!this.may('alerts.read', filter.namespace))
+          throw new ForbiddenError(
+            `${this.caller.principal.subject} may not read alerts${filter.namespace === undefined ? '' : ` in ${filter.namespace}`}`,
+          );
+      },
+      async () => {
+        const alerts = await this.alertService.list(filter);
+        return alerts.filter((alert) => this.allows('alerts.read', alertTarget(alert)));
+      },
+    );
+  }
+
+  alertHistory(filter: {
+    namespace?: string | undefined;
+    fingerprint?: string | undefined;
+    since?: string | undefined;
+    limit?: number | undefined;
+  }): Promise<AlertEventView[]> {
+    return this.guardList(
+      'alerts.read',
+      { namespace: filter.namespace ?? '' },
+      filter,
+      () => {
+        if (!this.may('alerts.read', filter.namespace))
+          throw new ForbiddenError(
+            `${this.caller.principal.subject} may not read alerts${filter.namespace === undefined ? '' : ` in ${filter.namespace}`}`,
+          );
+      },
+      async () => {
+        const events = await this.alertService.history(filter);
+        return events.filter((event) => this.allows('alerts.read', { namespace: event.namespace }));
+      },
+    );
+  }
+
+  receiveAlertmanager(payload: AlertmanagerPayload): Promise<number> {
+    return this.guard(
+      'alerts.ingest',
+      { namespace: '' },
+      { alerts: payload.alerts.length },
+      () => this.alertService.receiveAlertmanager(payload),
+      (changed) => `${changed} changed`,
+    );
+  }
+
+  // ── writes: every one is a proposal ─────────────────────────────────────────────────────────────────
+
+  /**
+   * Declarative apply. Authorized per document (its kind's action at its scope). A dry run or an apply that
+   * changes nothing goes straight to the platform; anything else becomes a proposal.
+   */
+  async apply(
+    raw: readonly unknown[],
+    options: ApplyOptions,
+  ): Promise<{ outcome: ApplyOutcome | null; proposal: Proposal | null }> {
+    const started = performance.now();
+    const plan = await this.governance.planner.apply(raw, options);
+    for (const change of plan.changes) {
+      const kind = change.kind as Kind;
+      const spec = change.after?.spec as Partial<ReleaseBindingSpec> | undefined;
+      const environment = kind === 'ReleaseBinding' ? spec?.environment : undefined;
+      const target: Target = {
+        namespace: change.namespace,
+        ...(typeof change.after?.metadata.project === 'string'
+          ? { project: change.after.metadata.project }
+          : {}),
+        ...(kind === 'Component'
+          ? { component: change.name }
+          : typeof spec?.component === 'string'
+            ? { component: spec.component }
+            : {}),
+        ...(environment === undefined
+          ? {}
+          : { environment, production: await this.governance.planner.isProduction(environment) }),
+      };
+      const action = writeActionByKind[kind];
+      const decision = this.governance.authorizer.check(this.caller.principal, action, target);
+      if (!decision.allowed) {
+        await this.record(action, target, raw, 'deny', [decision.reason], 'forbidden', started);
+        throw new ForbiddenError(`${change.kind} ${change.name}: ${decision.reason}`, {
+          hint: forbiddenHint(action),
+        });
+      }
+    }
+    if (options.dryRun === true || plan.changes.length === 0) {
+      const outcome = await this.governance.options.platform.apply(raw, options);
+      await this.record(
+        'resources.apply',
+        plan.target,
+        raw,
+        'allow',
+        [options.dryRun === true ? 'dry run' : 'nothing changes'],
+        'ok',
+        started,
+      );
+      return { outcome, proposal: null };
+    }
+    const proposal = await this.governance.proposals.propose(this.caller, plan);
+    if (plan.kinds.includes('RoleBinding') && proposal.status === 'succeeded')
+      await this.governance.syncRoleBindings();
+    return { outcome: { dryRun: false, items: [...proposal.execution.items, ...plan.unchanged] }, proposal };
+  }
+
+  async delete(kind: Kind, namespace: string, name: string): Promise<Proposal> {
+    const plan = await this.governance.planner.delete(kind, namespace, name);
+    const proposal = await this.write(writeActionByKind[kind], plan);
+    if (kind === 'RoleBinding' && proposal.status === 'succeeded') await this.governance.syncRoleBindings();
+    return proposal;
+  }
+
+  scale(
+    namespace: string,
+    component: string,
+    environment: string,
+    replicas: number,
+    options?: ProposeOptions,
+  ): Promise<Proposal> {
+    return this.plannedWrite(
+      'component.scale',
+      { namespace, component, environment },
+      () => this.governance.planner.scale(namespace, component, environment, replicas),
+      options,
+    );
+  }
+
+  restart(
+    namespace: string,
+    component: string,
+    environment: string,
+    options?: ProposeOptions,
+  ): Promise<Proposal> {
+    return this.plannedWrite(
+      'component.restart',
+      { namespace, component, environment },
+      () => this.governance.planner.restart(namespace, component, environment),
+      options,
+    );
+  }
+
+  rollback(
+    namespace: string,
+    component: string,
+    environment: string,
+    release?: string,
+    options?: ProposeOptions,
+  ): Promise<Proposal> {
+    return this.plannedWrite(
+      'component.rollback',
+      { namespace, component, environment },
+      () => this.governance.planner.rollback(namespace, component, environment, release),
+      options,
+    );
+  }
+
+  updateBinding(
+    namespace: string,
+    component: string,
+    environment: string,
+    patch: BindingPatch,
+    options?: ProposeOptions,
+  ): Promise<Proposal> {
+    return this.plannedWrite(
+      'component.update',
+      { namespace, component, environment },
+      () => this.governance.planner.updateBinding(namespace, component, environment, patch),
+      options,
+    );
+  }
+
+  patchResources(
+    namespace: string,
+    component: string,
+    environment: string,
+    resources: NonNullable<ReleaseBindingSpec['resources']>,
+    options?: ProposeOptions,
+  ): Promise<Proposal> {
+    return this.plannedWrite(
+      'component.update',
+      { namespace, component, environment },
+      () => this.governance.planner.patchResources(namespace, component, environment, resources),
+      options,
+    );
+  }
+
+  promote(
+    namespace: string,
+    component: string,
+    from: string,
+    to: string,
+    options?: ProposeOptions,
+  ): Promise<Proposal> {
+    return this.plannedWrite(
+      'release.promote',
+      { namespace, component, environment: to },
+      () => this.governance.planner.promote(namespace, component, from, to),
+      options,
+    );
+  }
+
+  /** Builds the plan of an intent write after checking the caller may act on its scope at all. */
+  async plan(
+    action: Action,
+    where: { namespace: string; component: string; environment: string },
+    build: () => Promise<ChangePlan>,
+  ): Promise<ChangePlan> {
+    const started = performance.now();
+    const coarse: Target = { namespace: where.namespace };
+    if (!this.may(action, where.namespace)) {
+      const decision = this.governance.authorizer.check(this.caller.principal, action, coarse);
+      await this.record(
+        action,
+        { ...coarse, ...where },
+        where,
+        'deny',
+        [decision.reason],
+        'forbidden',
+        started,
+      );
+      throw new ForbiddenError(decision.reason, { hint: forbiddenHint(action) });
+    }
+    return build();
+  }
+
+  /** The proposal a plan would make, for a confirmation prompt; stores nothing. */
+  async preview(plan: ChangePlan): Promise<Proposal> {
+    await this.authorizeWrite(plan.action, plan);
+    return this.governance.proposals.preview(this.caller, plan);
+  }
+
+  async propose(plan: ChangePlan, options?: ProposeOptions): Promise<Proposal> {
+    return this.write(plan.action, plan, options);
+  }
+
+  private async plannedWrite(
+    action: Action,
+    where: { namespace: string; component: string; environment: string },
+    build: () => Promise<ChangePlan>,
+    options?: ProposeOptions,
+  ): Promise<Proposal> {
+    const plan = await this.plan(action, where, build);
+    return this.write(action, plan, options);
+  }
+
+  private async write(action: Action, plan: ChangePlan, options?: ProposeOptions): Promise<Proposal> {
+    await this.authorizeWrite(action, plan);
+    return this.governance.proposals.propose(this.caller, plan, options);
+  }
+
+  private async authorizeWrite(action: Action, plan: ChangePlan): Promise<void> {
+    const decision = this.governance.authorizer.check(this.caller.principal, action, plan.target);
+    if (!decision.allowed) {
+      await this.record(
+        action,
+        plan.target,
+        { digest: plan.argsDigest },
+        'deny',
+        [decision.reason],
+        'forbidden',
+        performance.now(),
+      );
+      throw new ForbiddenError(decision.reason, { hint: forbiddenHint(action) });
+    }
+  }
+
+  // ── proposals and audit ─────────────────────────────────────────────────────────────────────────────
+
+  listProposals(filter: {
+    namespace?: string | undefined;
+    statuses?: readonly ProposalStatus[];
+    limit?: number;
+  }): Promise<Proposal[]> {
+    const namespaces =
+      filter.namespace === undefined ? this.visibleNamespaces('proposals.read') : [filter.namespace];
+    return this.guardList(
+      'proposals.read',
+      { namespace: filter.namespace ?? '' },
+      filter,
+      () => {
+        if (!this.may('proposals.read', filter.namespace))
+          throw new ForbiddenError(
+            `${this.caller.principal.subject} may not read proposals${filter.namespace === undefined ? '' : ` in ${filter.namespace}`}`,
+          );
+      },
+      async () => {
+        const proposals = await this.governance.proposals.list({
+          namespaces,
+          statuses: filter.statuses,
+          limit: filter.limit,
+        });
+        return proposals.filter((proposal) => this.allows('proposals.read', proposal.target));
+      },
+    );
+  }
+
+  async getProposal(id: string): Promise<Proposal> {
+    const proposal = await this.governance.proposals.get(id);
+    return this.guard('proposals.read', proposal.target, { id }, () => Promise.resolve(proposal));
+  }
+
+  approve(id: string, comment?: string): Promise<Proposal> {
+    return this.governance.proposals.approve(this.caller, id, comment);
+  }
+
+  reject(id: string, comment?: string): Promise<Proposal> {
+    return this.governance.proposals.reject(this.caller, id, comment);
+  }
+
+  auditEvents(filter: AuditFilter): Promise<AuditRecord[]> {
+    const namespaces = this.visibleNamespaces('audit.read');
+    return this.guardList(
+      'audit.read',
+      { namespace: filter.namespace ?? '' },
+      filter,
+      () => {
+        const allowed =
+          filter.namespace === undefined ? namespaces === '*' : this.may('audit.read', filter.namespace);
+        if (!allowed) {
+          throw new ForbiddenError(
+            filter.namespace === undefined
+              ? `${this.caller.principal.subject} may read the audit log only per namespace (${namespaces === '*' ? '' : namespaces.join(', ')})`
+              : `${this.caller.principal.subject} may not read the audit log of ${filter.namespace}`,
+            { hint: 'Pass a namespace you operate, or ask a platform-admin.' },
+          );
+        }
+      },
+      () => this.governance.audit.list(filter),
+    );
+  }
+
+  verifyAudit(): Promise<VerifyResult> {
+    return this.guardList(
+      'audit.read',
+      { namespace: '' },
+      {},
+      () => {
+        if (this.visibleNamespaces('audit.read') !== '*')
+          throw new ForbiddenError(
+            `verifying the whole audit chain needs audit.read on every namespace (platform-admin)`,
+          );
+      },
+      () => this.governance.audit.verify(),
+    );
+  }
+
+  // ── targets ─────────────────────────────────────────────────────────────────────────────────────────
+
+  private async targetOf(kind: Kind, namespace: string, name: string): Promise<Target> {
+    try {
+      const resource = await this.governance.options.platform.get(kind, namespace, name);
+      return targetOfResource(resource);
+    } catch {
+      // Unknown resources are authorized on the namespace: "not found" is only told to who may read there.
+      return { namespace };
+    }
+  }
+
+  private async componentTarget(namespace: string, component: string, environment?: string): Promise<Target> {
+    const base = await this.targetOf('Component', namespace, component);
+    return {
+      ...base,
+      component,
+      ...(environment === undefined ? {} : { environment }),
+    };
+  }
+
+  /** Whether a write action is in the closed set (used by tests of the tables). */
+  static isWrite(action: Action): boolean {
+    return isWriteAction(action);
+  }
+}
+
+function scopeTarget(query: {
+  namespace: string;
+  project?: string | undefined;
+  component?: string | undefined;
+  environment?: string | undefined;
+}): Target {
+  return {
+    namespace: query.namespace,
+    ...(query.project === undefined ? {} : { project: query.project }),
+    ...(query.component === undefined ? {} : { component: query.component }),
+    ...(query.environment === undefined ? {} : { environment: query.environment }),
+  };
+}
+
+function alertTarget(alert: AlertView): Target {
+  return {
+    namespace: alert.namespace,
+    ...(alert.component === null ? {} : { component: alert.component }),
+    ...(alert.environment === null ? {} : { environment: alert.environment }),
+  };
+}
+
+export function targetOfResource(resource: Resource): Target {
+  const spec = resource.spec as { component?: unknown; environment?: unknown } | undefined;
+  const component =
+    resource.kind === 'Component'
+      ? resource.metadata.name
+      : typeof spec?.component === 'string'
+        ? spec.component
+        : undefined;
+  const environment =
+    resource.kind === 'ReleaseBinding' && typeof spec?.environment === 'string'
+      ? spec.environment
+      : undefined;
+  if (resource.kind === 'Namespace') return { namespace: resource.metadata.name };
+  return {
+    namespace: resource.metadata.namespace ?? '',
+    ...(resource.metadata.project === undefined || resource.kind === 'Project'
+      ? resource.kind === 'Project'
+        ? { project: resource.metadata.name }
+        : {}
+      : { project: resource.metadata.project }),
+    ...(component === undefined ? {} : { component }),
+    ...(environment === undefined ? {} : { environment }),
+  };
+}
+
+function targetText(target: Target): string {
+  return target.namespace === '' ? '(platform)' : describeTarget(target);
+}
+
+function forbiddenHint(action: Action): string {
+  return `Ask an admin for a RoleBinding whose role includes ${action} on this scope (see docs/governance.md).`;
+}

@@ -1,0 +1,68 @@
+// Who is asking, and through what. Every governed call carries a Caller; nothing below the edges guesses it.
+import { z } from 'zod';
+
+export const roles = ['viewer', 'developer', 'operator', 'platform-admin', 'rca-agent', 'sre-agent'] as const;
+export type Role = (typeof roles)[number];
+export const roleSchema = z.enum(roles);
+
+/** Agents act on their own identity; humans and service accounts on theirs. Agents never approve. */
+export type PrincipalKind = 'user' | 'service' | 'agent';
+
+/**
+ * Where a role applies: a namespace (or `*` for every namespace), optionally narrowed to a project, component or
+ * environment. Unset levels mean "all".
+ */
+export interface Scope {
+  readonly namespace: string;
+  readonly project?: string | undefined;
+  readonly component?: string | undefined;
+  readonly environment?: string | undefined;
+}
+
+export interface Grant {
+  readonly role: Role;
+  readonly scope: Scope;
+}
+
+export interface Principal {
+  /** `sub` of the token: a user name, a service account's client id, or an agent's name. */
+  readonly subject: string;
+  readonly kind: PrincipalKind;
+  /** Grants carried by the token itself; RoleBinding resources add more at authorization time. */
+  readonly grants: readonly Grant[];
+  /** 1 advise only, 2 supervised, 3 autonomous (agents only; humans are treated as supervised). */
+  readonly autonomy: 1 | 2 | 3;
+  readonly issuer: string;
+  readonly tokenId?: string | undefined;
+}
+
+export type Edge = 'rest' | 'mcp' | 'cli' | 'agent' | 'system';
+
+export interface Caller {
+  readonly principal: Principal;
+  readonly edge: Edge;
+  /** The client software: MCP clientInfo name/version, `opspilot-cli/0.1.0`, a user agent. */
+  readonly client: string;
+}
+
+/** The platform acting on its own behalf (bootstrap, the demo): fully trusted, still audited. */
+export const systemPrincipal: Principal = {
+  subject: 'system:opspilot',
+  kind: 'service',
+  grants: [{ role: 'platform-admin', scope: { namespace: '*' } }],
+  autonomy: 3,
+  issuer: 'opspilot',
+};
+
+export function isAgent(principal: Principal): boolean {
+  return principal.kind === 'agent';
+}
+
+/** `shop`, `shop/checkout`, `shop/checkout/cart@prod`: how a scope reads in messages and audit records. */
+export function formatScope(scope: Scope): string {
+  let text = scope.namespace;
+  if (scope.project !== undefined) text += `/${scope.project}`;
+  if (scope.component !== undefined) text += `${scope.project === undefined ? '/*' : ''}/${scope.component}`;
+  if (scope.environment !== undefined) text += `@${scope.environment}`;
+  return text;
+}

@@ -1,0 +1,463 @@
+// Turns write requests into change plans: the exact before → after documents, computed from the current state.
+// Intent writes (scale, restart, rollback, promote, …) all become edits of one ReleaseBinding; a generic apply
+// becomes one change per document. Nothing here writes.
+import { digest } from '../../core/canonical-json.js';
+import type { Clock } from '../../core/clock.js';
+import { ConflictError, InvalidError, NotFoundError } from '../../core/errors.js';
+import { parseDocuments } from '../../platform/documents.js';
+import type { ApplyItem } from '../../platform/contracts.js';
+import type { ApplyOptions, PlatformService } from '../../platform/platform-service.js';
+import { restartAnnotation } from '../../platform/reconciler.js';
+import {
+  apiVersion,
+  kindInfo,
+  type EnvironmentSpec,
+  type Kind,
+  type ReleaseBindingSpec,
+  type ReleaseSpec,
+  type Resource,
+} from '../../platform/resource-kinds.js';
+import type { Action } from '../authz/actions.js';
+import type { ReplicaChange } from '../guardrails/guardrails.js';
+import type { ResourceChange, ResourceDocument } from './contracts.js';
+import { toDocument, type ChangePlan } from './proposal-service.js';
+
+/** Annotation on a component (copied to its releases) that forbids rolling back from such a release. */
+export const rollbackAnnotation = 'opspilot.dev/rollback';
+
+export interface BindingPatch {
+  readonly release?: string | undefined;
+  readonly replicas?: number | undefined;
+  readonly resources?: ReleaseBindingSpec['resources'] | undefined;
+  readonly env?: Readonly<Record<string, string>> | undefined;
+  readonly state?: 'Active' | 'Undeploy' | undefined;
+}
+
+export class ChangePlanner {
+  constructor(
+    private readonly platform: PlatformService,
+    private readonly clock: Clock,
+  ) {}
+
+  async scale(
+    namespace: string,
+    component: string,
+    environment: string,
+    replicas: number,
+  ): Promise<ChangePlan> {
+    return this.bindingPlan(
+      'component.scale',
+      namespace,
+      component,
+      environment,
+      { replicas },
+      (before) => `scale ${component} in ${environment} from ${before.replicas} to ${replicas} replicas`,
+    );
+  }
+
+  async restart(namespace: string, component: string, environment: string): Promise<ChangePlan> {
+    const binding = await this.binding(namespace, component, environment);
+    const before = toDocument(binding);
+    const after: ResourceDocument = {
+      ...before,
+      metadata: {
+        ...before.metadata,
+        annotations: { ...before.metadata.annotations, [restartAnnotation]: this.clock.now().toISOString() },
+      },
+    };
+    return this.plan(
+      'component.restart',
+      `restart ${component} in ${environment} (one replica at a time)`,
+      binding,
+      before,
+      after,
+      {
+        namespace,
+        component,
+        environment,
+      },
+    );
+  }
+
+  /** Pins the binding to `release`, or to the release before the one it runs. */
+  async rollback(
+    namespace: string,
+    component: string,
+    environment: string,
+    release?: string,
+  ): Promise<ChangePlan> {
+    const binding = await this.binding(namespace, component, environment);
+    const spec = binding.spec as ReleaseBindingSpec;
+    const status = await this.platform.componentStatus(namespace, component);
+    const current =
+      status.environments.find((item) => item.environment === environment)?.release ??
+      spec.release ??
+      status.latestRelease;
+    const releases = (await this.platform.list('Release', { namespace, component })).sort(
+      (a, b) => (b.spec as ReleaseSpec).revision - (a.spec as ReleaseSpec).revision,
+    );
+    if (current !== null) {
+      const running = releases.find((item) => item.metadata.name === current);
+      if (running?.metadata.annotations[rollbackAnnotation] === 'unsafe') {
+        throw new ConflictError(
+          `release ${current} is marked unsafe to roll back (annotation ${rollbackAnnotation}: unsafe)`,
+          {
+            hint: 'Roll forward with a fixed release instead, or remove the annotation after checking the data migration.',
+          },
+        );
+      }
+    }
+    let targetRelease = release;
+    if (targetRelease === undefined) {
+      const currentRevision = releases.find((item) => item.metadata.name === current)?.spec as
+        ReleaseSpec | undefined;
+      const previous = releases.find(
+        (item) => (item.spec as ReleaseSpec).revision < (currentRevision?.revision ?? Infinity),
+      );
+      if (previous === undefined) {
+        throw new ConflictError(
+          `${component} has no release before ${current ?? 'its current one'} to roll back to`,
+          {
+            hint: `Releases: ${releases.map((item) => item.metadata.name).join(', ') || 'none'}.`,
+          },
+        );
+      }
+      targetRelease = previous.metadata.name;
+    } else if (!releases.some((item) => item.metadata.name === targetRelease)) {
+      throw new NotFoundError(`release ${targetRelease} of ${component} does not exist`, {
+        hint: `Releases: ${releases.map((item) => item.metadata.name).join(', ') || 'none'}.`,
+      });
+    }
+    const target = targetRelease;
+    return this.bindingPlan(
+      'component.rollback',
+      namespace,
+      component,
+      environment,
+      { release: target },
+      () => `roll back ${component} in ${environment} from ${current ?? 'its release'} to ${target}`,
+    );
+  }
+
+  async updateBinding(
+    namespace: string,
+    component: string,
+    environment: string,
+    patch: BindingPatch,
+  ): Promise<ChangePlan> {
+    const fields = Object.entries(patch)
+      .filter(([, value]) => value !== undefined)
+      .map(([key]) => key);
+    if (fields.length === 0) {
+      throw new InvalidError('nothing to change: give release, replicas, resources, env or state');
+    }
+    return this.bindingPlan(
+      'component.update',
+      namespace,
+      component,
+      environment,
+      patch,
+      () => `update ${fields.join(', ')} of ${component} in ${environment}`,
+    );
+  }
+
+  async patchResources(
+    namespace: string,
+    component: string,
+    environment: string,
+    resources: NonNullable<ReleaseBindingSpec['resources']>,
+  ): Promise<ChangePlan> {
+    const binding = await this.binding(namespace, component, environment);
+    const spec = binding.spec as ReleaseBindingSpec;
+    const merged = {
+      requests: { ...spec.resources?.requests, ...resources.requests },
+      limits: { ...spec.resources?.limits, ...resources.limits },
+    };
+    return this.bindingPlan(
+      'component.update',
+      namespace,
+      component,
+      environment,
+      { resources: merged },
+      () => `set resources of ${component} in ${environment}`,
+    );
+  }
+
+  /** Pins `to` to the release that runs in `from`. */
+  async promote(namespace: string, component: string, from: string, to: string): Promise<ChangePlan> {
+    const status = await this.platform.componentStatus(namespace, component);
+    const source = status.environments.find((item) => item.environment === from);
+    if (source?.release === null || source?.release === undefined) {
+      throw new ConflictError(`${component} runs no release in ${from}`, {
+        hint: `Environments with a release: ${
+          status.environments
+            .filter((item) => item.release !== null)
+            .map((item) => item.environment)
+            .join(', ') || 'none'
+        }.`,
+      });
+    }
+    const release = source.release;
+    return this.bindingPlan(
+      'release.promote',
+      namespace,
+      component,
+      to,
+      { release },
+      () => `promote ${release} of ${component} from ${from} to ${to}`,
+    );
+  }
+
+  /** A generic apply: one change per document, before read from the store. */
+  async apply(
+    raw: readonly unknown[],
+    options: ApplyOptions,
+  ): Promise<ChangePlan & { readonly kinds: Kind[]; readonly unchanged: ApplyItem[] }> {
+    if (raw.length === 0) throw new InvalidError('nothing to apply: no documents were given');
+    const parsed = parseDocuments(raw, options);
+    if (parsed.issues.length > 0) {
+      // The platform reports every issue with its document and path; let it phrase the error.
+      await this.platform.apply(raw, { ...options, dryRun: true });
+    }
+    const changes: ResourceChange[] = [];
+    const replicaChanges: ReplicaChange[] = [];
+    const environments = new Map<string, boolean>();
+    for (const document of parsed.documents) {
+      const current = await this.find(document.kind, document.namespace, document.name);
+      const before = current === undefined ? null : toDocument(current);
+      const after: ResourceDocument = {
+        apiVersion,
+        kind: document.kind,
+        metadata: {
+          name: document.name,
+          ...(document.namespace === '' ? {} : { namespace: document.namespace }),
+          // Only components carry a project in their metadata (a binding's comes from its component).
+          ...(document.project === undefined || document.kind !== 'Component'
+            ? {}
+            : { project: document.project }),
+          labels: { ...document.labels },
+          annotations: { ...document.annotations },
+        },
+        spec: document.spec,
+      };
+      changes.push({
+        kind: document.kind,
+        namespace: document.namespace,
+        name: document.name,
+        before,
+        after,
+      });
+      if (document.kind === 'ReleaseBinding') {
+        const spec = document.spec as ReleaseBindingSpec;
+        environments.set(spec.environment, await this.isProduction(spec.environment));
+        const previous = before?.spec as ReleaseBindingSpec | undefined;
+        // Creating a binding is a deploy, not a scaling action: scaling rules apply to existing bindings.
+        if (previous !== undefined)
+          replicaChanges.push({
+            component: spec.component,
+            environment: spec.environment,
+            before: previous.state === 'Undeploy' ? 0 : previous.replicas,
+            after: spec.state === 'Undeploy' ? 0 : spec.replicas,
+          });
+      }
+      if (document.kind === 'Component') {
+        // A new component spec becomes a release that every binding without a pinned release rolls out.
+        const bindings = await this.platform.list('ReleaseBinding', {
+          namespace: document.namespace,
+          component: document.name,
+        });
+        for (const binding of bindings) {
+          const spec = binding.spec as ReleaseBindingSpec;
+          if (spec.release === undefined)
+            environments.set(spec.environment, await this.isProduction(spec.environment));
+        }
+      }
+    }
+    const production = [...environments].find(([, isProduction]) => isProduction)?.[0];
+    const first = parsed.documents[0];
+    const kinds = [...new Set(parsed.documents.map((document) => document.kind))];
+    const environment = production ?? (environments.size === 1 ? [...environments.keys()][0] : undefined);
+    return {
+      action: 'resources.apply',
+      title: `apply ${parsed.documents.length} document(s): ${parsed.documents
+        .map((document) => `${document.kind}/${document.name}`)
+        .slice(0, 5)
+        .join(', ')}${parsed.documents.length > 5 ? ', …' : ''}`,
+      target: {
+        namespace: first?.namespace ?? '',
+        ...(environment === undefined ? {} : { environment }),
+        production: production !== undefined,
+      },
+      changes: changes.filter((change) => !sameSpec(change)),
+      unchanged: parsed.documents
+        .filter((_, index) => changes[index] !== undefined && sameSpec(changes[index]))
+        .map((document) => ({
+          kind: document.kind,
+          namespace: document.namespace === '' ? null : document.namespace,
+          name: document.name,
+          action: 'unchanged' as const,
+          document: document.index,
+        })),
+      replicaChanges: replicaChanges.filter((change) => change.before !== change.after),
+      argsDigest: digest(raw),
+      kinds,
+    };
+  }
+
+  async delete(kind: Kind, namespace: string, name: string): Promise<ChangePlan> {
+    const current = await this.find(kind, namespace, name);
+    if (current === undefined) {
+      throw new NotFoundError(`${kind} ${namespace === '' ? name : `${namespace}/${name}`} does not exist`);
+    }
+    const spec = current.spec as Partial<ReleaseBindingSpec>;
+    const environment = kind === 'ReleaseBinding' ? spec.environment : undefined;
+    const production = environment === undefined ? false : await this.isProduction(environment);
+    return {
+      action: 'resources.delete',
+      title: `delete ${kind} ${name}${namespace === '' ? '' : ` in ${namespace}`}`,
+      target: {
+        namespace: kindInfo[kind].scope === 'cluster' ? '' : namespace,
+        ...(kind === 'Component'
+          ? { component: name }
+          : typeof spec.component === 'string'
+            ? { component: spec.component }
+            : {}),
+        ...(environment === undefined ? {} : { environment }),
+        production,
+      },
+      changes: [
+        {
+          kind,
+          namespace: kindInfo[kind].scope === 'cluster' ? '' : namespace,
+          name,
+          before: toDocument(current),
+          after: null,
+        },
+      ],
+      // Deleting is not scaling: production deletes need approval like every production write.
+      replicaChanges: [],
+      argsDigest: digest({ kind, namespace, name }),
+    };
+  }
+
+  async isProduction(environment: string): Promise<boolean> {
+    const resource = await this.find('Environment', '', environment);
+    return (resource?.spec as EnvironmentSpec | undefined)?.production === true;
+  }
+
+  private async bindingPlan(
+    action: Action,
+    namespace: string,
+    component: string,
+    environment: string,
+    patch: BindingPatch,
+    title: (before: ReleaseBindingSpec) => string,
+  ): Promise<ChangePlan> {
+    const binding = await this.binding(namespace, component, environment);
+    const before = toDocument(binding);
+    const spec = binding.spec as ReleaseBindingSpec;
+    const nextSpec: ReleaseBindingSpec = {
+      ...spec,
+      ...(patch.release === undefined ? {} : { release: patch.release }),
+      ...(patch.replicas === undefined ? {} : { replicas: patch.replicas }),
+      ...(patch.resources === undefined ? {} : { resources: patch.resources }),
+      ...(patch.env === undefined ? {} : { env: { ...patch.env } }),
+      ...(patch.state === undefined ? {} : { state: patch.state }),
+    };
+    return this.plan(
+      action,
+      title(spec),
+      binding,
+      before,
+      { ...before, spec: nextSpec },
+      { namespace, component, environment },
+    );
+  }
+
+  private async plan(
+    action: Action,
+    title: string,
+    binding: Resource,
+    before: ResourceDocument,
+    after: ResourceDocument,
+    where: { namespace: string; component: string; environment: string },
+  ): Promise<ChangePlan> {
+    const beforeSpec = before.spec as ReleaseBindingSpec;
+    const afterSpec = after.spec as ReleaseBindingSpec;
+    const replicas = (spec: ReleaseBindingSpec): number => (spec.state === 'Undeploy' ? 0 : spec.replicas);
+    const change: ResourceChange = {
+      kind: 'ReleaseBinding',
+      namespace: where.namespace,
+      name: binding.metadata.name,
+      before,
+      after,
+    };
+    return {
+      action,
+      title,
+      target: {
+        namespace: where.namespace,
+        ...(binding.metadata.project === undefined ? {} : { project: binding.metadata.project }),
+        component: where.component,
+        environment: where.environment,
+        production: await this.isProduction(where.environment),
+      },
+      changes: sameSpec(change) ? [] : [change],
+      replicaChanges:
+        replicas(beforeSpec) === replicas(afterSpec)
+          ? []
+          : [
+              {
+                component: where.component,
+                environment: where.environment,
+                before: replicas(beforeSpec),
+                after: replicas(afterSpec),
+              },
+            ],
+      argsDigest: digest({ action, ...where, after: after.spec, annotations: after.metadata.annotations }),
+    };
+  }
+
+  /** The binding of a component in an environment, with errors that list what exists. */
+  async binding(namespace: string, component: string, environment: string): Promise<Resource> {
+    const components = await this.platform.list('Component', { namespace });
+    if (!components.some((item) => item.metadata.name === component)) {
+      throw new NotFoundError(`component ${component} does not exist in namespace ${namespace}`, {
+        hint: `Components in ${namespace}: ${components.map((item) => item.metadata.name).join(', ') || 'none'}.`,
+      });
+    }
+    const bindings = await this.platform.list('ReleaseBinding', { namespace, component });
+    const binding = bindings.find((item) => (item.spec as ReleaseBindingSpec).environment === environment);
+    if (binding === undefined) {
+      throw new NotFoundError(`component ${component} is not bound to environment ${environment}`, {
+        hint: `It is bound to: ${bindings.map((item) => (item.spec as ReleaseBindingSpec).environment).join(', ') || 'nothing yet'}.`,
+      });
+    }
+    return binding;
+  }
+
+  private async find(kind: Kind, namespace: string, name: string): Promise<Resource | undefined> {
+    try {
+      return await this.platform.get(kind, namespace, name);
+    } catch (error) {
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
+    }
+  }
+}
+
+function sameSpec(change: ResourceChange): boolean {
+  if (change.before === null || change.after === null) return false;
+  return (
+    digest({
+      spec: change.before.spec,
+      labels: change.before.metadata.labels ?? {},
+      annotations: change.before.metadata.annotations ?? {},
+    }) ===
+    digest({
+      spec: change.after.spec,
+      labels: change.after.metadata.labels ?? {},
+      annotations: change.after.metadata.annotations ?? {},
+    })
+  );
+}

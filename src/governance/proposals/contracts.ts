@@ -1,0 +1,171 @@
+// The proposal contract: one zod schema types the service, the REST responses, the MCP tool outputs and the CLI.
+import { z } from 'zod';
+import { applyItemSchema } from '../../platform/contracts.js';
+
+export const proposalStatuses = [
+  'pending',
+  'approved',
+  'executing',
+  'verifying',
+  'succeeded',
+  'failed',
+  'rolled_back',
+  'rejected',
+  'denied',
+  'expired',
+] as const;
+export type ProposalStatus = (typeof proposalStatuses)[number];
+
+/** Statuses that still need something to happen. */
+export const openStatuses: readonly ProposalStatus[] = ['pending', 'approved', 'executing', 'verifying'];
+export const inFlightStatuses: readonly ProposalStatus[] = ['approved', 'executing', 'verifying'];
+
+const resourceDocumentSchema = z
+  .object({
+    apiVersion: z.string(),
+    kind: z.string(),
+    metadata: z
+      .object({
+        name: z.string(),
+        namespace: z.string().optional(),
+        labels: z.record(z.string(), z.string()).optional(),
+        annotations: z.record(z.string(), z.string()).optional(),
+      })
+      .loose(),
+    spec: z.unknown(),
+  })
+  .meta({ id: 'ResourceDocument' });
+export type ResourceDocument = z.infer<typeof resourceDocumentSchema>;
+
+export const resourceChangeSchema = z
+  .object({
+    kind: z.string(),
+    namespace: z.string(),
+    name: z.string(),
+    /** The document as it was when the proposal was made; null when it is created. */
+    before: resourceDocumentSchema.nullable(),
+    /** The document the proposal writes; null when it is deleted. */
+    after: resourceDocumentSchema.nullable(),
+  })
+  .meta({ id: 'ResourceChange' });
+export type ResourceChange = z.infer<typeof resourceChangeSchema>;
+
+export const fieldDiffSchema = z.object({
+  resource: z.string(),
+  path: z.string(),
+  before: z.unknown(),
+  after: z.unknown(),
+});
+export type FieldDiff = z.infer<typeof fieldDiffSchema>;
+
+const actorSchema = z.object({
+  subject: z.string(),
+  kind: z.string(),
+  edge: z.string(),
+  client: z.string(),
+});
+
+const checkSchema = z.object({
+  name: z.string(),
+  outcome: z.enum(['allow', 'needs_approval', 'deny']),
+  reason: z.string(),
+});
+
+export const proposalSchema = z
+  .object({
+    id: z.string(),
+    title: z.string(),
+    action: z.string(),
+    status: z.enum(proposalStatuses),
+    namespace: z.string(),
+    target: z.object({
+      namespace: z.string(),
+      project: z.string().optional(),
+      component: z.string().optional(),
+      environment: z.string().optional(),
+      production: z.boolean(),
+    }),
+    createdBy: actorSchema,
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    expiresAt: z.string(),
+    argsDigest: z.string(),
+    changes: z.array(resourceChangeSchema),
+    diff: z.array(fieldDiffSchema),
+    blastRadius: z.object({
+      tenants: z.array(z.string()),
+      services: z.array(z.string()),
+      replicas: z.object({ before: z.number(), after: z.number() }).nullable(),
+      capacityChangePercent: z.number().nullable(),
+    }),
+    guardrails: z.object({
+      verdict: z.enum(['allow', 'needs_approval', 'deny']),
+      checks: z.array(checkSchema),
+      reasons: z.array(z.string()),
+      autonomyLevel: z.number(),
+      rollbackBudgetSeconds: z.number(),
+    }),
+    approval: z.object({
+      /** Why an approval is needed (empty when the proposal runs without one). */
+      required: z.boolean(),
+      reasons: z.array(z.string()),
+      /** The requester confirmed it through MCP elicitation (not an approval by another person). */
+      confirmedByRequester: z.boolean(),
+      decidedBy: actorSchema.nullable(),
+      decidedAt: z.string().nullable(),
+      decision: z.enum(['approved', 'rejected']).nullable(),
+      comment: z.string().nullable(),
+    }),
+    execution: z.object({
+      startedAt: z.string().nullable(),
+      finishedAt: z.string().nullable(),
+      /** What apply reported, or why it failed. */
+      message: z.string().nullable(),
+      attempts: z.number(),
+      /** What the platform did per resource (created, configured, deleted, …). */
+      items: z.array(applyItemSchema),
+    }),
+    verification: z.object({
+      status: z.enum(['not_started', 'waiting', 'passed', 'failed', 'skipped']),
+      deadline: z.string().nullable(),
+      message: z.string().nullable(),
+    }),
+    compensation: z.object({
+      /** The changes that undo this proposal (after → before). */
+      changes: z.array(resourceChangeSchema),
+      executedAt: z.string().nullable(),
+      message: z.string().nullable(),
+    }),
+  })
+  .meta({ id: 'Proposal' });
+export type Proposal = z.infer<typeof proposalSchema>;
+
+/** A compact view for lists. */
+export function proposalSummary(proposal: Proposal): ProposalSummary {
+  return {
+    id: proposal.id,
+    title: proposal.title,
+    action: proposal.action,
+    status: proposal.status,
+    namespace: proposal.namespace,
+    environment: proposal.target.environment ?? null,
+    createdBy: proposal.createdBy.subject,
+    createdAt: proposal.createdAt,
+    verdict: proposal.guardrails.verdict,
+  };
+}
+
+export const proposalSummarySchema = z
+  .object({
+    id: z.string(),
+    title: z.string(),
+    action: z.string(),
+    status: z.enum(proposalStatuses),
+    namespace: z.string(),
+    environment: z.string().nullable(),
+    createdBy: z.string(),
+    createdAt: z.string(),
+    verdict: z.enum(['allow', 'needs_approval', 'deny']),
+  })
+  .meta({ id: 'ProposalSummary' });
+export type ProposalSummary = z.infer<typeof proposalSummarySchema>;

@@ -1,0 +1,770 @@
+// Proposals: every write becomes one. propose() checks guardrails and stores the proposal with its audit
+// record in one transaction; approved proposals execute (apply the "after" documents if nothing changed since),
+// are verified against the runtime's health within the rollback budget, and are compensated (apply "before")
+// when verification fails. Every state change is a compare-and-set on the proposal's version, so after a crash
+// the periodic pass picks up where the last commit left off, and nothing runs twice.
+import { canonicalJson } from '../../core/canonical-json.js';
+import type { Clock } from '../../core/clock.js';
+import { durationMs } from '../../core/duration.js';
+import {
+  ConflictError,
+  ForbiddenError,
+  InvalidError,
+  NotFoundError,
+  errorMessage,
+} from '../../core/errors.js';
+import type { IdGenerator } from '../../core/ids.js';
+import type { Logger } from '../../core/logger.js';
+import { PeriodicTask } from '../../core/periodic-task.js';
+import type { Config } from '../../config/config-schema.js';
+import type { ApplyItem } from '../../platform/contracts.js';
+import type { PlatformService } from '../../platform/platform-service.js';
+import type { ReleaseBindingSpec } from '../../platform/resource-kinds.js';
+import { apiVersion, kindInfo, resolveKind } from '../../platform/resource-kinds.js';
+import type { ProposalRecord, StateRepositories, StateStore } from '../../state/ports.js';
+import type { AuditEntry, AuditLog } from '../audit/audit-log.js';
+import type { Action } from '../authz/actions.js';
+import type { Authorizer, Target } from '../authz/authorizer.js';
+import {
+  evaluateGuardrails,
+  resolvePolicy,
+  type GuardrailResult,
+  type ReplicaChange,
+} from '../guardrails/guardrails.js';
+import { isAgent, type Caller } from '../principal.js';
+import {
+  inFlightStatuses,
+  proposalSchema,
+  type FieldDiff,
+  type Proposal,
+  type ProposalStatus,
+  type ResourceChange,
+  type ResourceDocument,
+} from './contracts.js';
+
+/** What a write intends: built by change-plans.ts from the request and the current state. */
+export interface ChangePlan {
+  readonly action: Action;
+  readonly title: string;
+  readonly target: Target & { readonly production: boolean };
+  readonly changes: readonly ResourceChange[];
+  readonly replicaChanges: readonly ReplicaChange[];
+  /** Digest of the request's arguments, for the audit record and MCP requestState binding. */
+  readonly argsDigest: string;
+}
+
+export interface ProposeOptions {
+  /** The requester confirmed it (MCP elicitation). */
+  readonly confirmedByRequester?: boolean;
+  /** Queue for approval even when guardrails would allow it, with this reason. */
+  readonly requireApproval?: string | undefined;
+}
+
+export interface ProposalServiceOptions {
+  readonly store: StateStore;
+  readonly platform: PlatformService;
+  readonly audit: AuditLog;
+  readonly authorizer: Authorizer;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  readonly logger: Logger;
+  readonly config: Config['governance'];
+  /** How often verification, recovery and expiry run. */
+  readonly intervalMs?: number;
+}
+
+const systemActor = { subject: 'system:opspilot', kind: 'service', edge: 'system', client: 'opspilot' };
+
+export class ProposalService {
+  private readonly task: PeriodicTask;
+
+  constructor(private readonly options: ProposalServiceOptions) {
+    this.task = new PeriodicTask(() => this.pass(), {
+      intervalMs: options.intervalMs ?? 1000,
+      onError: (error) => {
+        options.logger.warn({ err: error }, 'proposal pass failed; retrying');
+      },
+    });
+  }
+
+  /** Recovers proposals a previous run left approved, executing or verifying, then keeps watching. */
+  start(): void {
+    this.task.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.task.stop();
+  }
+
+  /** The proposal this plan would create, without storing anything (for confirmation prompts). */
+  async preview(caller: Caller, plan: ChangePlan): Promise<Proposal> {
+    const guardrails = await this.guardrails(caller, plan);
+    return this.build('preview', caller, plan, guardrails, {});
+  }
+
+  /** Stores a proposal; runs it at once when guardrails allow and no approval is required. */
+  async propose(caller: Caller, plan: ChangePlan, options: ProposeOptions = {}): Promise<Proposal> {
+    if (plan.changes.length === 0) {
+      throw new InvalidError('nothing would change: the resources already look like that', [], {
+        hint: 'Check the current state (get_component_status) before asking again.',
+      });
+    }
+    const started = performance.now();
+    const guardrails = await this.guardrails(caller, plan);
+    const proposal = this.build(this.options.ids.uid(), caller, plan, guardrails, options);
+    await this.options.store.transaction(async (tx) => {
+      await tx.proposals.insert(toRecord(proposal, 1));
+      await this.options.audit.appendWithin(tx, [
+        this.entry(caller, proposal, {
+          decision: guardrails.verdict,
+          reasons: guardrails.verdict === 'allow' ? proposal.approval.reasons : guardrails.reasons,
+          result: `proposal ${proposal.id} ${proposal.status}`,
+          latencyMs: performance.now() - started,
+          details: { proposal: proposal.id, diff: proposal.diff, blastRadius: proposal.blastRadius },
+        }),
+      ]);
+    });
+    if (proposal.status === 'approved') return this.run(proposal.id);
+    return proposal;
+  }
+
+  async get(id: string): Promise<Proposal> {
+    const record = await this.options.store.proposals.get(id);
+    if (record === undefined) {
+      throw new NotFoundError(`proposal ${id} does not exist`, { hint: 'List proposals to see their ids.' });
+    }
+    return proposalSchema.parse(record.body);
+  }
+
+  async list(filter: {
+    namespaces?: '*' | readonly string[];
+    statuses?: readonly ProposalStatus[];
+    limit?: number;
+  }): Promise<Proposal[]> {
+    const namespaces = filter.namespaces ?? '*';
+    const lists =
+      namespaces === '*'
+        ? [await this.options.store.proposals.list({ statuses: filter.statuses, limit: filter.limit })]
+        : await Promise.all(
+            namespaces.map((namespace) =>
+              this.options.store.proposals.list({
+                namespace,
+                statuses: filter.statuses,
+                limit: filter.limit,
+              }),
+            ),
+          );
+    return lists
+      .flat()
+      .map((record) => proposalSchema.parse(record.body))
+      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0))
+      .slice(0, filter.limit ?? 100);
+  }
+
+  /** Approves a pending proposal of someone else, then runs it. */
+  async approve(caller: Caller, id: string, comment?: string): Promise<Proposal> {
+    await this.decide(caller, id, 'approved', comment);
+    return this.run(id);
+  }
+
+  async reject(caller: Caller, id: string, comment?: string): Promise<Proposal> {
+    return this.decide(caller, id, 'rejected', comment);
+  }
+
+  private async decide(
+    caller: Caller,
+    id: string,
+    decision: 'approved' | 'rejected',
+    comment: string | undefined,
+  ): Promise<Proposal> {
+    const started = performance.now();
+    const proposal = await this.get(id);
+    const refusal = this.approvalRefusal(caller, proposal);
+    const action = decision === 'approved' ? 'approve' : 'reject';
+    if (refusal !== undefined) {
+      await this.options.audit.append(
+        this.entry(caller, proposal, {
+          action: 'proposal.approve',
+          decision: 'deny',
+          reasons: [refusal],
+          result: `${action} refused`,
+          latencyMs: performance.now() - started,
+          details: { proposal: id },
+        }),
+      );
+      throw new ForbiddenError(refusal, {
+        hint: 'Another person with the operator role on this scope must decide on it.',
+      });
+    }
+    if (proposal.status !== 'pending') {
+      throw new ConflictError(`proposal ${id} is ${proposal.status}, not pending`, {
+        hint: 'Only pending proposals can be approved or rejected.',
+      });
+    }
+    const now = this.now();
+    const updated: Proposal = {
+      ...proposal,
+      status: decision,
+      updatedAt: now,
+      approval: {
+        ...proposal.approval,
+        decidedBy: actor(caller),
+        decidedAt: now,
+        decision,
+        comment: comment ?? null,
+      },
+    };
+    await this.save(proposal, updated, [
+      this.entry(caller, updated, {
+        action: 'proposal.approve',
+        decision: action,
+        reasons: comment === undefined ? [] : [comment],
+        result: `proposal ${id} ${decision}`,
+        latencyMs: performance.now() - started,
+        details: { proposal: id },
+      }),
+    ]);
+    return updated;
+  }
+
+  /** Why this caller may not decide on this proposal, or undefined when they may. */
+  private approvalRefusal(caller: Caller, proposal: Proposal): string | undefined {
+    if (isAgent(caller.principal))
+      return `agents never approve or reject proposals (${caller.principal.subject})`;
+    if (caller.principal.subject === proposal.createdBy.subject) {
+      return `${caller.principal.subject} created proposal ${proposal.id}; nobody decides on their own proposal`;
+    }
+    const decision = this.options.authorizer.check(caller.principal, 'proposal.approve', proposal.target);
+    return decision.allowed ? undefined : decision.reason;
+  }
+
+  /**
+   * Executes an approved proposal: claim it (approved → executing), apply, then wait for verification. A
+   * proposal found executing after a crash is completed the same way: the after-state is applied only if the
+   * resources still look like before (or already like after), so a second pass never repeats an action.
+   */
+  private async run(id: string): Promise<Proposal> {
+    let proposal = await this.get(id);
+    if (proposal.status === 'approved') {
+      const claimed: Proposal = {
+        ...proposal,
+        status: 'executing',
+        updatedAt: this.now(),
+        execution: {
+          ...proposal.execution,
+          startedAt: this.now(),
+          attempts: proposal.execution.attempts + 1,
+        },
+      };
+      try {
+        await this.save(proposal, claimed, []);
+      } catch (error) {
+        if (error instanceof ConflictError) return this.get(id);
+        throw error;
+      }
+      proposal = claimed;
+    }
+    if (proposal.status !== 'executing') return proposal;
+    const started = performance.now();
+    let next: Proposal;
+    try {
+      const { message, items } = await this.applyChanges(proposal.changes);
+      const budget = this.options.config.verifyTimeoutSeconds ?? proposal.guardrails.rollbackBudgetSeconds;
+      const verifiable = proposal.changes.some(isVerifiable);
+      next = {
+        ...proposal,
+        status: verifiable ? 'verifying' : 'succeeded',
+        updatedAt: this.now(),
+        execution: { ...proposal.execution, finishedAt: this.now(), message, items },
+        verification: verifiable
+          ? {
+              status: 'waiting',
+              deadline: new Date(this.options.clock.now().getTime() + budget * 1000).toISOString(),
+              message: null,
+            }
+          : { status: 'skipped', deadline: null, message: 'nothing to verify for these resource kinds' },
+      };
+    } catch (error) {
+      next = {
+        ...proposal,
+        status: 'failed',
+        updatedAt: this.now(),
+        execution: { ...proposal.execution, finishedAt: this.now(), message: describeFailure(error) },
+      };
+    }
+    await this.save(proposal, next, [
+      this.systemEntry(next, {
+        decision: 'system',
+        result: next.status === 'failed' ? `execution failed: ${next.execution.message ?? ''}` : 'executed',
+        latencyMs: performance.now() - started,
+        details: { proposal: id, changes: next.changes.map(changeName) },
+      }),
+    ]);
+    if (next.status === 'verifying') return (await this.verify(next)) ?? next;
+    return next;
+  }
+
+  /** Applies the after documents; refuses when a resource changed since the proposal was made. */
+  private async applyChanges(
+    changes: readonly ResourceChange[],
+  ): Promise<{ message: string; items: ApplyItem[] }> {
+    const toApply: ResourceDocument[] = [];
+    const toDelete: ResourceChange[] = [];
+    let alreadyDone = 0;
+    const unchanged: ApplyItem[] = [];
+    for (const change of changes) {
+      const current = await this.currentDocument(change);
+      if (sameDocument(current, change.after)) {
+        alreadyDone += 1;
+        unchanged.push({
+          kind: change.kind as ApplyItem['kind'],
+          namespace: change.namespace === '' ? null : change.namespace,
+          name: change.name,
+          action: 'unchanged',
+          document: null,
+        });
+        continue;
+      }
+      if (!sameDocument(current, change.before)) {
+        throw new ConflictError(
+          `${change.kind} ${change.name} changed after the proposal was made; nothing was applied`,
+          { hint: 'Make a new proposal from the current state.' },
+        );
+      }
+      if (change.after === null) toDelete.push(change);
+      else toApply.push(change.after);
+    }
+    const items: ApplyItem[] = [...unchanged];
+    if (toApply.length > 0) items.push(...(await this.options.platform.apply(toApply)).items);
+    for (const change of toDelete) {
+      const kind = resolveKind(change.kind);
+      if (kind !== undefined)
+        items.push(...(await this.options.platform.delete(kind, change.namespace, change.name)));
+    }
+    const applied = toApply.length + toDelete.length;
+    const message =
+      alreadyDone === 0
+        ? `applied ${applied} change(s)`
+        : `applied ${applied} change(s); ${alreadyDone} were already in place`;
+    return { message, items };
+  }
+
+  private async currentDocument(change: ResourceChange): Promise<ResourceDocument | null> {
+    const kind = resolveKind(change.kind);
+    if (kind === undefined) return null;
+    try {
+      return toDocument(await this.options.platform.get(kind, change.namespace, change.name));
+    } catch (error) {
+      if (error instanceof NotFoundError) return null;
+      throw error;
+    }
+  }
+
+  /** Checks health once; returns the updated proposal when verification finished. */
+  private async verify(proposal: Proposal): Promise<Proposal | undefined> {
+    const problems: string[] = [];
+    for (const change of proposal.changes.filter(isVerifiable)) {
+      const problem = await this.bindingProblem(change);
+      if (problem !== undefined) problems.push(problem);
+    }
+    const now = this.options.clock.now();
+    if (problems.length === 0) {
+      const next: Proposal = {
+        ...proposal,
+        status: 'succeeded',
+        updatedAt: now.toISOString(),
+        verification: { ...proposal.verification, status: 'passed', message: 'healthy' },
+      };
+      await this.save(proposal, next, [
+        this.systemEntry(next, { decision: 'system', result: 'verified healthy', latencyMs: 0 }),
+      ]);
+      return next;
+    }
+    const deadline = Date.parse(proposal.verification.deadline ?? now.toISOString());
+    if (now.getTime() < deadline) return undefined;
+    return this.compensate(proposal, problems.join('; '));
+  }
+
+  private async compensate(proposal: Proposal, why: string): Promise<Proposal> {
+    let message: string;
+    let status: ProposalStatus = 'rolled_back';
+    try {
+      ({ message } = await this.applyChanges(proposal.compensation.changes));
+    } catch (error) {
+      status = 'failed';
+      message = `compensation failed: ${errorMessage(error)}`;
+    }
+    const next: Proposal = {
+      ...proposal,
+      status,
+      updatedAt: this.now(),
+      verification: { ...proposal.verification, status: 'failed', message: why },
+      compensation: { ...proposal.compensation, executedAt: this.now(), message },
+    };
+    await this.save(proposal, next, [
+      this.systemEntry(next, {
+        decision: 'system',
+        result: status === 'rolled_back' ? 'verification failed; compensated' : message,
+        reasons: [why],
+        latencyMs: 0,
+        details: { proposal: proposal.id, compensation: proposal.compensation.changes.map(changeName) },
+      }),
+    ]);
+    return next;
+  }
+
+  /** Why the binding is not yet healthy as the change wants it, or undefined when it is. */
+  private async bindingProblem(change: ResourceChange): Promise<string | undefined> {
+    const spec = change.after?.spec as ReleaseBindingSpec | undefined;
+    if (spec === undefined) return undefined;
+    const status = await this.options.platform.componentStatus(change.namespace, spec.component);
+    const environment = status.environments.find((item) => item.environment === spec.environment);
+    const where = `${spec.component} in ${spec.environment}`;
+    if (environment === undefined) return `${where} has no status yet`;
+    if (spec.state === 'Undeploy') {
+      return environment.phase === 'Undeployed'
+        ? undefined
+        : `${where} is ${environment.phase}, not Undeployed`;
+    }
+    if (environment.phase !== 'Running' && !(spec.replicas === 0 && environment.readyReplicas === 0)) {
+      return `${where} is ${environment.phase} (${environment.readyReplicas}/${spec.replicas} ready)`;
+    }
+    if (environment.readyReplicas < spec.replicas) {
+      return `${where} has ${environment.readyReplicas}/${spec.replicas} replicas ready`;
+    }
+    return undefined;
+  }
+
+  /** One periodic pass: run approved or interrupted proposals, verify, expire. */
+  private async pass(): Promise<void> {
+    const open = await this.options.store.proposals.list({
+      statuses: ['pending', 'approved', 'executing', 'verifying'],
+      limit: 1000,
+    });
+    const now = this.options.clock.now().getTime();
+    for (const record of open) {
+      const proposal = proposalSchema.parse(record.body);
+      try {
+        if (proposal.status === 'approved' || proposal.status === 'executing') await this.run(proposal.id);
+        else if (proposal.status === 'verifying') await this.verify(proposal);
+        else if (Date.parse(proposal.expiresAt) <= now) await this.expire(proposal);
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+      }
+    }
+  }
+
+  private async expire(proposal: Proposal): Promise<void> {
+    const next: Proposal = { ...proposal, status: 'expired', updatedAt: this.now() };
+    await this.save(proposal, next, [
+      this.systemEntry(next, { decision: 'system', result: 'expired without a decision', latencyMs: 0 }),
+    ]);
+  }
+
+  /** Compare-and-set on the stored version, with the audit records in the same transaction. */
+  private async save(before: Proposal, after: Proposal, entries: readonly AuditEntry[]): Promise<void> {
+    await this.options.store.transaction(async (tx: StateRepositories) => {
+      const stored = await tx.proposals.get(before.id, { forUpdate: true });
+      if (stored === undefined) throw new NotFoundError(`proposal ${before.id} does not exist`);
+      if (stored.status !== before.status || canonicalJson(stored.body) !== canonicalJson(before)) {
+        throw new ConflictError(`proposal ${before.id} was changed meanwhile`, {
+          hint: 'Read it again: someone may have approved, rejected or executed it.',
+        });
+      }
+      await tx.proposals.update(toRecord(after, stored.version + 1), stored.version);
+      if (entries.length > 0) await this.options.audit.appendWithin(tx, entries);
+    });
+  }
+
+  private async guardrails(caller: Caller, plan: ChangePlan): Promise<GuardrailResult> {
+    const namespace = plan.target.namespace;
+    const environment = plan.target.environment;
+    const recent = await this.options.store.proposals.list({
+      namespace,
+      statuses: ['approved', 'executing', 'verifying', 'succeeded', 'rolled_back', 'failed'],
+      limit: 500,
+    });
+    const lastScaledAt: Record<string, string> = {};
+    let inFlight = 0;
+    for (const record of recent) {
+      const proposal = proposalSchema.parse(record.body);
+      if ((inFlightStatuses as readonly string[]).includes(proposal.status)) inFlight += 1;
+      const at = proposal.execution.startedAt;
+      if (at === null || proposal.blastRadius.replicas === null) continue;
+      if (proposal.blastRadius.replicas.before === proposal.blastRadius.replicas.after) continue;
+      for (const change of proposal.changes) {
+        const component = (change.after?.spec as { component?: string } | undefined)?.component;
+        if (component === undefined) continue;
+        const previous = lastScaledAt[component];
+        if (previous === undefined || previous < at) lastScaledAt[component] = at;
+      }
+    }
+    const policy = resolvePolicy(this.options.config, namespace, environment);
+    return evaluateGuardrails(
+      {
+        action: plan.action,
+        principal: { kind: caller.principal.kind, autonomy: caller.principal.autonomy },
+        namespace,
+        environment:
+          environment === undefined ? undefined : { name: environment, production: plan.target.production },
+        tenants: [...new Set(plan.changes.map((change) => change.namespace).filter((name) => name !== ''))],
+        services: [...new Set(plan.changes.map(serviceOf).filter((name) => name !== undefined))],
+        replicaChanges: plan.replicaChanges,
+        lastScaledAt,
+        inFlight,
+        freezeWindows: this.options.config.freezeWindows,
+        now: this.options.clock.now(),
+      },
+      policy,
+    );
+  }
+
+  private build(
+    id: string,
+    caller: Caller,
+    plan: ChangePlan,
+    guardrails: GuardrailResult,
+    options: ProposeOptions,
+  ): Proposal {
+    const now = this.now();
+    const approvalReasons = [
+      ...(guardrails.verdict === 'needs_approval' ? guardrails.reasons : []),
+      ...(options.requireApproval === undefined ? [] : [options.requireApproval]),
+    ];
+    const status: ProposalStatus =
+      guardrails.verdict === 'deny' ? 'denied' : approvalReasons.length > 0 ? 'pending' : 'approved';
+    const replicasBefore = plan.replicaChanges.reduce((sum, change) => sum + change.before, 0);
+    const replicasAfter = plan.replicaChanges.reduce((sum, change) => sum + change.after, 0);
+    return {
+      id,
+      title: plan.title,
+      action: plan.action,
+      status,
+      namespace: plan.target.namespace,
+      target: {
+        namespace: plan.target.namespace,
+        ...(plan.target.project === undefined ? {} : { project: plan.target.project }),
+        ...(plan.target.component === undefined ? {} : { component: plan.target.component }),
+        ...(plan.target.environment === undefined ? {} : { environment: plan.target.environment }),
+        production: plan.target.production,
+      },
+      createdBy: actor(caller),
+      createdAt: now,
+      updatedAt: now,
+      expiresAt: new Date(
+        this.options.clock.now().getTime() + durationMs(this.options.config.proposalTtl),
+      ).toISOString(),
+      argsDigest: plan.argsDigest,
+      changes: [...plan.changes],
+      diff: plan.changes.flatMap(diffChange),
+      blastRadius: {
+        tenants: [...new Set(plan.changes.map((change) => change.namespace).filter((name) => name !== ''))],
+        services: [...new Set(plan.changes.map(serviceOf).filter((name) => name !== undefined))],
+        replicas: plan.replicaChanges.length === 0 ? null : { before: replicasBefore, after: replicasAfter },
+        capacityChangePercent: guardrails.capacityChangePercent,
+      },
+      guardrails: {
+        verdict: guardrails.verdict,
+        checks: [...guardrails.checks],
+        reasons: [...guardrails.reasons],
+        autonomyLevel: guardrails.autonomyLevel,
+        rollbackBudgetSeconds: guardrails.rollbackBudgetSeconds,
+      },
+      approval: {
+        required: status === 'pending',
+        reasons: approvalReasons,
+        confirmedByRequester: options.confirmedByRequester === true,
+        decidedBy: status === 'approved' ? systemActor : null,
+        decidedAt: status === 'approved' ? now : null,
+        decision: status === 'approved' ? 'approved' : null,
+        comment: status === 'approved' ? 'allowed by guardrails without approval' : null,
+      },
+      execution: { startedAt: null, finishedAt: null, message: null, attempts: 0, items: [] },
+      verification: { status: 'not_started', deadline: null, message: null },
+      compensation: {
+        changes: plan.changes.map((change) => ({ ...change, before: change.after, after: change.before })),
+        executedAt: null,
+        message: null,
+      },
+    };
+  }
+
+  private entry(
+    caller: Caller,
+    proposal: Proposal,
+    fields: Pick<AuditEntry, 'decision' | 'reasons' | 'result' | 'latencyMs'> &
+      Partial<Pick<AuditEntry, 'action' | 'details'>>,
+  ): AuditEntry {
+    return {
+      principal: caller.principal.subject,
+      principalKind: caller.principal.kind,
+      client: caller.client,
+      edge: caller.edge,
+      action: fields.action ?? proposal.action,
+      namespace: proposal.namespace,
+      target: targetText(proposal),
+      argsDigest: proposal.argsDigest,
+      decision: fields.decision,
+      reasons: fields.reasons,
+      result: fields.result,
+      details: fields.details ?? { proposal: proposal.id },
+      latencyMs: fields.latencyMs,
+    };
+  }
+
+  private systemEntry(
+    proposal: Proposal,
+    fields: Pick<AuditEntry, 'decision' | 'result' | 'latencyMs'> &
+      Partial<Pick<AuditEntry, 'reasons' | 'details'>>,
+  ): AuditEntry {
+    return {
+      principal: systemActor.subject,
+      principalKind: 'service',
+      client: systemActor.client,
+      edge: 'system',
+      action: proposal.action,
+      namespace: proposal.namespace,
+      target: targetText(proposal),
+      argsDigest: proposal.argsDigest,
+      decision: fields.decision,
+      reasons: fields.reasons ?? [],
+      result: fields.result,
+      details: fields.details ?? { proposal: proposal.id, status: proposal.status },
+      latencyMs: fields.latencyMs,
+    };
+  }
+
+  private now(): string {
+    return this.options.clock.now().toISOString();
+  }
+}
+
+/** An error with its field issues, for the proposal record. */
+function describeFailure(error: unknown): string {
+  if (error instanceof InvalidError && error.issues.length > 0) {
+    return `${error.message}: ${error.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`;
+  }
+  return errorMessage(error);
+}
+
+function actor(caller: Caller): Proposal['createdBy'] {
+  return {
+    subject: caller.principal.subject,
+    kind: caller.principal.kind,
+    edge: caller.edge,
+    client: caller.client,
+  };
+}
+
+function toRecord(proposal: Proposal, version: number): ProposalRecord {
+  return {
+    id: proposal.id,
+    namespace: proposal.namespace,
+    status: proposal.status,
+    createdBy: proposal.createdBy.subject,
+    createdAt: proposal.createdAt,
+    updatedAt: proposal.updatedAt,
+    version,
+    body: proposal,
+  };
+}
+
+export function targetText(proposal: Pick<Proposal, 'target'>): string {
+  const { namespace, project, component, environment } = proposal.target;
+  return [namespace, project ?? '*', component ?? '*', environment ?? '*'].join('/');
+}
+
+/** The API document of a resource: what apply takes and what a proposal records as before/after. */
+export function toDocument(resource: {
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    project?: string;
+    labels: Readonly<Record<string, string>>;
+    annotations: Readonly<Record<string, string>>;
+  };
+  spec: unknown;
+}): ResourceDocument {
+  const { name, namespace, project, labels, annotations } = resource.metadata;
+  return {
+    apiVersion,
+    kind: resource.kind,
+    metadata: {
+      name,
+      ...(namespace === undefined || namespace === '' ? {} : { namespace }),
+      ...(project === undefined || resource.kind !== 'Component' ? {} : { project }),
+      labels: { ...labels },
+      annotations: { ...annotations },
+    },
+    spec: resource.spec,
+  };
+}
+
+function sameDocument(a: ResourceDocument | null, b: ResourceDocument | null): boolean {
+  if (a === null || b === null) return a === b;
+  const comparable = (document: ResourceDocument): unknown => ({
+    kind: document.kind,
+    name: document.metadata.name,
+    labels: document.metadata.labels ?? {},
+    annotations: document.metadata.annotations ?? {},
+    spec: document.spec,
+  });
+  return canonicalJson(comparable(a)) === canonicalJson(comparable(b));
+}
+
+function isVerifiable(change: ResourceChange): boolean {
+  return change.kind === 'ReleaseBinding' && change.after !== null;
+}
+
+function serviceOf(change: ResourceChange): string | undefined {
+  if (change.kind === 'Component') return change.name;
+  const spec = (change.after ?? change.before)?.spec as { component?: unknown } | undefined;
+  return typeof spec?.component === 'string' ? spec.component : undefined;
+}
+
+function changeName(change: ResourceChange): string {
+  return `${change.kind}/${change.namespace === '' ? '' : `${change.namespace}/`}${change.name}`;
+}
+
+/** Field-level differences, for people: `spec.replicas: 2 → 4`. */
+export function diffChange(change: ResourceChange): FieldDiff[] {
+  const resource = changeName(change);
+  const before = change.before === null ? undefined : comparableFields(change.before);
+  const after = change.after === null ? undefined : comparableFields(change.after);
+  const diffs: FieldDiff[] = [];
+  walk(before, after, '', (path, a, b) => {
+    diffs.push({ resource, path, before: a ?? null, after: b ?? null });
+  });
+  return diffs;
+}
+
+function comparableFields(document: ResourceDocument): unknown {
+  return {
+    metadata: { labels: document.metadata.labels ?? {}, annotations: document.metadata.annotations ?? {} },
+    spec: document.spec,
+  };
+}
+
+function walk(
+  a: unknown,
+  b: unknown,
+  path: string,
+  emit: (path: string, a: unknown, b: unknown) => void,
+): void {
+  if (canonicalJson(a) === canonicalJson(b)) return;
+  const isObject = (value: unknown): value is Record<string, unknown> =>
+    value !== null && typeof value === 'object' && !Array.isArray(value);
+  if (isObject(a) && isObject(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+    for (const key of keys) walk(a[key], b[key], path === '' ? key : `${path}.${key}`, emit);
+    return;
+  }
+  emit(path === '' ? '(resource)' : path, a, b);
+}
+
+/** Whether a kind is cluster-scoped (its documents carry no namespace). */
+export function isClusterKind(kind: string): boolean {
+  const resolved = resolveKind(kind);
+  return resolved !== undefined && kindInfo[resolved].scope === 'cluster';
+}
