@@ -11,21 +11,25 @@ import {
 } from 'fastify-type-provider-zod';
 import { parseAllDocuments } from 'yaml';
 import type { Logger } from '../core/logger.js';
-import type { PlatformService } from '../platform/platform-service.js';
+import type { Governance } from '../governance/governance.js';
+import { installAuthentication } from './authentication.js';
+import { route } from './route-actions.js';
+import { governanceRoutes } from './routes/governance-routes.js';
 import { errorHandler } from './problem.js';
 import { platformRoutes } from './routes/platform-routes.js';
 import { telemetryRoutes } from './routes/telemetry-routes.js';
 import { alertRoutes } from './routes/alert-routes.js';
-import type { AlertService } from '../telemetry/alerting/alert-service.js';
-import type { TelemetryQueryService } from '../telemetry/query/telemetry-query-service.js';
 
 export interface ApiOptions {
-  readonly platform: PlatformService;
-  /** Telemetry queries; the routes are left out when absent. */
-  readonly telemetry?: TelemetryQueryService;
+  /** Every route reaches the platform, telemetry and alerts through it. */
+  readonly governance: Governance;
+  /** Serve the telemetry routes (the query service lives in the governance options). */
+  readonly telemetry?: boolean;
   /** Base URL of the OTLP receiver once it listens. */
   readonly otlpEndpoint?: () => string | undefined;
-  readonly alerts?: AlertService;
+  readonly alerts?: boolean;
+  /** Registers more routes (the MCP endpoints) after authentication is installed. */
+  readonly extraRoutes?: (app: FastifyInstance) => Promise<void>;
   readonly logger: Logger;
   readonly version: string;
 }
@@ -91,16 +95,21 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
     transformObject: jsonSchemaTransformObject,
   });
 
+  installAuthentication(app, options.governance);
   const typed = app.withTypeProvider<ZodTypeProvider>();
-  typed.get('/healthz', { schema: { hide: true } }, () => ({ status: 'ok', version: options.version }));
-  typed.get('/api/v1/openapi.json', { schema: { hide: true } }, () => app.swagger());
-  await app.register(platformRoutes, { platform: options.platform });
-  if (options.telemetry !== undefined) {
-    await app.register(telemetryRoutes, {
-      telemetry: options.telemetry,
-      otlpEndpoint: options.otlpEndpoint ?? (() => undefined),
-    });
+  typed.get('/healthz', { ...route('GET /healthz'), schema: { hide: true } }, () => ({
+    status: 'ok',
+    version: options.version,
+  }));
+  typed.get('/api/v1/openapi.json', { ...route('GET /api/v1/openapi.json'), schema: { hide: true } }, () =>
+    app.swagger(),
+  );
+  await app.register(governanceRoutes, { governance: options.governance });
+  await app.register(platformRoutes);
+  if (options.telemetry === true) {
+    await app.register(telemetryRoutes, { otlpEndpoint: options.otlpEndpoint ?? (() => undefined) });
   }
-  if (options.alerts !== undefined) await app.register(alertRoutes, { alerts: options.alerts });
+  if (options.alerts === true) await app.register(alertRoutes);
+  if (options.extraRoutes !== undefined) await options.extraRoutes(app);
   return app;
 }

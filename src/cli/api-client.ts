@@ -1,5 +1,6 @@
 // The CLI's client of the REST API: JSON in and out, problem+json turned into ApiError.
 import { UnavailableError, type FieldIssue } from '../core/errors.js';
+import { version } from '../server/package-info.js';
 
 export interface ProblemBody {
   readonly title?: string;
@@ -48,7 +49,10 @@ export class ApiClient {
     for (const [key, value] of Object.entries(query)) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'user-agent': `opspilot-cli/${version}`,
+    };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
     let response: Response;
@@ -69,10 +73,16 @@ export class ApiClient {
     const text = await response.text();
     const parsed = text === '' ? undefined : safeJson(text);
     if (!response.ok) {
-      const problem =
+      let problem =
         parsed !== undefined && typeof parsed === 'object' && parsed !== null
           ? (parsed as ProblemBody)
           : { detail: text || response.statusText };
+      if (response.status === 401 && this.token === undefined) {
+        problem = {
+          ...problem,
+          hint: 'Set OPSPILOT_TOKEN (opspilot up prints one; `opspilot token create` makes more), or run the CLI where the server keeps its data dir.',
+        };
+      }
       throw new ApiError(response.status, problem);
     }
     return parsed as T;

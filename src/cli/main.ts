@@ -9,6 +9,8 @@ import { registerConfig } from './commands/config.js';
 import { registerDelete } from './commands/delete.js';
 import { registerDescribe } from './commands/describe.js';
 import { registerGet } from './commands/get.js';
+import { registerGovernance } from './commands/governance.js';
+import { registerMcp } from './commands/mcp.js';
 import { registerLogs } from './commands/logs.js';
 import { registerTelemetry } from './commands/telemetry.js';
 import { registerUp } from './commands/up.js';
@@ -41,6 +43,10 @@ Quick start:
   opspilot apply -f service.yaml     declare a component and where it runs
   opspilot get components            see what runs, with replicas, endpoints and phase
   opspilot get events                what happened (Started, Ready, BackOff, OOMKilled, …)
+  opspilot proposals list            changes waiting for approval; approve with: opspilot proposals approve ID
+  opspilot mcp --server control-plane   MCP on stdio for your AI assistant (docs/connect-your-ai-assistant.md)
+
+Authentication: client commands send OPSPILOT_TOKEN, or the admin token "opspilot up" keeps in its data dir.
 
 Exit codes: 0 ok, 1 failed, 2 invalid input, 3 server unavailable.`,
   );
@@ -56,6 +62,8 @@ registerBuild(program, context);
 registerConfig(program, context);
 registerAnalyze(program, context);
 registerTelemetry(program, context);
+registerGovernance(program, context);
+registerMcp(program, context);
 
 try {
   await program.parseAsync(process.argv);

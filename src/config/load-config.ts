@@ -103,7 +103,7 @@ export interface ClientConfig {
 }
 
 export function loadClientConfig(
-  options: { server?: string | undefined; env?: Environment } = {},
+  options: { server?: string | undefined; env?: Environment; cwd?: string } = {},
 ): ClientConfig {
   const env = options.env ?? process.env;
   const server = options.server ?? env.OPSPILOT_SERVER ?? 'http://127.0.0.1:7400';
@@ -118,7 +118,24 @@ export function loadClientConfig(
       hint: 'Pass --server http://HOST:PORT or set OPSPILOT_SERVER.',
     });
   }
-  return Object.freeze({ server: url.toString().replace(/\/$/, ''), token: env.OPSPILOT_TOKEN });
+  return Object.freeze({
+    server: url.toString().replace(/\/$/, ''),
+    token: env.OPSPILOT_TOKEN ?? localAdminToken(env, options.cwd ?? process.cwd()),
+  });
+}
+
+/**
+ * The admin token `opspilot up` keeps in its data dir (like a kubeconfig), for CLI use on the same machine
+ * when OPSPILOT_TOKEN is unset. Undefined when there is none or it cannot be read.
+ */
+function localAdminToken(env: Environment, cwd: string): string | undefined {
+  const dataDir = resolve(cwd, env.OPSPILOT_DATA_DIR ?? './.opspilot');
+  try {
+    const token = readFileSync(resolve(dataDir, 'auth', 'admin.token'), 'utf8').trim();
+    return token === '' ? undefined : token;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A copy of the config that is safe to print: passwords in URLs and secret-looking keys are masked. */

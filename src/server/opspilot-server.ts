@@ -29,6 +29,10 @@ import type { ResourceUsageQuery } from '../telemetry/query/contracts.js';
 import type { BindingAllocation } from '../telemetry/query/telemetry-query-service.js';
 import { TelemetryPlane } from '../telemetry/telemetry-plane.js';
 import { version } from './package-info.js';
+import { Governance } from '../governance/governance.js';
+import type { IssuedToken } from '../governance/identity/token-service.js';
+import { registerMcpRoutes } from '../mcp/mcp-http.js';
+import { writeAdminToken } from './admin-token.js';
 
 export interface OpspilotOptions {
   readonly config: Config;
@@ -50,6 +54,9 @@ export interface Opspilot {
   readonly alerts: AlertService;
   readonly evaluator: AlertEvaluator;
   readonly bus: EventBus;
+  readonly governance: Governance;
+  /** A platform-admin token for this server's operator (printed by `opspilot up`), when enabled. */
+  adminToken(): Promise<IssuedToken>;
   /** Adopts or replaces what a previous run left, reconciles, then listens. Resolves with the API's URL. */
   start(): Promise<string>;
   /** Stops listening, stops every replica and closes the store. */
@@ -74,6 +81,7 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
   const events = new RuntimeEventRecorder(store, logger.child({ component: 'runtime' }));
   // The platform service is built below; the allocation source only runs at query time.
   const platformRef: { current?: PlatformService } = {};
+  const governanceRef: { current?: Governance } = {};
   let telemetry: TelemetryPlane;
   try {
     telemetry = await TelemetryPlane.open({
@@ -135,6 +143,10 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
     onChange: () => {
       reconciler.trigger();
       workflows.trigger();
+      // RoleBindings may have changed: the authorizer reloads them (cheap; a handful of resources).
+      governanceRef.current?.syncRoleBindings().catch((error: unknown) => {
+        logger.warn({ err: error }, 'reloading RoleBindings failed; authorization keeps the previous set');
+      });
     },
   });
   const housekeeping = new Housekeeping({
@@ -156,13 +168,26 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
     logger: logger.child({ component: 'alerting' }),
     intervalMs: config.alerting.evaluationIntervalMs,
   });
-  const app = await createApi({
+  const governance: Governance = await Governance.create({
+    config,
+    store,
     platform,
     telemetry: telemetry.queries,
-    otlpEndpoint: () => telemetry.otlpEndpoint,
     alerts,
+    clock,
+    ids,
+    logger: logger.child({ component: 'governance' }),
+  });
+  governanceRef.current = governance;
+  const app = await createApi({
+    governance,
+    telemetry: true,
+    otlpEndpoint: () => telemetry.otlpEndpoint,
+    alerts: true,
     logger: logger.child({ component: 'api' }),
     version,
+    extraRoutes: (api) =>
+      registerMcpRoutes(api, { governance, config, version, logger: logger.child({ component: 'mcp' }) }),
   });
 
   let started = false;
@@ -177,6 +202,15 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
     alerts,
     evaluator,
     bus,
+    governance,
+    async adminToken() {
+      const issued = await governance.tokens.issue({
+        subject: 'admin',
+        grants: [{ role: 'platform-admin', scope: { namespace: '*' } }],
+      });
+      writeAdminToken(config.dataDir, issued.token);
+      return issued;
+    },
     async start() {
       await bootstrapPlatform(platform);
       await workflows.recoverInterrupted();
@@ -199,6 +233,7 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
       workflows.start();
       housekeeping.start();
       evaluator.start();
+      governance.start();
       const address = app.server.address() as AddressInfo;
       return `http://${formatHost(address.address)}:${address.port}`;
     },
@@ -208,6 +243,7 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
         // Builds first: a finishing build triggers the reconciler, which must still be there to ignore it.
         await housekeeping.stop();
         await evaluator.stop();
+        await governance.stop();
         await workflows.stop();
         await reconciler.stop();
         await runtime.shutdown();

@@ -50,6 +50,12 @@ beforeAll(async () => {
     baseEnv: inheritedEnvironment(),
   });
   const api = await opspilot.start();
+  // Alertmanager authenticates like any client: a service token that may post alerts.
+  const { token } = await opspilot.governance.tokens.issue({
+    subject: 'alertmanager',
+    kind: 'service',
+    grants: [{ role: 'sre-agent', scope: { namespace: '*' } }],
+  });
 
   const alertmanagerPort = await freePort();
   writeFileSync(
@@ -65,6 +71,10 @@ receivers:
     webhook_configs:
       - url: ${api}/api/v1/alerts/alertmanager
         send_resolved: true
+        http_config:
+          authorization:
+            type: Bearer
+            credentials: ${token}
 `,
   );
   run('prometheus-alertmanager', [
@@ -129,5 +139,7 @@ describe('Prometheus and Alertmanager into opspilot', () => {
     expect(alert?.annotations.generatorURL).toContain('http');
     const history = await opspilot.alerts.history({ namespace: 'shop' });
     expect(history.map((event) => [event.rule, event.state])).toContainEqual(['CheckoutDown', 'firing']);
+    const audit = await opspilot.governance.audit.list({ principal: 'alertmanager' });
+    expect(audit[0]).toMatchObject({ action: 'alerts.ingest', decision: 'allow', edge: 'rest' });
   });
 });

@@ -1,5 +1,5 @@
 // The REST API through Fastify's inject(): contracts, problem+json errors with field paths, OpenAPI.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, InjectOptions } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApi } from '../../src/api/create-api.js';
@@ -8,10 +8,17 @@ import { randomIds } from '../../src/core/ids.js';
 import { bootstrapPlatform } from '../../src/platform/bootstrap.js';
 import { PlatformService } from '../../src/platform/platform-service.js';
 import { serviceManifest, yamlDocuments } from '../helpers/manifests.js';
+import { testGovernance, tokenFor } from '../helpers/governance.js';
 import { sqliteStore, type TestStore } from '../helpers/state-stores.js';
 
 let subject: TestStore;
 let app: FastifyInstance;
+let adminToken: string;
+
+/** app.inject as an authenticated platform-admin. */
+function inject(options: InjectOptions) {
+  return app.inject({ ...options, headers: { authorization: `Bearer ${adminToken}`, ...options.headers } });
+}
 
 beforeAll(async () => {
   subject = await sqliteStore();
@@ -22,7 +29,9 @@ beforeAll(async () => {
     ids: randomIds,
   });
   await bootstrapPlatform(platform);
-  app = await createApi({ platform, logger: pino({ level: 'silent' }), version: 'test' });
+  const governance = await testGovernance({ store: subject.store, platform, dataDir: subject.dataDir });
+  adminToken = await tokenFor(governance, 'admin', 'platform-admin');
+  app = await createApi({ governance, logger: pino({ level: 'silent' }), version: 'test' });
 });
 
 afterAll(async () => {
@@ -32,13 +41,13 @@ afterAll(async () => {
 
 describe('REST API', () => {
   it('answers health without a body', async () => {
-    const response = await app.inject({ method: 'GET', url: '/healthz' });
+    const response = await inject({ method: 'GET', url: '/healthz' });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ status: 'ok', version: 'test' });
   });
 
   it('applies documents and reads a component with its status contract', async () => {
-    const apply = await app.inject({
+    const apply = await inject({
       method: 'POST',
       url: '/api/v1/apply',
       payload: { documents: yamlDocuments(serviceManifest({ cwd: 'echo' })), baseDir: '/srv' },
@@ -46,7 +55,7 @@ describe('REST API', () => {
     expect(apply.statusCode).toBe(200);
     expect(apply.json<{ items: unknown[] }>().items).toHaveLength(4);
 
-    const component = await app.inject({ method: 'GET', url: '/api/v1/namespaces/default/components/echo' });
+    const component = await inject({ method: 'GET', url: '/api/v1/namespaces/default/components/echo' });
     expect(component.statusCode).toBe(200);
     const body = component.json<{ apiVersion: string; kind: string; status: { environments: unknown[] } }>();
     expect(body.apiVersion).toBe('opspilot.dev/v1alpha1');
@@ -61,13 +70,13 @@ describe('REST API', () => {
       phase: 'Progressing',
     });
 
-    const list = await app.inject({ method: 'GET', url: '/api/v1/releasebindings?component=echo' });
+    const list = await inject({ method: 'GET', url: '/api/v1/releasebindings?component=echo' });
     expect(list.json<{ kind: string; items: unknown[] }>().kind).toBe('List');
     expect(list.json<{ items: unknown[] }>().items).toHaveLength(1);
   });
 
   it('accepts YAML bodies for apply', async () => {
-    const response = await app.inject({
+    const response = await inject({
       method: 'POST',
       url: '/api/v1/apply',
       headers: { 'content-type': 'application/yaml' },
@@ -75,15 +84,16 @@ describe('REST API', () => {
         'apiVersion: opspilot.dev/v1alpha1\nkind: Environment\nmetadata: { name: qa }\nspec: { production: false }\n',
     });
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toEqual({
+    expect(response.json()).toMatchObject({
       dryRun: false,
       items: [{ kind: 'Environment', namespace: null, name: 'qa', action: 'created', document: 0 }],
+      proposal: { action: 'resources.apply', status: 'succeeded', createdBy: { subject: 'admin' } },
     });
   });
 
   it('reports invalid documents as problem+json with document and field path', async () => {
     const text = serviceManifest({}).replace('replicas: 3', 'replicas: -1');
-    const response = await app.inject({
+    const response = await inject({
       method: 'POST',
       url: '/api/v1/apply',
       payload: { documents: yamlDocuments(text), baseDir: '/srv' },
@@ -99,11 +109,11 @@ describe('REST API', () => {
   });
 
   it('reports request-shape errors with the failing part of the request', async () => {
-    const response = await app.inject({ method: 'POST', url: '/api/v1/apply', payload: { docs: [] } });
+    const response = await inject({ method: 'POST', url: '/api/v1/apply', payload: { docs: [] } });
     expect(response.statusCode).toBe(400);
     const body = response.json<{ errors: { path: string }[] }>();
     expect(body.errors.map((error) => error.path)).toEqual(expect.arrayContaining(['body.documents']));
-    const malformed = await app.inject({
+    const malformed = await inject({
       method: 'POST',
       url: '/api/v1/apply',
       headers: { 'content-type': 'application/json' },
@@ -111,7 +121,7 @@ describe('REST API', () => {
     });
     expect(malformed.statusCode).toBe(400);
     expect(malformed.headers['content-type']).toContain('application/problem+json');
-    const badYaml = await app.inject({
+    const badYaml = await inject({
       method: 'POST',
       url: '/api/v1/apply',
       headers: { 'content-type': 'application/yaml' },
@@ -122,13 +132,13 @@ describe('REST API', () => {
   });
 
   it('answers 404 with a hint, and 409 when a delete would break references', async () => {
-    const missing = await app.inject({ method: 'GET', url: '/api/v1/namespaces/default/components/nope' });
+    const missing = await inject({ method: 'GET', url: '/api/v1/namespaces/default/components/nope' });
     expect(missing.statusCode).toBe(404);
     expect(missing.json()).toMatchObject({
       code: 'not_found',
       hint: expect.stringContaining('opspilot get components') as string,
     });
-    const conflict = await app.inject({ method: 'DELETE', url: '/api/v1/environments/dev' });
+    const conflict = await inject({ method: 'DELETE', url: '/api/v1/environments/dev' });
     expect(conflict.statusCode).toBe(409);
     expect(conflict.json()).toMatchObject({
       code: 'conflict',
@@ -143,14 +153,14 @@ describe('REST API', () => {
       metadata: { name: 'web' },
       spec: {},
     };
-    const created = await app.inject({
+    const created = await inject({
       method: 'PUT',
       url: '/api/v1/namespaces/default/projects/web',
       payload: document,
     });
-    expect(created.statusCode).toBe(200);
+    expect(created.statusCode, created.body).toBe(200);
     expect(created.json<{ items: { action: string }[] }>().items[0]?.action).toBe('created');
-    const mismatch = await app.inject({
+    const mismatch = await inject({
       method: 'PUT',
       url: '/api/v1/namespaces/default/projects/other',
       payload: document,
@@ -159,7 +169,7 @@ describe('REST API', () => {
   });
 
   it('lists events newest first', async () => {
-    const response = await app.inject({
+    const response = await inject({
       method: 'GET',
       url: '/api/v1/namespaces/default/events?component=echo',
     });
@@ -167,12 +177,12 @@ describe('REST API', () => {
     const body = response.json<{ kind: string; items: { reason: string }[] }>();
     expect(body.kind).toBe('EventList');
     expect(body.items.map((event) => event.reason)).toContain('ReleaseCreated');
-    const invalid = await app.inject({ method: 'GET', url: '/api/v1/events?since=yesterday' });
+    const invalid = await inject({ method: 'GET', url: '/api/v1/events?since=yesterday' });
     expect(invalid.statusCode).toBe(400);
   });
 
   it('publishes an OpenAPI document covering every resource kind', async () => {
-    const response = await app.inject({ method: 'GET', url: '/api/v1/openapi.json' });
+    const response = await inject({ method: 'GET', url: '/api/v1/openapi.json' });
     expect(response.statusCode).toBe(200);
     const document = response.json<{ openapi: string; paths: Record<string, unknown> }>();
     expect(document.openapi).toMatch(/^3\./);

@@ -106,7 +106,7 @@ describe('opspilot CLI', () => {
 
   it('deletes what a file declares', async () => {
     const result = await cli(['delete', '-f', manifest]);
-    expect(result.code).toBe(0);
+    expect(result.code, result.stderr).toBe(0);
     expect(result.stdout.split('\n')[0]).toBe('releasebinding/echo-dev deleted');
     expect(result.stdout).toContain('component/echo deleted');
     expect((await cli(['get', 'components'])).stderr).toContain('No components found in namespace default.');

@@ -75,7 +75,7 @@ describe('telemetry durability', () => {
         limit: '1000',
         ...(cursor === undefined ? {} : { cursor }),
       }).toString();
-      const page = (await (await fetch(url)).json()) as LogResult;
+      const page = (await (await fetch(url, { headers: server.headers })).json()) as LogResult;
       for (const entry of page.entries) found.add(entry.body);
       cursor = page.nextCursor ?? undefined;
     } while (cursor !== undefined);

@@ -113,7 +113,7 @@ const metrics = {
 };
 
 async function api<T>(path: string): Promise<T> {
-  const response = await fetch(`${server.url}${path}`);
+  const response = await fetch(`${server.url}${path}`, { headers: server.headers });
   expect(response.status, await response.clone().text()).toBe(200);
   return (await response.json()) as T;
 }

@@ -8,12 +8,19 @@ export const cliPath = fileURLToPath(new URL('../../dist/cli/main.js', import.me
 export interface RunningServer {
   readonly process: ChildProcess;
   readonly url: string;
+  /** The platform-admin token `opspilot up` printed and keeps in its data dir. */
+  readonly token: string;
+  /** Headers with that token, for fetch. */
+  readonly headers: Record<string, string>;
   /** Base URL of the OTLP receiver. */
   readonly otlp: string;
   output(): string;
   /** Sends a signal and waits for the process to exit. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
+
+/** Admin tokens by server URL, so that runCli authenticates like a user on the server's machine. */
+const tokens = new Map<string, string>();
 
 /** One OTLP port per data dir: a restarted server must offer replicas the same endpoint, or they roll out. */
 const otlpPorts = new Map<string, number>();
@@ -54,15 +61,16 @@ export async function startServer(options: {
       resolve(code);
     });
   });
-  const url = await new Promise<string>((resolve, reject) => {
+  const { url, token } = await new Promise<{ url: string; token: string }>((resolve, reject) => {
     const timer = setTimeout(() => {
       reject(new Error(`opspilot up did not start:\n${output}`));
     }, 30_000);
     const check = (): void => {
       const match = /API\s+(http:\/\/[^\s/]+)\/api\/v1/.exec(output);
-      if (match?.[1] !== undefined) {
+      const token = /export OPSPILOT_TOKEN=(\S+)/.exec(output);
+      if (match?.[1] !== undefined && token?.[1] !== undefined) {
         clearTimeout(timer);
-        resolve(match[1]);
+        resolve({ url: match[1], token: token[1] });
       }
     };
     child.stdout.on('data', check);
@@ -71,9 +79,12 @@ export async function startServer(options: {
       reject(new Error(`opspilot up exited with ${code}:\n${output}`));
     });
   });
+  tokens.set(url, token);
   return {
     process: child,
     url,
+    token,
+    headers: { authorization: `Bearer ${token}` },
     otlp: `http://127.0.0.1:${otlpPort}`,
     output: () => output,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
@@ -105,12 +116,19 @@ export interface CliResult {
 
 export function runCli(
   args: readonly string[],
-  options: { server?: string; input?: string; cwd?: string } = {},
+  options: { server?: string; input?: string; cwd?: string; env?: Record<string, string> } = {},
 ): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [cliPath, ...args], {
       cwd: options.cwd,
-      env: { ...process.env, ...(options.server === undefined ? {} : { OPSPILOT_SERVER: options.server }) },
+      env: {
+        ...process.env,
+        ...(options.server === undefined ? {} : { OPSPILOT_SERVER: options.server }),
+        ...(options.server !== undefined && tokens.has(options.server)
+          ? { OPSPILOT_TOKEN: tokens.get(options.server) }
+          : {}),
+        ...options.env,
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -2,21 +2,23 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { resourceNameSchema } from '../../platform/resource-kinds.js';
-import type { AlertService } from '../../telemetry/alerting/alert-service.js';
 import {
   alertEventSchema,
   alertSchema,
   alertStates,
   alertmanagerPayloadSchema,
 } from '../../telemetry/alerting/contracts.js';
+import { governed } from '../authentication.js';
 import { problemSchema } from '../problem.js';
+import { route } from '../route-actions.js';
 
 const tags = ['alerts'];
 
-export const alertRoutes: FastifyPluginAsyncZod<{ alerts: AlertService }> = (app, { alerts }) => {
+export const alertRoutes: FastifyPluginAsyncZod = (app) => {
   app.get(
     '/api/v1/alerts',
     {
+      ...route('GET /api/v1/alerts'),
       schema: {
         tags,
         summary: 'Alerts (one per rule and label set), most recently changed first',
@@ -28,11 +30,12 @@ export const alertRoutes: FastifyPluginAsyncZod<{ alerts: AlertService }> = (app
         response: { 200: z.object({ items: z.array(alertSchema) }), 400: problemSchema },
       },
     },
-    async (request) => ({ items: await alerts.list(request.query) }),
+    async (request) => ({ items: await governed(request).alerts(request.query) }),
   );
   app.get(
     '/api/v1/alerts/history',
     {
+      ...route('GET /api/v1/alerts/history'),
       schema: {
         tags,
         summary: 'State changes of alerts (pending, firing, resolved), newest first',
@@ -45,11 +48,12 @@ export const alertRoutes: FastifyPluginAsyncZod<{ alerts: AlertService }> = (app
         response: { 200: z.object({ items: z.array(alertEventSchema) }), 400: problemSchema },
       },
     },
-    async (request) => ({ items: await alerts.history(request.query) }),
+    async (request) => ({ items: await governed(request).alertHistory(request.query) }),
   );
   app.post(
     '/api/v1/alerts/alertmanager',
     {
+      ...route('POST /api/v1/alerts/alertmanager'),
       schema: {
         tags,
         summary: 'Alertmanager webhook receiver: its alerts join the same history',
@@ -59,7 +63,7 @@ export const alertRoutes: FastifyPluginAsyncZod<{ alerts: AlertService }> = (app
     },
     async (request) => ({
       received: request.body.alerts.length,
-      changed: await alerts.receiveAlertmanager(request.body),
+      changed: await governed(request).receiveAlertmanager(request.body),
     }),
   );
   return Promise.resolve();

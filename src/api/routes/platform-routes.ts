@@ -3,8 +3,10 @@
 //   namespaced:      /api/v1/namespaces/{namespace}/{plural}[/{name}]   and   /api/v1/{plural} (all namespaces)
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { InvalidError } from '../../core/errors.js';
-import type { PlatformService } from '../../platform/platform-service.js';
+import type { FastifyReply } from 'fastify';
+import { ConflictError, ForbiddenError, InvalidError } from '../../core/errors.js';
+import type { ApplyOutcome } from '../../platform/contracts.js';
+import type { Proposal } from '../../governance/proposals/contracts.js';
 import { kindInfo, kinds, resourceNameSchema, resourceOutputSchema } from '../../platform/resource-kinds.js';
 import {
   applyOutcomeSchema,
@@ -13,7 +15,10 @@ import {
   replicaLogLineSchema,
   workflowLogLineSchema,
 } from '../../platform/contracts.js';
+import { governed } from '../authentication.js';
 import { problemSchema } from '../problem.js';
+import { route } from '../route-actions.js';
+import { proposalSchema } from '../../governance/proposals/contracts.js';
 
 /** `?dryRun=true|false|1|0`; z.coerce.boolean would read "false" as true. */
 const queryBoolean = z
@@ -43,24 +48,28 @@ const eventQuerySchema = listQuerySchema.extend({
 
 const errorResponses = { 400: problemSchema, 404: problemSchema, 409: problemSchema, 503: problemSchema };
 
-export const platformRoutes: FastifyPluginAsyncZod<{ platform: PlatformService }> = (app, { platform }) => {
+export const platformRoutes: FastifyPluginAsyncZod = (app) => {
   app.post(
     '/api/v1/apply',
     {
+      ...route('POST /api/v1/apply'),
       schema: {
         tags: ['apply'],
         summary: 'Apply resource documents all-or-nothing',
         description: 'Creates or updates every document, or nothing when any of them is invalid.',
         body: applyBodySchema,
-        response: { 200: applyOutcomeSchema, ...errorResponses },
+        response: { 200: writeResponseSchema, 202: writeResponseSchema, ...errorResponses },
       },
     },
-    (request) =>
-      platform.apply(request.body.documents, {
-        baseDir: request.body.baseDir,
-        dryRun: request.body.dryRun,
-        defaultNamespace: request.body.namespace,
-      }),
+    async (request, reply) =>
+      writeAnswer(
+        reply,
+        await governed(request).apply(request.body.documents, {
+          baseDir: request.body.baseDir,
+          dryRun: request.body.dryRun,
+          defaultNamespace: request.body.namespace,
+        }),
+      ),
   );
 
   for (const kind of kinds) {
@@ -79,6 +88,9 @@ export const platformRoutes: FastifyPluginAsyncZod<{ platform: PlatformService }
     app.get(
       base,
       {
+        ...route(
+          info.scope === 'cluster' ? 'GET /api/v1/{kind}' : 'GET /api/v1/namespaces/:namespace/{kind}',
+        ),
         schema: {
           tags,
           summary: `List ${info.plural}`,
@@ -90,7 +102,10 @@ export const platformRoutes: FastifyPluginAsyncZod<{ platform: PlatformService }
       async (request) => ({
         apiVersion: 'opspilot.dev/v1alpha1',
         kind: 'List' as const,
-        items: await platform.list(kind, { ...request.query, namespace: namespaceOf(request.params) }),
+        items: await governed(request).list(kind, {
+          ...request.query,
+          namespace: info.scope === 'cluster' ? undefined : namespaceOf(request.params),
+        }),
       }),
     );
 
@@ -98,6 +113,7 @@ export const platformRoutes: FastifyPluginAsyncZod<{ platform: PlatformService }
       app.get(
         `/api/v1/${info.plural}`,
         {
+          ...route('GET /api/v1/{kind}'),
           schema: {
             tags,
             summary: `List ${info.plural} in all namespaces`,
@@ -108,31 +124,35 @@ export const platformRoutes: FastifyPluginAsyncZod<{ platform: PlatformService }
         async (request) => ({
           apiVersion: 'opspilot.dev/v1alpha1',
           kind: 'List' as const,
-          items: await platform.list(kind, request.query),
+          items: await governed(request).list(kind, request.query),
         }),
       );
     }
 
     app.get(
       `${base}/:name`,
-      { schema: { tags, summary: `Read a ${kind}`, params, response: { 200: output, ...errorResponses } } },
-      (request) => platform.get(kind, namespaceOf(request.params), request.params.name),
+      {
+        ...route('GET /api/v1/{kind}/:name'),
+        schema: { tags, summary: `Read a ${kind}`, params, response: { 200: output, ...errorResponses } },
+      },
+      (request) => governed(request).get(kind, namespaceOf(request.params), request.params.name),
     );
 
     if (info.applicable) {
       app.put(
         `${base}/:name`,
         {
+          ...route('PUT /api/v1/{kind}/:name'),
           schema: {
             tags,
             summary: `Create or update a ${kind}`,
             params,
             body: z.object({ metadata: z.object({ name: z.string() }).loose() }).loose(),
             querystring: z.strictObject({ dryRun: queryBoolean.optional() }),
-            response: { 200: applyOutcomeSchema, ...errorResponses },
+            response: { 200: writeResponseSchema, 202: writeResponseSchema, ...errorResponses },
           },
         },
-        (request) => {
+        async (request, reply) => {
           const { name } = request.params;
           const namespace = namespaceOf(request.params);
           const metadata = request.body.metadata as { name: string; namespace?: unknown };
@@ -152,7 +172,10 @@ export const platformRoutes: FastifyPluginAsyncZod<{ platform: PlatformService }
             kind,
             metadata: { ...metadata, ...(namespace === '' ? {} : { namespace }) },
           };
-          return platform.apply([document], { dryRun: request.query.dryRun });
+          return writeAnswer(
+            reply,
+            await governed(request).apply([document], { dryRun: request.query.dryRun }),
+          );
         },
       );
     }
@@ -160,6 +183,7 @@ export const platformRoutes: FastifyPluginAsyncZod<{ platform: PlatformService }
     app.delete(
       `${base}/:name`,
       {
+        ...route('DELETE /api/v1/{kind}/:name'),
         schema: {
           tags,
           summary: `Delete a ${kind}`,
@@ -168,12 +192,14 @@ export const platformRoutes: FastifyPluginAsyncZod<{ platform: PlatformService }
               ? 'Also deletes its releases, bindings (stopping their replicas) and workflow runs.'
               : undefined,
           params,
-          response: { 200: z.object({ items: applyOutcomeSchema.shape.items }), ...errorResponses },
+          response: { 200: writeResponseSchema, 202: writeResponseSchema, ...errorResponses },
         },
       },
-      async (request) => ({
-        items: await platform.delete(kind, namespaceOf(request.params), request.params.name),
-      }),
+      async (request, reply) =>
+        writeAnswer(reply, {
+          outcome: null,
+          proposal: await governed(request).delete(kind, namespaceOf(request.params), request.params.name),
+        }),
     );
   }
 
@@ -182,6 +208,7 @@ export const platformRoutes: FastifyPluginAsyncZod<{ platform: PlatformService }
   app.get(
     '/api/v1/namespaces/:namespace/components/:name/status',
     {
+      ...route('GET /api/v1/namespaces/:namespace/components/:name/status'),
       schema: {
         tags: ['components'],
         summary: 'Live status of a component in every environment',
@@ -189,12 +216,13 @@ export const platformRoutes: FastifyPluginAsyncZod<{ platform: PlatformService }
         response: { 200: componentStatusSchema, ...errorResponses },
       },
     },
-    (request) => platform.componentStatus(request.params.namespace, request.params.name),
+    (request) => governed(request).componentStatus(request.params.namespace, request.params.name),
   );
 
   app.get(
     '/api/v1/namespaces/:namespace/components/:name/logs',
     {
+      ...route('GET /api/v1/namespaces/:namespace/components/:name/logs'),
       schema: {
         tags: ['components'],
         summary: 'Recent stdout/stderr lines of a component in one environment',
@@ -211,7 +239,7 @@ export const platformRoutes: FastifyPluginAsyncZod<{ platform: PlatformService }
       },
     },
     async (request) => ({
-      lines: await platform.logs({
+      lines: await governed(request).logs({
         namespace: request.params.namespace,
         component: request.params.name,
         environment: request.query.environment,
@@ -224,6 +252,7 @@ export const platformRoutes: FastifyPluginAsyncZod<{ platform: PlatformService }
   app.get(
     '/api/v1/namespaces/:namespace/workflowruns/:name/logs',
     {
+      ...route('GET /api/v1/namespaces/:namespace/workflowruns/:name/logs'),
       schema: {
         tags: ['workflowruns'],
         summary: 'Output of a workflow run, in order',
@@ -239,7 +268,7 @@ export const platformRoutes: FastifyPluginAsyncZod<{ platform: PlatformService }
       },
     },
     async (request) => ({
-      lines: await platform.workflowLogs(request.params.namespace, request.params.name, {
+      lines: await governed(request).workflowLogs(request.params.namespace, request.params.name, {
         afterSequence: request.query.after,
         limit: request.query.limit,
       }),
@@ -254,6 +283,7 @@ export const platformRoutes: FastifyPluginAsyncZod<{ platform: PlatformService }
   app.get(
     '/api/v1/events',
     {
+      ...route('GET /api/v1/events'),
       schema: {
         tags: ['events'],
         summary: 'Events in all namespaces, newest first',
@@ -264,12 +294,13 @@ export const platformRoutes: FastifyPluginAsyncZod<{ platform: PlatformService }
     async (request) => ({
       apiVersion: 'opspilot.dev/v1alpha1',
       kind: 'EventList' as const,
-      items: await platform.events(request.query),
+      items: await governed(request).events(request.query),
     }),
   );
   app.get(
     '/api/v1/namespaces/:namespace/events',
     {
+      ...route('GET /api/v1/namespaces/:namespace/events'),
       schema: {
         tags: ['events'],
         summary: 'Events in a namespace, newest first',
@@ -281,9 +312,115 @@ export const platformRoutes: FastifyPluginAsyncZod<{ platform: PlatformService }
     async (request) => ({
       apiVersion: 'opspilot.dev/v1alpha1',
       kind: 'EventList' as const,
-      items: await platform.events({ ...request.query, namespace: request.params.namespace }),
+      items: await governed(request).events({ ...request.query, namespace: request.params.namespace }),
     }),
+  );
+
+  const intentBody = {
+    scale: z.strictObject({ environment: resourceNameSchema, replicas: z.number().int().min(0).max(100) }),
+    restart: z.strictObject({ environment: resourceNameSchema }),
+    rollback: z.strictObject({ environment: resourceNameSchema, release: resourceNameSchema.optional() }),
+  };
+  app.post(
+    '/api/v1/namespaces/:namespace/components/:name/scale',
+    {
+      ...route('POST /api/v1/namespaces/:namespace/components/:name/scale'),
+      schema: {
+        tags: ['components'],
+        summary:
+          'Propose a new replica count (runs at once when guardrails allow; 202 when it needs approval)',
+        params: componentParams,
+        body: intentBody.scale,
+        response: { 200: writeResponseSchema, 202: writeResponseSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) =>
+      writeAnswer(reply, {
+        outcome: null,
+        proposal: await governed(request).scale(
+          request.params.namespace,
+          request.params.name,
+          request.body.environment,
+          request.body.replicas,
+        ),
+      }),
+  );
+  app.post(
+    '/api/v1/namespaces/:namespace/components/:name/restart',
+    {
+      ...route('POST /api/v1/namespaces/:namespace/components/:name/restart'),
+      schema: {
+        tags: ['components'],
+        summary: 'Propose a rolling restart of a component in one environment',
+        params: componentParams,
+        body: intentBody.restart,
+        response: { 200: writeResponseSchema, 202: writeResponseSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) =>
+      writeAnswer(reply, {
+        outcome: null,
+        proposal: await governed(request).restart(
+          request.params.namespace,
+          request.params.name,
+          request.body.environment,
+        ),
+      }),
+  );
+  app.post(
+    '/api/v1/namespaces/:namespace/components/:name/rollback',
+    {
+      ...route('POST /api/v1/namespaces/:namespace/components/:name/rollback'),
+      schema: {
+        tags: ['components'],
+        summary: 'Propose a rollback to the previous release (or the given one)',
+        params: componentParams,
+        body: intentBody.rollback,
+        response: { 200: writeResponseSchema, 202: writeResponseSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) =>
+      writeAnswer(reply, {
+        outcome: null,
+        proposal: await governed(request).rollback(
+          request.params.namespace,
+          request.params.name,
+          request.body.environment,
+          request.body.release,
+        ),
+      }),
   );
 
   return Promise.resolve();
 };
+
+/**
+ * A write's answer: the platform's items (what was created, configured, deleted) and the proposal that carried
+ * it. 200 when it ran; 202 when it waits for approval; 403 when guardrails denied it.
+ */
+const writeResponseSchema = applyOutcomeSchema
+  .extend({
+    proposal: proposalSchema.nullable(),
+  })
+  .meta({ id: 'WriteResult' });
+
+function writeAnswer(
+  reply: FastifyReply,
+  result: { outcome: ApplyOutcome | null; proposal: Proposal | null },
+): z.infer<typeof writeResponseSchema> {
+  const { outcome, proposal } = result;
+  if (proposal === null)
+    return { dryRun: outcome?.dryRun ?? false, items: outcome?.items ?? [], proposal: null };
+  if (proposal.status === 'denied') {
+    throw new ForbiddenError(`guardrails denied it: ${proposal.guardrails.reasons.join('; ')}`, {
+      hint: `Proposal ${proposal.id} records the verdict; change the request to fit the guardrails.`,
+    });
+  }
+  if (proposal.status === 'failed') {
+    throw new ConflictError(
+      `proposal ${proposal.id} failed: ${proposal.execution.message ?? 'unknown reason'}`,
+    );
+  }
+  if (proposal.status === 'pending') void reply.code(202);
+  return { dryRun: false, items: outcome?.items ?? proposal.execution.items, proposal };
+}

@@ -17,21 +17,22 @@ import {
   traceSchema,
   traceSearchResultSchema,
 } from '../../telemetry/query/contracts.js';
-import type { TelemetryQueryService } from '../../telemetry/query/telemetry-query-service.js';
 import { resourceNameSchema } from '../../platform/resource-kinds.js';
+import { governed } from '../authentication.js';
 import { problemSchema } from '../problem.js';
+import { route } from '../route-actions.js';
 
 const errors = { 400: problemSchema, 404: problemSchema, 503: problemSchema };
 const tags = ['telemetry'];
 
 export const telemetryRoutes: FastifyPluginAsyncZod<{
-  telemetry: TelemetryQueryService;
   /** Base URL of the OTLP receiver, once it listens (undefined when it is disabled). */
   otlpEndpoint: () => string | undefined;
-}> = (app, { telemetry, otlpEndpoint }) => {
+}> = (app, { otlpEndpoint }) => {
   app.get(
     '/api/v1/telemetry/receiver',
     {
+      ...route('GET /api/v1/telemetry/receiver'),
       schema: {
         tags,
         summary: 'Where to send OTLP/HTTP telemetry (null when the receiver is disabled)',
@@ -51,6 +52,7 @@ export const telemetryRoutes: FastifyPluginAsyncZod<{
   app.get(
     '/api/v1/telemetry/logs',
     {
+      ...route('GET /api/v1/telemetry/logs'),
       schema: {
         tags,
         summary:
@@ -59,11 +61,12 @@ export const telemetryRoutes: FastifyPluginAsyncZod<{
         response: { 200: logResultSchema, ...errors },
       },
     },
-    (request) => telemetry.logs(request.query),
+    (request) => governed(request).queryLogs(request.query),
   );
   app.get(
     '/api/v1/telemetry/errors',
     {
+      ...route('GET /api/v1/telemetry/errors'),
       schema: {
         tags,
         summary:
@@ -72,11 +75,12 @@ export const telemetryRoutes: FastifyPluginAsyncZod<{
         response: { 200: errorSummarySchema, ...errors },
       },
     },
-    (request) => telemetry.errorSummary(request.query),
+    (request) => governed(request).errorSummary(request.query),
   );
   app.get(
     '/api/v1/telemetry/metrics',
     {
+      ...route('GET /api/v1/telemetry/metrics'),
       schema: {
         tags,
         summary:
@@ -85,11 +89,12 @@ export const telemetryRoutes: FastifyPluginAsyncZod<{
         response: { 200: metricResultSchema, ...errors },
       },
     },
-    (request) => telemetry.metrics(request.query),
+    (request) => governed(request).metrics(request.query),
   );
   app.get(
     '/api/v1/telemetry/metric-names',
     {
+      ...route('GET /api/v1/telemetry/metric-names'),
       schema: {
         tags,
         summary: 'Names of metrics stored for a scope, most reported first',
@@ -103,12 +108,13 @@ export const telemetryRoutes: FastifyPluginAsyncZod<{
     },
     async (request) => ({
       derived: ['request_rate', 'error_rate', 'latency_p50', 'latency_p95', 'latency_p99', 'cpu', 'memory'],
-      stored: await telemetry.metricNames(telemetry.resourcesIn(request.query)),
+      stored: await governed(request).metricNames(request.query),
     }),
   );
   app.get(
     '/api/v1/telemetry/traces',
     {
+      ...route('GET /api/v1/telemetry/traces'),
       schema: {
         tags,
         summary: 'Search traces by service, operation, minimum duration, status and window',
@@ -116,11 +122,12 @@ export const telemetryRoutes: FastifyPluginAsyncZod<{
         response: { 200: traceSearchResultSchema, ...errors },
       },
     },
-    (request) => telemetry.traces(request.query),
+    (request) => governed(request).traces(request.query),
   );
   app.get(
     '/api/v1/telemetry/traces/:traceId',
     {
+      ...route('GET /api/v1/telemetry/traces/:traceId'),
       schema: {
         tags,
         summary: 'One trace as a span tree with self times and its critical path',
@@ -129,11 +136,12 @@ export const telemetryRoutes: FastifyPluginAsyncZod<{
         response: { 200: traceSchema, ...errors },
       },
     },
-    (request) => telemetry.trace(request.params.traceId, request.query.namespace),
+    (request) => governed(request).trace(request.params.traceId, request.query.namespace),
   );
   app.get(
     '/api/v1/telemetry/dependencies',
     {
+      ...route('GET /api/v1/telemetry/dependencies'),
       schema: {
         tags,
         summary:
@@ -142,11 +150,12 @@ export const telemetryRoutes: FastifyPluginAsyncZod<{
         response: { 200: dependencyGraphSchema, ...errors },
       },
     },
-    (request) => telemetry.dependencies(request.query),
+    (request) => governed(request).dependencies(request.query),
   );
   app.get(
     '/api/v1/telemetry/resource-usage',
     {
+      ...route('GET /api/v1/telemetry/resource-usage'),
       schema: {
         tags,
         summary: 'Cpu and memory used per binding, next to its requests and limits',
@@ -154,7 +163,7 @@ export const telemetryRoutes: FastifyPluginAsyncZod<{
         response: { 200: resourceUsageSchema, ...errors },
       },
     },
-    (request) => telemetry.resourceUsage(request.query),
+    (request) => governed(request).resourceUsage(request.query),
   );
   return Promise.resolve();
 };

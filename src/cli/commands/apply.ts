@@ -1,6 +1,6 @@
 // `opspilot apply -f FILE…`: create or update everything in the files, or nothing.
 import type { Command } from 'commander';
-import type { ApplyOutcome } from '../../platform/contracts.js';
+import { reportProposal, type WriteAnswer } from '../proposal-output.js';
 import type { CliContext } from '../context.js';
 import { reportError } from '../errors.js';
 import { readManifests, type ManifestDocument } from '../manifest-files.js';
@@ -37,7 +37,7 @@ Examples:
       let documents: ManifestDocument[] | undefined;
       try {
         documents = readManifests(options.filename, context.readStdin);
-        const outcome = await context.client().post<ApplyOutcome>('/api/v1/apply', {
+        const outcome = await context.client().post<WriteAnswer>('/api/v1/apply', {
           documents: documents.map((document) => document.value),
           baseDir: documents.map((document) => document.baseDir),
           ...(options.dryRun === true ? { dryRun: true } : {}),
@@ -53,6 +53,7 @@ Examples:
             `${item.kind.toLowerCase()}/${item.name} ${item.action}${note}${outcome.dryRun ? ' (dry run)' : ''}\n`,
           );
         }
+        reportProposal(outcome, context.out);
       } catch (error) {
         process.exitCode = reportError(error, context.err, documents);
       }

@@ -1,11 +1,11 @@
 // `opspilot delete KIND NAME` or `opspilot delete -f FILE`.
 import type { Command } from 'commander';
 import { InvalidError } from '../../core/errors.js';
-import type { ApplyItem } from '../../platform/contracts.js';
 import { kindInfo, kinds, resolveKind, type Kind } from '../../platform/resource-kinds.js';
 import type { CliContext } from '../context.js';
 import { reportError } from '../errors.js';
 import { readManifests } from '../manifest-files.js';
+import { reportProposal, type WriteAnswer } from '../proposal-output.js';
 
 interface DeleteOptions {
   namespace: string;
@@ -80,8 +80,9 @@ Examples:
               ? `/api/v1/${info.plural}/${encodeURIComponent(target.name)}`
               : `/api/v1/namespaces/${encodeURIComponent(target.namespace)}/${info.plural}/${encodeURIComponent(target.name)}`;
           try {
-            const result = await client.delete<{ items: ApplyItem[] }>(path);
+            const result = await client.delete<WriteAnswer>(path);
             for (const item of result.items) context.out(`${item.kind.toLowerCase()}/${item.name} deleted\n`);
+            reportProposal(result, context.out);
           } catch (error) {
             if (options.ignoreNotFound === true && (error as { status?: number }).status === 404) continue;
             throw error;

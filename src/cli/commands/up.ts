@@ -91,8 +91,22 @@ replaces them), so nothing is orphaned. One "opspilot up" per data dir.`,
             `  OTLP       ${opspilot.telemetry.otlpEndpoint ?? 'disabled'}   (/v1/traces, /v1/metrics, /v1/logs; protobuf or JSON)\n` +
             `  data dir   ${config.dataDir}\n` +
             `  state      ${config.state.url === undefined ? 'sqlite (state.db in the data dir)' : 'postgresql'}\n` +
-            `  runtime    ${config.runtime.kind}\n`,
+            `  runtime    ${config.runtime.kind}\n` +
+            `  MCP        ${url}/mcp/control-plane   ${url}/mcp/observability   (Streamable HTTP)\n`,
         );
+        if (config.auth.printAdminToken) {
+          const admin = await opspilot.adminToken();
+          context.out(
+            `\nAdmin token (platform-admin, expires ${admin.expiresAt}; also in ${join(config.dataDir, 'auth', 'admin.token')}):\n` +
+              `  export OPSPILOT_TOKEN=${admin.token}\n` +
+              `\nConnect an AI assistant (more in docs/connect-your-ai-assistant.md):\n` +
+              `  claude mcp add --transport http opspilot-control-plane ${url}/mcp/control-plane --header "Authorization: Bearer $OPSPILOT_TOKEN"\n` +
+              `  claude mcp add --transport http opspilot-observability ${url}/mcp/observability --header "Authorization: Bearer $OPSPILOT_TOKEN"\n` +
+              `  # stdio, any client:  opspilot mcp --server control-plane   (reads OPSPILOT_TOKEN)\n` +
+              `  # .cursor/mcp.json / .vscode/mcp.json:\n` +
+              `  ${JSON.stringify({ mcpServers: { 'opspilot-control-plane': { url: `${url}/mcp/control-plane`, headers: { Authorization: 'Bearer ${OPSPILOT_TOKEN}' } } } })}\n\n`,
+          );
+        }
         if (options.demo === true) await startDemo(opspilot, context, config.demo.printUrls);
       } catch (error) {
         process.exitCode = reportError(error, context.err);

@@ -1,0 +1,130 @@
+// Authentication for every route that is not public: a bearer token becomes a Caller and a GovernedServices
+// on the request. A route without an entry in route-actions.ts refuses to register, so none is left open by
+// accident. Unauthenticated and forbidden requests are audited like the others.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { digest } from '../core/canonical-json.js';
+import { UnauthenticatedError } from '../core/errors.js';
+import type { Governance } from '../governance/governance.js';
+import type { GovernedServices } from '../governance/governed-services.js';
+import type { Edge } from '../governance/principal.js';
+import { problem, sendProblem } from './problem.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the authentication hook on every non-public route. */
+    governedServices: GovernedServices | null;
+  }
+}
+
+/** The governed services of an authenticated request (every non-public route has them). */
+export function governed(request: FastifyRequest): GovernedServices {
+  if (request.governedServices === null) {
+    throw new UnauthenticatedError('this route needs a bearer token');
+  }
+  return request.governedServices;
+}
+
+export const mcpPaths = ['/mcp/control-plane', '/mcp/observability'] as const;
+
+/** The absolute URL of this server as the client addressed it. */
+export function baseUrl(request: FastifyRequest): string {
+  return `${request.protocol}://${request.headers.host ?? request.hostname}`;
+}
+
+export function installAuthentication(app: FastifyInstance, governance: Governance): void {
+  app.decorateRequest('governedServices', null);
+  app.addHook('onRoute', (options) => {
+    const methods = Array.isArray(options.method) ? options.method : [options.method];
+    if (methods.every((method) => method === 'HEAD')) return;
+    if (options.config?.action === undefined) {
+      throw new Error(
+        `route ${methods.join(',')} ${options.url} has no action: add it to src/api/route-actions.ts and register it with route(id)`,
+      );
+    }
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    const action = request.routeOptions.config.action;
+    if (action === undefined || action === 'public') return;
+    const started = performance.now();
+    const path = request.url.split('?')[0] ?? '';
+    const mcpPath = mcpPaths.find((candidate) => path === candidate);
+    const audiences = [
+      governance.options.config.auth.audience,
+      ...(mcpPath === undefined ? [] : [`${baseUrl(request)}${mcpPath}`]),
+    ];
+    const userAgent = request.headers['user-agent'] ?? 'unknown';
+    const edge: Edge = mcpPath !== undefined ? 'mcp' : userAgent.startsWith('opspilot-cli') ? 'cli' : 'rest';
+    let principal;
+    try {
+      principal = await governance.authenticate(request.headers.authorization, audiences);
+    } catch (error) {
+      if (!(error instanceof UnauthenticatedError)) throw error;
+      await governance.audit.append({
+        principal: '(unauthenticated)',
+        principalKind: 'anonymous',
+        client: userAgent,
+        edge,
+        action,
+        namespace: '',
+        target: `${request.method} ${path}`,
+        argsDigest: digest(null),
+        decision: 'deny',
+        reasons: [error.message],
+        result: 'unauthenticated',
+        latencyMs: performance.now() - started,
+      });
+      return challenge(request, reply, error, mcpPath);
+    }
+    request.governedServices = governance.forCaller({ principal, edge, client: userAgent });
+    // The coarse gate: the route's action somewhere. Services check the exact scope of every call.
+    if (!request.governedServices.may(action)) {
+      const reason = `${principal.subject} has no role that allows ${action}`;
+      await governance.audit.append({
+        principal: principal.subject,
+        principalKind: principal.kind,
+        client: userAgent,
+        edge,
+        action,
+        namespace: '',
+        target: `${request.method} ${path}`,
+        argsDigest: digest(null),
+        decision: 'deny',
+        reasons: [reason],
+        result: 'forbidden',
+        latencyMs: performance.now() - started,
+      });
+      const body = problem('forbidden', reason, {
+        hint: `Ask an admin for a RoleBinding whose role includes ${action} (see docs/governance.md).`,
+      });
+      if (mcpPath !== undefined) {
+        void reply.header(
+          'www-authenticate',
+          `Bearer error="insufficient_scope", resource_metadata="${baseUrl(request)}/.well-known/oauth-protected-resource${mcpPath}"`,
+        );
+      }
+      return sendProblem(reply, body);
+    }
+    return undefined;
+  });
+}
+
+/** 401 with a challenge that tells clients where the resource metadata is (RFC 6750, RFC 9728). */
+function challenge(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: UnauthenticatedError,
+  mcpPath: string | undefined,
+): FastifyReply {
+  const metadata = `${baseUrl(request)}/.well-known/oauth-protected-resource${mcpPath ?? ''}`;
+  const sent = request.headers.authorization !== undefined;
+  const parameters = [
+    'realm="opspilot"',
+    ...(sent ? ['error="invalid_token"', `error_description="${error.message.replace(/"/g, "'")}"`] : []),
+    `resource_metadata="${metadata}"`,
+  ];
+  void reply.header('www-authenticate', `Bearer ${parameters.join(', ')}`);
+  return sendProblem(
+    reply,
+    problem('unauthenticated', error.message, error.hint === undefined ? {} : { hint: error.hint }),
+  );
+}

@@ -1,0 +1,319 @@
+// REST routes of the governance gateway: the token endpoint and metadata (public), who-am-I, proposals
+// (list, show, approve, reject) and the audit log (query, verify).
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { InvalidError, UnauthenticatedError } from '../../core/errors.js';
+import type { Governance } from '../../governance/governance.js';
+import {
+  proposalSchema,
+  proposalStatuses,
+  proposalSummary,
+  proposalSummarySchema,
+} from '../../governance/proposals/contracts.js';
+import { resourceNameSchema } from '../../platform/resource-kinds.js';
+import { baseUrl, governed, mcpPaths } from '../authentication.js';
+import { problemSchema } from '../problem.js';
+import { route } from '../route-actions.js';
+
+const errors = {
+  400: problemSchema,
+  401: problemSchema,
+  403: problemSchema,
+  404: problemSchema,
+  409: problemSchema,
+  503: problemSchema,
+};
+
+const auditRecordSchema = z
+  .object({
+    seq: z.number(),
+    id: z.string(),
+    at: z.string(),
+    principal: z.string(),
+    principalKind: z.string(),
+    client: z.string(),
+    edge: z.string(),
+    action: z.string(),
+    namespace: z.string(),
+    target: z.string(),
+    argsDigest: z.string(),
+    decision: z.string(),
+    reasons: z.array(z.string()),
+    result: z.string(),
+    details: z.unknown(),
+    latencyMs: z.number(),
+    prevHash: z.string(),
+    hash: z.string(),
+  })
+  .meta({ id: 'AuditRecord' });
+
+export const verifyResultSchema = z
+  .object({
+    ok: z.boolean(),
+    checked: z.number(),
+    head: z.object({ seq: z.number(), hash: z.string() }).nullable(),
+    firstBroken: z.object({ seq: z.number(), id: z.string(), problem: z.string() }).nullable(),
+  })
+  .meta({ id: 'AuditVerifyResult' });
+
+export const governanceRoutes: FastifyPluginAsyncZod<{ governance: Governance }> = (app, { governance }) => {
+  const auth = governance.options.config.auth;
+
+  app.get('/.well-known/jwks.json', { ...route('GET /.well-known/jwks.json'), schema: { hide: true } }, () =>
+    governance.tokens.jwks(),
+  );
+
+  // RFC 9728: which authorization servers issue tokens for this resource, and how to present them.
+  const resourceMetadata = (resource: string) => ({
+    resource,
+    authorization_servers: [auth.issuer, ...auth.externalIssuers.map((issuer) => issuer.issuer)],
+    bearer_methods_supported: ['header'],
+    jwks_uri: undefined as string | undefined,
+    resource_name: 'opspilot',
+    resource_documentation:
+      'https://github.com/opspilot/opspilot/blob/main/docs/connect-your-ai-assistant.md',
+  });
+  app.get(
+    '/.well-known/oauth-protected-resource',
+    { ...route('GET /.well-known/oauth-protected-resource'), schema: { hide: true } },
+    (request) => ({
+      ...resourceMetadata(baseUrl(request)),
+      jwks_uri: `${baseUrl(request)}/.well-known/jwks.json`,
+    }),
+  );
+  for (const path of mcpPaths) {
+    app.get(
+      `/.well-known/oauth-protected-resource${path}`,
+      { ...route(`GET /.well-known/oauth-protected-resource${path}`), schema: { hide: true } },
+      (request) => ({
+        ...resourceMetadata(`${baseUrl(request)}${path}`),
+        jwks_uri: `${baseUrl(request)}/.well-known/jwks.json`,
+      }),
+    );
+  }
+  // RFC 8414 metadata of the built-in issuer (client_credentials only).
+  app.get(
+    '/.well-known/oauth-authorization-server',
+    { ...route('GET /.well-known/oauth-authorization-server'), schema: { hide: true } },
+    (request) => ({
+      issuer: auth.issuer,
+      token_endpoint: `${baseUrl(request)}/oauth/token`,
+      jwks_uri: `${baseUrl(request)}/.well-known/jwks.json`,
+      grant_types_supported: ['client_credentials'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      response_types_supported: [],
+    }),
+  );
+
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string' },
+    (_request, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    },
+  );
+  app.post(
+    '/oauth/token',
+    {
+      ...route('POST /oauth/token'),
+      schema: {
+        tags: ['auth'],
+        summary: 'OAuth 2.1 token endpoint (client_credentials) for service accounts and agents',
+        body: z.object({
+          grant_type: z.string(),
+          client_id: z.string().optional(),
+          client_secret: z.string().optional(),
+          scope: z.string().optional(),
+        }),
+      },
+    },
+    async (request, reply) => {
+      void reply.header('cache-control', 'no-store');
+      let { client_id: clientId, client_secret: clientSecret } = request.body;
+      const basic = /^Basic\s+(\S+)$/i.exec(request.headers.authorization ?? '');
+      if (basic?.[1] !== undefined) {
+        const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
+        const separator = decoded.indexOf(':');
+        clientId = decodeURIComponent(decoded.slice(0, separator));
+        clientSecret = decodeURIComponent(decoded.slice(separator + 1));
+      }
+      if (request.body.grant_type !== 'client_credentials') {
+        return reply.code(400).send({
+          error: 'unsupported_grant_type',
+          error_description: 'only client_credentials is supported',
+        });
+      }
+      if (clientId === undefined || clientSecret === undefined) {
+        return reply
+          .code(400)
+          .send({ error: 'invalid_request', error_description: 'client_id and client_secret are required' });
+      }
+      try {
+        const issued = await governance.tokens.clientCredentials(clientId, clientSecret);
+        return { access_token: issued.token, token_type: 'Bearer', expires_in: issued.expiresIn };
+      } catch (error) {
+        if (!(error instanceof UnauthenticatedError)) throw error;
+        return reply
+          .code(401)
+          .header('www-authenticate', 'Basic realm="opspilot"')
+          .send({ error: 'invalid_client', error_description: error.message });
+      }
+    },
+  );
+
+  app.get(
+    '/api/v1/auth/whoami',
+    {
+      ...route('GET /api/v1/auth/whoami'),
+      schema: {
+        tags: ['auth'],
+        summary: 'The caller: subject, kind, grants (token and RoleBindings)',
+        response: {
+          200: z.object({
+            subject: z.string(),
+            kind: z.string(),
+            issuer: z.string(),
+            autonomy: z.number(),
+            grants: z.array(z.object({ role: z.string(), scope: z.record(z.string(), z.string()) })),
+          }),
+          ...errors,
+        },
+      },
+    },
+    (request) => {
+      const { principal } = governed(request).caller;
+      return {
+        subject: principal.subject,
+        kind: principal.kind,
+        issuer: principal.issuer,
+        autonomy: principal.autonomy,
+        grants: governance.authorizer.grantsOf(principal).map((grant) => ({
+          role: grant.role,
+          scope: Object.fromEntries(Object.entries(grant.scope).filter(([, value]) => value !== undefined)),
+        })),
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/proposals',
+    {
+      ...route('GET /api/v1/proposals'),
+      schema: {
+        tags: ['proposals'],
+        summary: 'Proposals the caller may see, newest first',
+        querystring: z.strictObject({
+          namespace: resourceNameSchema.optional(),
+          status: z.string().optional().describe('Comma-separated statuses, e.g. pending,verifying'),
+          limit: z.coerce.number().int().min(1).max(1000).default(100),
+        }),
+        response: { 200: z.object({ items: z.array(proposalSummarySchema) }), ...errors },
+      },
+    },
+    async (request) => {
+      const statuses = request.query.status?.split(',').map((status) => status.trim());
+      const unknown = statuses?.filter((status) => !(proposalStatuses as readonly string[]).includes(status));
+      if (unknown !== undefined && unknown.length > 0) {
+        throw new InvalidError(`unknown status ${unknown.join(', ')}`, [], {
+          hint: `Statuses: ${proposalStatuses.join(', ')}.`,
+        });
+      }
+      const proposals = await governed(request).listProposals({
+        namespace: request.query.namespace,
+        ...(statuses === undefined ? {} : { statuses: statuses as (typeof proposalStatuses)[number][] }),
+        limit: request.query.limit,
+      });
+      return { items: proposals.map(proposalSummary) };
+    },
+  );
+  const idParams = z.object({ id: z.string().min(1) });
+  app.get(
+    '/api/v1/proposals/:id',
+    {
+      ...route('GET /api/v1/proposals/:id'),
+      schema: {
+        tags: ['proposals'],
+        summary: 'One proposal with its diff, blast radius, verdicts and outcome',
+        params: idParams,
+        response: { 200: proposalSchema, ...errors },
+      },
+    },
+    (request) => governed(request).getProposal(request.params.id),
+  );
+  const decisionBody = z.strictObject({ comment: z.string().max(2000).optional() }).default({});
+  app.post(
+    '/api/v1/proposals/:id/approve',
+    {
+      ...route('POST /api/v1/proposals/:id/approve'),
+      schema: {
+        tags: ['proposals'],
+        summary: 'Approve a pending proposal of someone else; it runs at once',
+        params: idParams,
+        body: decisionBody,
+        response: { 200: proposalSchema, ...errors },
+      },
+    },
+    (request) => governed(request).approve(request.params.id, request.body.comment),
+  );
+  app.post(
+    '/api/v1/proposals/:id/reject',
+    {
+      ...route('POST /api/v1/proposals/:id/reject'),
+      schema: {
+        tags: ['proposals'],
+        summary: 'Reject a pending proposal of someone else',
+        params: idParams,
+        body: decisionBody,
+        response: { 200: proposalSchema, ...errors },
+      },
+    },
+    (request) => governed(request).reject(request.params.id, request.body.comment),
+  );
+
+  app.get(
+    '/api/v1/audit',
+    {
+      ...route('GET /api/v1/audit'),
+      schema: {
+        tags: ['audit'],
+        summary:
+          'Audit records, newest first: filter by namespace, principal, action, target prefix, decision, time',
+        querystring: z.strictObject({
+          namespace: resourceNameSchema.optional(),
+          principal: z.string().optional(),
+          action: z.string().optional(),
+          target: z.string().optional(),
+          decision: z.string().optional(),
+          since: z.iso.datetime({ offset: true }).optional(),
+          until: z.iso.datetime({ offset: true }).optional(),
+          before: z.coerce
+            .number()
+            .int()
+            .min(1)
+            .optional()
+            .describe('Only records with seq below this (paging)'),
+          limit: z.coerce.number().int().min(1).max(1000).default(100),
+        }),
+        response: { 200: z.object({ items: z.array(auditRecordSchema) }), ...errors },
+      },
+    },
+    async (request) => {
+      const { before, ...filter } = request.query;
+      const records = await governed(request).auditEvents({ ...filter, beforeSeq: before });
+      return { items: records.map((record) => ({ ...record, reasons: [...record.reasons] })) };
+    },
+  );
+  app.get(
+    '/api/v1/audit/verify',
+    {
+      ...route('GET /api/v1/audit/verify'),
+      schema: {
+        tags: ['audit'],
+        summary: 'Recompute the hash chain; report the first broken record',
+        response: { 200: verifyResultSchema, ...errors },
+      },
+    },
+    (request) => governed(request).verifyAudit(),
+  );
+  return Promise.resolve();
+};

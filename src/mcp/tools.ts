@@ -1,0 +1,649 @@
+// The MCP tool catalogue (../shared design: MCP-TOOLS.md). Each tool names its server, toolset and the one
+// action it needs; the table is typed by the closed list of tool names, so a missing entry does not compile.
+// Tools are thin: they call GovernedServices, which authorize, audit and turn writes into proposals.
+import { z } from 'zod';
+import { digest } from '../core/canonical-json.js';
+import type { Action } from '../governance/authz/actions.js';
+import type { GovernedServices } from '../governance/governed-services.js';
+import {
+  proposalSchema,
+  proposalStatuses,
+  proposalSummary,
+  proposalSummarySchema,
+} from '../governance/proposals/contracts.js';
+import type { ChangePlan } from '../governance/proposals/proposal-service.js';
+import { componentStatusSchema, platformEventSchema, workflowLogLineSchema } from '../platform/contracts.js';
+import { kindInfo, resourceNameSchema, type Kind, type Resource } from '../platform/resource-kinds.js';
+import { alertEventSchema, alertSchema } from '../telemetry/alerting/contracts.js';
+import {
+  dependencyGraphSchema,
+  dependencyQuerySchema,
+  errorSummaryQuerySchema,
+  errorSummarySchema,
+  logQuerySchema,
+  logResultSchema,
+  metricQuerySchema,
+  metricResultSchema,
+  resourceUsageQuerySchema,
+  resourceUsageSchema,
+  traceQuerySchema,
+  traceSchema,
+  traceSearchResultSchema,
+} from '../telemetry/query/contracts.js';
+import { pageBySize } from './paging.js';
+
+export const mcpServerNames = ['control-plane', 'observability'] as const;
+export type McpServerName = (typeof mcpServerNames)[number];
+
+/** Switchable groups (config `mcp.disabledToolsets`). */
+export const toolsets = [
+  'platform',
+  'builds',
+  'governance',
+  'writes',
+  'logs',
+  'metrics',
+  'traces',
+  'alerts',
+] as const;
+export type Toolset = (typeof toolsets)[number];
+
+export interface ToolRunContext {
+  readonly maxOutputBytes: number;
+}
+
+interface ToolBase<I extends z.ZodObject> {
+  readonly server: McpServerName;
+  readonly toolset: Toolset;
+  readonly action: Action;
+  readonly title: string;
+  readonly description: string;
+  readonly input: I;
+}
+
+export interface ReadTool<
+  I extends z.ZodObject = z.ZodObject,
+  O extends z.ZodObject = z.ZodObject,
+> extends ToolBase<I> {
+  readonly kind: 'read';
+  readonly output: O;
+  // Method syntax on purpose: the table holds tools of many input types as one AnyTool type.
+  run(services: GovernedServices, args: z.output<I>, context: ToolRunContext): Promise<z.output<O>>;
+}
+
+export interface WriteTool<I extends z.ZodObject = z.ZodObject> extends ToolBase<I> {
+  readonly kind: 'write';
+  readonly idempotent: boolean;
+  readonly destructive: boolean;
+  /** The exact change, computed from current state; the server turns it into a proposal. */
+  plan(services: GovernedServices, args: z.output<I>): Promise<ChangePlan>;
+}
+
+export type AnyTool = ReadTool | WriteTool;
+
+function read<I extends z.ZodObject, O extends z.ZodObject>(
+  tool: Omit<ReadTool<I, O>, 'kind'>,
+): ReadTool<I, O> {
+  return { kind: 'read', ...tool };
+}
+
+function write<I extends z.ZodObject>(tool: Omit<WriteTool<I>, 'kind'>): WriteTool<I> {
+  return { kind: 'write', ...tool };
+}
+
+/** What every write tool returns: the proposal and what happened to it. */
+export const writeOutcomeSchema = z.object({
+  status: z.enum(proposalStatuses),
+  message: z.string(),
+  proposal: proposalSchema,
+});
+
+const cursor = z.string().optional().describe('nextCursor of the previous result');
+const paged = <T extends z.ZodType>(item: T) =>
+  z.object({ items: z.array(item), nextCursor: z.string().nullable(), note: z.string().nullable() });
+
+const resourceSummary = z.object({
+  name: z.string(),
+  namespace: z.string().optional(),
+  project: z.string().optional(),
+  spec: z.unknown(),
+  status: z.unknown().optional(),
+});
+
+function summarize(resource: Resource): z.infer<typeof resourceSummary> {
+  return {
+    name: resource.metadata.name,
+    ...(resource.metadata.namespace === undefined ? {} : { namespace: resource.metadata.namespace }),
+    ...(resource.metadata.project === undefined ? {} : { project: resource.metadata.project }),
+    spec: resource.spec,
+    ...(resource.status === undefined ? {} : { status: resource.status }),
+  };
+}
+
+const namespaceArg = resourceNameSchema.describe('Namespace (tenant)');
+const componentArg = resourceNameSchema.describe('Component name');
+const environmentArg = resourceNameSchema.describe('Environment, e.g. dev, staging, prod');
+
+function listTool(kind: Kind, toolName: string, filters: 'namespace' | 'component' | 'none') {
+  const plural = kindInfo[kind].plural;
+  const input =
+    filters === 'none'
+      ? z.object({ cursor })
+      : filters === 'namespace'
+        ? z.object({ namespace: namespaceArg, cursor })
+        : z.object({
+            namespace: namespaceArg,
+            component: componentArg.optional(),
+            environment: environmentArg.optional(),
+            cursor,
+          });
+  return read({
+    server: 'control-plane',
+    toolset: 'platform',
+    action: 'platform.read',
+    title: `List ${plural}`,
+    description: `${toolName}: the ${plural} you may see${filters === 'none' ? '' : ' in a namespace'}, with spec and status.`,
+    input,
+    output: paged(resourceSummary),
+    run: async (
+      services,
+      args: { namespace?: string; component?: string; environment?: string; cursor?: string },
+      context,
+    ) => {
+      const items = await services.list(kind, {
+        namespace: args.namespace,
+        component: args.component,
+        environment: args.environment,
+      });
+      return pageBySize(items.map(summarize), args.cursor, context.maxOutputBytes);
+    },
+  });
+}
+
+const scaleInput = z.object({
+  namespace: namespaceArg,
+  component: componentArg,
+  environment: environmentArg,
+  replicas: z.number().int().min(0).max(100).describe('Desired replica count'),
+});
+const bindingInput = z.object({
+  namespace: namespaceArg,
+  component: componentArg,
+  environment: environmentArg,
+});
+const resourceList = z.object({
+  cpu: z.string().optional().describe('e.g. 250m'),
+  memory: z.string().optional().describe('e.g. 256Mi'),
+});
+
+export const toolNames = [
+  'list_namespaces',
+  'list_projects',
+  'list_components',
+  'get_component',
+  'get_component_status',
+  'list_environments',
+  'get_deployment_pipeline',
+  'list_releases',
+  'list_release_bindings',
+  'get_release_binding',
+  'get_events',
+  'get_instance_metrics',
+  'list_workflow_runs',
+  'get_workflow_run',
+  'query_workflow_logs',
+  'list_proposals',
+  'get_proposal',
+  'get_audit_events',
+  'scale_component',
+  'restart_component',
+  'rollback_component',
+  'update_release_binding',
+  'promote_release',
+  'patch_resource_limits',
+  'query_component_logs',
+  'get_error_summary',
+  'get_service_metrics',
+  'query_resource_metrics',
+  'query_traces',
+  'query_trace_spans',
+  'get_service_dependencies',
+  'get_active_alerts',
+  'get_alert_history',
+] as const;
+export type ToolName = (typeof toolNames)[number];
+
+export const tools: { readonly [Name in ToolName]: AnyTool } = {
+  list_namespaces: listTool('Namespace', 'list_namespaces', 'none'),
+  list_projects: listTool('Project', 'list_projects', 'namespace'),
+  list_components: listTool('Component', 'list_components', 'namespace'),
+  get_component: read({
+    server: 'control-plane',
+    toolset: 'platform',
+    action: 'platform.read',
+    title: 'Get a component',
+    description: 'A component: its spec (how it runs, its port, probes, build) and latest release.',
+    input: z.object({ namespace: namespaceArg, component: componentArg }),
+    output: resourceSummary,
+    run: async (services, args) => summarize(await services.get('Component', args.namespace, args.component)),
+  }),
+  get_component_status: read({
+    server: 'control-plane',
+    toolset: 'platform',
+    action: 'platform.read',
+    title: 'Component status',
+    description:
+      'Per environment: release, desired/ready replicas, phase (Running, Degraded, CrashLoopBackOff…), restarts, endpoint and each replica.',
+    input: z.object({ namespace: namespaceArg, component: componentArg }),
+    output: componentStatusSchema,
+    run: (services, args) => services.componentStatus(args.namespace, args.component),
+  }),
+  list_environments: listTool('Environment', 'list_environments', 'none'),
+  get_deployment_pipeline: read({
+    server: 'control-plane',
+    toolset: 'platform',
+    action: 'platform.read',
+    title: 'Deployment pipeline',
+    description: 'The ordered environments of a pipeline and which stages need approval.',
+    input: z.object({
+      pipeline: resourceNameSchema.default('default').describe('Pipeline name (default: default)'),
+    }),
+    output: resourceSummary,
+    run: async (services, args) => summarize(await services.get('DeploymentPipeline', '', args.pipeline)),
+  }),
+  list_releases: listTool('Release', 'list_releases', 'component'),
+  list_release_bindings: listTool('ReleaseBinding', 'list_release_bindings', 'component'),
+  get_release_binding: read({
+    server: 'control-plane',
+    toolset: 'platform',
+    action: 'platform.read',
+    title: 'Get a release binding',
+    description:
+      'How a component runs in one environment: release, replicas, resources, env overrides, state, live status.',
+    input: bindingInput,
+    output: resourceSummary,
+    run: async (services, args) => {
+      const [binding] = await services.list('ReleaseBinding', args);
+      if (binding === undefined) {
+        throw new Error(
+          `${args.component} is not bound to ${args.environment}; list_release_bindings shows where it runs`,
+        );
+      }
+      return summarize(binding);
+    },
+  }),
+  get_events: read({
+    server: 'control-plane',
+    toolset: 'platform',
+    action: 'platform.read',
+    title: 'Events',
+    description:
+      'Lifecycle events newest first: Started, Ready, Unhealthy, BackOff, OOMKilled, Scaled, RolledOut, ReleaseCreated…',
+    input: z.object({
+      namespace: namespaceArg,
+      component: componentArg.optional(),
+      environment: environmentArg.optional(),
+      reason: z.string().optional().describe('Only this reason, e.g. OOMKilled'),
+      since: z.iso.datetime({ offset: true }).optional(),
+      limit: z.number().int().min(1).max(500).default(100),
+      cursor,
+    }),
+    output: paged(platformEventSchema),
+    run: async (services, args, context) =>
+      pageBySize(await services.events(args), args.cursor, context.maxOutputBytes),
+  }),
+  get_instance_metrics: read({
+    server: 'control-plane',
+    toolset: 'platform',
+    action: 'telemetry.read',
+    title: 'Instance metrics',
+    description: 'Cpu (millicores) and memory (bytes) per replica over a window.',
+    input: z.object({
+      namespace: namespaceArg,
+      component: componentArg,
+      environment: environmentArg.optional(),
+      period: z.string().default('last_15m').describe('e.g. last_15m, last_1h'),
+    }),
+    output: z.object({ cpu: metricResultSchema, memory: metricResultSchema }),
+    run: async (services, args) => {
+      const query = (metric: 'cpu' | 'memory') =>
+        services.metrics(metricQuerySchema.parse({ ...args, metric, groupBy: 'replica' }));
+      const [cpu, memory] = await Promise.all([query('cpu'), query('memory')]);
+      return { cpu, memory };
+    },
+  }),
+  list_workflow_runs: listTool('WorkflowRun', 'list_workflow_runs', 'component'),
+  get_workflow_run: read({
+    server: 'control-plane',
+    toolset: 'builds',
+    action: 'platform.read',
+    title: 'Get a workflow run',
+    description: 'A build run: phase, steps with exit codes, the release it produced.',
+    input: z.object({ namespace: namespaceArg, run: resourceNameSchema }),
+    output: resourceSummary,
+    run: async (services, args) => summarize(await services.get('WorkflowRun', args.namespace, args.run)),
+  }),
+  query_workflow_logs: read({
+    server: 'control-plane',
+    toolset: 'builds',
+    action: 'platform.read',
+    title: 'Workflow run output',
+    description: 'Output lines of a build run in order (stdout, stderr, system).',
+    input: z.object({
+      namespace: namespaceArg,
+      run: resourceNameSchema,
+      after: z.number().int().min(-1).optional().describe('Only lines after this sequence number'),
+      cursor,
+    }),
+    output: paged(workflowLogLineSchema),
+    run: async (services, args, context) =>
+      pageBySize(
+        await services.workflowLogs(args.namespace, args.run, { afterSequence: args.after }),
+        args.cursor,
+        context.maxOutputBytes,
+      ),
+  }),
+  list_proposals: read({
+    server: 'control-plane',
+    toolset: 'governance',
+    action: 'proposals.read',
+    title: 'Proposals',
+    description:
+      'Proposed changes and their status (pending approval, executed, rolled back…), newest first.',
+    input: z.object({
+      namespace: namespaceArg.optional(),
+      status: z.array(z.enum(proposalStatuses)).optional(),
+      cursor,
+    }),
+    output: paged(proposalSummarySchema),
+    run: async (services, args, context) => {
+      const proposals = await services.listProposals({
+        namespace: args.namespace,
+        ...(args.status === undefined ? {} : { statuses: args.status }),
+      });
+      return pageBySize(proposals.map(proposalSummary), args.cursor, context.maxOutputBytes);
+    },
+  }),
+  get_proposal: read({
+    server: 'control-plane',
+    toolset: 'governance',
+    action: 'proposals.read',
+    title: 'Get a proposal',
+    description:
+      'One proposal: exact diff, blast radius, guardrail verdicts, approval, execution and verification.',
+    input: z.object({ id: z.string().min(1) }),
+    output: proposalSchema,
+    run: (services, args) => services.getProposal(args.id),
+  }),
+  get_audit_events: read({
+    server: 'control-plane',
+    toolset: 'governance',
+    action: 'audit.read',
+    title: 'Audit events',
+    description: 'Who did what, when, through which client, and what was decided; newest first.',
+    input: z.object({
+      namespace: namespaceArg,
+      principal: z.string().optional(),
+      action: z.string().optional(),
+      since: z.iso.datetime({ offset: true }).optional(),
+      limit: z.number().int().min(1).max(500).default(100),
+      cursor,
+    }),
+    output: paged(
+      z.object({
+        seq: z.number(),
+        at: z.string(),
+        principal: z.string(),
+        client: z.string(),
+        action: z.string(),
+        target: z.string(),
+        decision: z.string(),
+        result: z.string(),
+        reasons: z.array(z.string()),
+      }),
+    ),
+    run: async (services, args, context) => {
+      const records = await services.auditEvents(args);
+      return pageBySize(
+        records.map(({ seq, at, principal, client, action, target, decision, result, reasons }) => ({
+          seq,
+          at,
+          principal,
+          client,
+          action,
+          target,
+          decision,
+          result,
+          reasons: [...reasons],
+        })),
+        args.cursor,
+        context.maxOutputBytes,
+      );
+    },
+  }),
+  scale_component: write({
+    server: 'control-plane',
+    toolset: 'writes',
+    action: 'component.scale',
+    title: 'Scale a component',
+    description:
+      'Proposes a new replica count for a component in one environment. Nothing changes on the first call: you get a proposal with the diff and guardrail verdicts; it runs after confirmation (or approval in production).',
+    input: scaleInput,
+    idempotent: true,
+    destructive: true,
+    plan: (services, args) =>
+      services.plan('component.scale', args, () =>
+        services.planner.scale(args.namespace, args.component, args.environment, args.replicas),
+      ),
+  }),
+  restart_component: write({
+    server: 'control-plane',
+    toolset: 'writes',
+    action: 'component.restart',
+    title: 'Restart a component',
+    description: 'Proposes a rolling restart (one replica at a time) of a component in one environment.',
+    input: bindingInput,
+    idempotent: false,
+    destructive: true,
+    plan: (services, args) =>
+      services.plan('component.restart', args, () =>
+        services.planner.restart(args.namespace, args.component, args.environment),
+      ),
+  }),
+  rollback_component: write({
+    server: 'control-plane',
+    toolset: 'writes',
+    action: 'component.rollback',
+    title: 'Roll back a component',
+    description:
+      'Proposes pinning a component in one environment to the previous release (or the one given). Refused when the running release is marked unsafe to roll back.',
+    input: bindingInput.extend({
+      release: resourceNameSchema.optional().describe('Release to roll back to (default: the previous one)'),
+    }),
+    idempotent: true,
+    destructive: true,
+    plan: (services, args) =>
+      services.plan('component.rollback', args, () =>
+        services.planner.rollback(args.namespace, args.component, args.environment, args.release),
+      ),
+  }),
+  update_release_binding: write({
+    server: 'control-plane',
+    toolset: 'writes',
+    action: 'component.update',
+    title: 'Update a release binding',
+    description:
+      'Proposes changes to how a component runs in one environment: release, replicas, resources, env overrides, state.',
+    input: bindingInput.extend({
+      release: resourceNameSchema.optional(),
+      replicas: z.number().int().min(0).max(100).optional(),
+      resources: z.object({ requests: resourceList.optional(), limits: resourceList.optional() }).optional(),
+      env: z.record(z.string(), z.string()).optional().describe('Replaces the env overrides'),
+      state: z.enum(['Active', 'Undeploy']).optional(),
+    }),
+    idempotent: true,
+    destructive: true,
+    plan: (services, args) =>
+      services.plan('component.update', args, () =>
+        services.planner.updateBinding(args.namespace, args.component, args.environment, {
+          release: args.release,
+          replicas: args.replicas,
+          resources: args.resources,
+          env: args.env,
+          state: args.state,
+        }),
+      ),
+  }),
+  promote_release: write({
+    server: 'control-plane',
+    toolset: 'writes',
+    action: 'release.promote',
+    title: 'Promote a release',
+    description: 'Proposes running, in environment `to`, the release that runs in environment `from`.',
+    input: z.object({
+      namespace: namespaceArg,
+      component: componentArg,
+      from: environmentArg,
+      to: environmentArg,
+    }),
+    idempotent: true,
+    destructive: true,
+    plan: (services, args) =>
+      services.plan(
+        'release.promote',
+        { namespace: args.namespace, component: args.component, environment: args.to },
+        () => services.planner.promote(args.namespace, args.component, args.from, args.to),
+      ),
+  }),
+  patch_resource_limits: write({
+    server: 'control-plane',
+    toolset: 'writes',
+    action: 'component.update',
+    title: 'Patch resource requests and limits',
+    description:
+      'Proposes new cpu/memory requests or limits for a component in one environment (other values stay).',
+    input: bindingInput.extend({ requests: resourceList.optional(), limits: resourceList.optional() }),
+    idempotent: true,
+    destructive: true,
+    plan: (services, args) =>
+      services.plan('component.update', args, () =>
+        services.planner.patchResources(args.namespace, args.component, args.environment, {
+          ...(args.requests === undefined ? {} : { requests: args.requests }),
+          ...(args.limits === undefined ? {} : { limits: args.limits }),
+        }),
+      ),
+  }),
+  query_component_logs: read({
+    server: 'observability',
+    toolset: 'logs',
+    action: 'telemetry.read',
+    title: 'Query logs',
+    description:
+      'Log lines of a namespace (optionally project/component/environment), by severity, text or regex, trace id and window, with context lines around each match.',
+    input: logQuerySchema,
+    output: logResultSchema,
+    run: (services, args) => services.queryLogs(args),
+  }),
+  get_error_summary: read({
+    server: 'observability',
+    toolset: 'logs',
+    action: 'telemetry.read',
+    title: 'Error summary',
+    description: 'Top error log templates: count, first/last seen, trend, samples and trace ids.',
+    input: errorSummaryQuerySchema,
+    output: errorSummarySchema,
+    run: (services, args) => services.errorSummary(args),
+  }),
+  get_service_metrics: read({
+    server: 'observability',
+    toolset: 'metrics',
+    action: 'telemetry.read',
+    title: 'Service metrics',
+    description:
+      'A metric by component without a query language: request_rate, error_rate, latency_p50|p95|p99, cpu, memory, or any stored metric name; period like last_1h, step, aggregation.',
+    input: metricQuerySchema,
+    output: metricResultSchema,
+    run: (services, args) => services.metrics(args),
+  }),
+  query_resource_metrics: read({
+    server: 'observability',
+    toolset: 'metrics',
+    action: 'telemetry.read',
+    title: 'Resource usage vs allocation',
+    description: 'Cpu and memory used per binding next to its requests and limits.',
+    input: resourceUsageQuerySchema,
+    output: resourceUsageSchema,
+    run: (services, args) => services.resourceUsage(args),
+  }),
+  query_traces: read({
+    server: 'observability',
+    toolset: 'traces',
+    action: 'telemetry.read',
+    title: 'Search traces',
+    description: 'Traces by service, operation, minimum duration, status and window.',
+    input: traceQuerySchema,
+    output: traceSearchResultSchema,
+    run: (services, args) => services.traces(args),
+  }),
+  query_trace_spans: read({
+    server: 'observability',
+    toolset: 'traces',
+    action: 'telemetry.read',
+    title: 'Trace spans',
+    description: 'One trace as a span tree with self times and its critical path.',
+    input: z.object({
+      namespace: namespaceArg,
+      traceId: z.string().regex(/^[0-9a-fA-F]{32}$/, 'a trace id is 32 hex characters'),
+    }),
+    output: traceSchema,
+    run: (services, args) => services.trace(args.traceId, args.namespace),
+  }),
+  get_service_dependencies: read({
+    server: 'observability',
+    toolset: 'traces',
+    action: 'telemetry.read',
+    title: 'Service dependencies',
+    description: 'Who calls whom, with request rate, error rate and p95 latency per service and per edge.',
+    input: dependencyQuerySchema,
+    output: dependencyGraphSchema,
+    run: (services, args) => services.dependencies(args),
+  }),
+  get_active_alerts: read({
+    server: 'observability',
+    toolset: 'alerts',
+    action: 'alerts.read',
+    title: 'Active alerts',
+    description: 'Alerts that are firing or pending, most recently changed first.',
+    input: z.object({ namespace: namespaceArg.optional(), cursor }),
+    output: paged(alertSchema),
+    run: async (services, args, context) => {
+      const alerts = await services.alerts({ namespace: args.namespace, limit: 1000 });
+      return pageBySize(
+        alerts.filter((alert) => alert.state !== 'resolved'),
+        args.cursor,
+        context.maxOutputBytes,
+      );
+    },
+  }),
+  get_alert_history: read({
+    server: 'observability',
+    toolset: 'alerts',
+    action: 'alerts.read',
+    title: 'Alert history',
+    description: 'State changes of alerts (pending, firing, resolved), newest first.',
+    input: z.object({
+      namespace: namespaceArg.optional(),
+      fingerprint: z.string().optional(),
+      since: z.iso.datetime({ offset: true }).optional(),
+      cursor,
+    }),
+    output: paged(alertEventSchema),
+    run: async (services, args, context) =>
+      pageBySize(await services.alertHistory({ ...args, limit: 1000 }), args.cursor, context.maxOutputBytes),
+  }),
+};
+
+/** Digest that binds a confirmation to exactly these arguments of this tool. */
+export function argumentsDigest(tool: ToolName, args: unknown): string {
+  return digest({ tool, args });
+}
