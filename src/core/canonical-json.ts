@@ -14,6 +14,6 @@ export function canonicalJson(value: unknown): string {
 /** `sha256:<hex>` of the canonical JSON of a value. */
 export function digest(value: unknown): string {
   return `sha256:${createHash('sha256')
-    .update(canonicalJson(value) ?? 'undefined')
+    .update(value === undefined ? 'undefined' : canonicalJson(value))
     .digest('hex')}`;
 }

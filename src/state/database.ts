@@ -81,7 +81,8 @@ export interface AlertEventsTable {
 }
 
 export interface AuditEventsTable {
-  seq: number;
+  /** bigint: PostgreSQL returns it as a string. */
+  seq: number | string;
   id: string;
   at: string;
   principal: string;

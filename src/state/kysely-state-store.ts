@@ -521,7 +521,7 @@ function toAudit(row: Selectable<AuditEventsTable>): AuditRecord {
     reasons: JSON.parse(row.reasons) as string[],
     result: row.result,
     details: JSON.parse(row.details) as unknown,
-    latencyMs: Number(row.latency_ms),
+    latencyMs: row.latency_ms,
     prevHash: row.prev_hash,
     hash: row.hash,
   };
