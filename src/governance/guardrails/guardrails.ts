@@ -94,7 +94,7 @@ export interface ChangeFacts {
   /** Components (services) the change touches. */
   readonly services: readonly string[];
   readonly replicaChanges: readonly ReplicaChange[];
-  /** Last executed scaling action per component, ISO time. */
+  /** Last executed scaling action per `component@environment`, ISO time. */
   readonly lastScaledAt: Readonly<Record<string, string>>;
   /** Proposals of the namespace being executed or verified now. */
   readonly inFlight: number;
@@ -206,14 +206,14 @@ export function evaluateGuardrails(facts: ChangeFacts, policy: GuardrailPolicy):
         `${where}: production keeps at least ${policy.minProductionReplicas} replicas (asked ${change.after})`,
       );
     }
-    const last = facts.lastScaledAt[change.component];
+    const last = facts.lastScaledAt[`${change.component}@${change.environment}`];
     if (change.after !== change.before && last !== undefined) {
       const next = Date.parse(last) + policy.cooldownSeconds * 1000;
       if (next > facts.now.getTime()) {
         check(
           'cooldown',
           'deny',
-          `${change.component} was scaled at ${last}; next scaling from ${new Date(next).toISOString()} (${policy.cooldownSeconds} s cooldown)`,
+          `${where} was scaled at ${last}; next scaling from ${new Date(next).toISOString()} (${policy.cooldownSeconds} s cooldown)`,
         );
       }
     }

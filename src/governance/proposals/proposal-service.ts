@@ -493,10 +493,11 @@ export class ProposalService {
       if (at === null || proposal.blastRadius.replicas === null) continue;
       if (proposal.blastRadius.replicas.before === proposal.blastRadius.replicas.after) continue;
       for (const change of proposal.changes) {
-        const component = (change.after?.spec as { component?: string } | undefined)?.component;
-        if (component === undefined) continue;
-        const previous = lastScaledAt[component];
-        if (previous === undefined || previous < at) lastScaledAt[component] = at;
+        const spec = change.after?.spec as { component?: string; environment?: string } | undefined;
+        if (spec?.component === undefined || spec.environment === undefined) continue;
+        const key = `${spec.component}@${spec.environment}`;
+        const previous = lastScaledAt[key];
+        if (previous === undefined || previous < at) lastScaledAt[key] = at;
       }
     }
     const policy = resolvePolicy(this.options.config, namespace, environment);
