@@ -5,7 +5,12 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import {
+  Client,
+  StreamableHTTPClientTransport,
+  specTypeSchemas,
+  withInputRequired,
+} from '@modelcontextprotocol/client';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inheritedEnvironment, loadConfig } from '../../src/config/load-config.js';
@@ -38,12 +43,15 @@ type Era = 'modern' | 'legacy';
 async function connect(
   server: 'control-plane' | 'observability',
   bearer: string,
-  options: { era?: Era; elicit?: (message: string) => boolean } = {},
+  options: { era?: Era; elicit?: (message: string) => boolean; manual?: boolean } = {},
 ): Promise<Client> {
   const client = new Client(
     { name: 'governance-test', version: '1.0.0' },
     {
-      ...(options.elicit === undefined ? {} : { capabilities: { elicitation: {} } }),
+      ...(options.elicit === undefined && options.manual !== true
+        ? {}
+        : { capabilities: { elicitation: {} } }),
+      ...(options.manual === true ? { inputRequired: { autoFulfill: false } } : {}),
       ...(options.era === 'legacy' ? {} : { versionNegotiation: { mode: { pin: '2026-07-28' } } }),
     },
   );
@@ -337,5 +345,46 @@ describe('MCP endpoints', () => {
     expect(text(tooMuch)).toContain('production keeps at least 2 replicas');
     expect((tooMuch.structuredContent as { proposal: Proposal }).proposal.status).toBe('denied');
     await client.close();
+  });
+
+  it('refuses a requestState that was altered, replayed by someone else, or replayed for other arguments', async () => {
+    // restart has no cooldown, so every call below reaches the confirmation step.
+    const call = (client: Client, environment: string, extra: Record<string, unknown> = {}) =>
+      client.request(
+        {
+          method: 'tools/call',
+          params: {
+            name: 'restart_component',
+            arguments: { namespace: 'shop', component: 'echo', environment },
+            ...extra,
+          },
+        },
+        withInputRequired(specTypeSchemas.CallToolResult),
+        { allowInputRequired: true },
+      );
+    const accept = { inputResponses: { confirm: { action: 'accept', content: { confirm: true } } } };
+    const erin = await connect('control-plane', await token('erin', 'developer'), { manual: true });
+    const first = (await call(erin, 'dev')) as { resultType?: string; requestState?: string };
+    expect(first.resultType).toBe('input_required');
+    const state = first.requestState ?? '';
+    await expect(call(erin, 'dev', { ...accept, requestState: `${state.slice(0, -2)}xx` })).rejects.toThrow(
+      /requestState/,
+    );
+    const frank = await connect('control-plane', await token('frank', 'developer'), { manual: true });
+    await expect(call(frank, 'dev', { ...accept, requestState: state })).rejects.toThrow(/requestState/);
+    const otherArgs = (await call(erin, 'prod', { ...accept, requestState: state })) as {
+      isError?: boolean;
+      content?: { text?: string }[];
+    };
+    expect(otherArgs.isError).toBe(true);
+    expect(otherArgs.content?.[0]?.text).toContain('belongs to another call');
+    const restarts = await opspilot.governance.proposals.list({ namespaces: ['shop'] });
+    expect(
+      restarts.filter(
+        (proposal) => proposal.createdBy.subject === 'erin' || proposal.createdBy.subject === 'frank',
+      ),
+    ).toEqual([]);
+    await erin.close();
+    await frank.close();
   });
 });
