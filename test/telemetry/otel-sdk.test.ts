@@ -85,7 +85,12 @@ describe('telemetry from a real OpenTelemetry SDK', () => {
     expect(root?.children[0]?.durationMs).toBeGreaterThanOrEqual(25);
     expect(trace.criticalPath.map((step) => step.name)).toEqual(['GET /work', 'SELECT items']);
 
-    const failed = await opspilot.telemetry.queries.traces({ ...scope, status: 'error', limit: 10 });
+    // The failed request's spans may come in a later export batch than the first trace's.
+    const failed = await waitFor(
+      () => opspilot.telemetry.queries.traces({ ...scope, status: 'error', limit: 10 }),
+      (result) => result.traces.length > 0,
+      { what: 'the failed trace' },
+    );
     expect(failed.traces.map((summary) => summary.traceId)).toEqual([traceIds.failed]);
     expect(failed.traces[0]).toMatchObject({
       rootService: 'orders',
