@@ -69,6 +69,35 @@ function callerOf(context: {
   return context.authInfo?.extra?.caller as Caller | undefined;
 }
 
+interface ToolSchemas {
+  readonly input: z.ZodObject;
+  readonly output: z.ZodObject;
+}
+
+/**
+ * The same zod schema, with its JSON Schema computed once. The SDK converts a tool's schemas to JSON Schema
+ * on every request it serves; servers are built per request, so without this each call paid the conversion.
+ */
+function withCachedJsonSchema<T extends z.ZodType>(schema: T): T {
+  const standard = schema['~standard'] as T['~standard'] & {
+    jsonSchema: {
+      input: (options: { target: string }) => unknown;
+      output: (options: { target: string }) => unknown;
+    };
+  };
+  const memo = new Map<string, unknown>();
+  const cached = (io: 'input' | 'output') => (options: { target: string }) => {
+    const key = `${io}:${options.target}`;
+    if (!memo.has(key)) memo.set(key, standard.jsonSchema[io](options));
+    return memo.get(key);
+  };
+  const wrapped = { ...standard, jsonSchema: { input: cached('input'), output: cached('output') } };
+  return new Proxy(schema, {
+    get: (target, property, receiver) =>
+      property === '~standard' ? wrapped : Reflect.get(target, property, receiver),
+  });
+}
+
 export function createMcpServerFactory(name: McpServerName, options: McpServerOptions): McpServerFactory {
   const { governance, config } = options;
   const codec = createRequestStateCodec<StatePayload>({
@@ -77,6 +106,18 @@ export function createMcpServerFactory(name: McpServerName, options: McpServerOp
     bind: (ctx) => `${name}\0${callerOf(ctx.http ?? {})?.principal.subject ?? ''}`,
   });
   const maxOutputBytes = config.mcp.maxOutputBytes;
+  const schemas = new Map(
+    toolNames.map((toolName) => {
+      const tool = tools[toolName];
+      return [
+        toolName,
+        {
+          input: withCachedJsonSchema(tool.input),
+          output: withCachedJsonSchema(tool.kind === 'read' ? tool.output : writeOutcomeSchema),
+        },
+      ] as const;
+    }),
+  );
 
   return (context) => {
     const caller = callerOf(context);
@@ -95,18 +136,33 @@ export function createMcpServerFactory(name: McpServerName, options: McpServerOp
       return governance.forCaller({ ...caller, client });
     };
 
+    // A 2026-07-28 tools/call names its tool in the Mcp-Name header: build only that one (the list, the
+    // authorization and the answer for an unknown or hidden tool stay the same).
+    const method = context.requestInfo?.headers.get('mcp-method') ?? undefined;
+    const only = method === 'tools/call' ? (context.requestInfo?.headers.get('mcp-name') ?? undefined) : undefined;
     for (const toolName of toolNames) {
       const tool = tools[toolName];
       if (tool.server !== name) continue;
+      if (only !== undefined && toolName !== only) continue;
       if (config.mcp.readOnly && tool.kind === 'write') continue;
       if (config.mcp.disabledToolsets.includes(tool.toolset)) continue;
       if (caller !== undefined && !governance.authorizer.permitsSomewhere(caller.principal, tool.action))
         continue;
       if (tool.kind === 'read')
-        registerRead(server, toolName, tool, services, maxOutputBytes, options.logger);
-      else registerWrite(server, toolName, tool, services, codec, maxOutputBytes, options.logger);
+        registerRead(server, toolName, tool, schemas.get(toolName), services, maxOutputBytes, options.logger);
+      else
+        registerWrite(
+          server,
+          toolName,
+          tool,
+          schemas.get(toolName),
+          services,
+          codec,
+          maxOutputBytes,
+          options.logger,
+        );
     }
-    if (name === 'observability') registerKnowledge(server, options);
+    if (name === 'observability' && only === undefined) registerKnowledge(server, options);
     return server;
   };
 }
@@ -115,6 +171,7 @@ function registerRead(
   server: McpServer,
   toolName: ToolName,
   tool: Extract<AnyTool, { kind: 'read' }>,
+  schemas: ToolSchemas | undefined,
   services: (ctx: ServerContext) => GovernedServices,
   maxOutputBytes: number,
   logger: Logger,
@@ -124,8 +181,8 @@ function registerRead(
     {
       title: tool.title,
       description: tool.description,
-      inputSchema: tool.input,
-      outputSchema: tool.output,
+      inputSchema: schemas?.input ?? tool.input,
+      outputSchema: schemas?.output ?? tool.output,
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     async (args: Record<string, unknown>, ctx: ServerContext): Promise<CallToolResult> => {
@@ -146,6 +203,7 @@ function registerWrite(
   server: McpServer,
   toolName: ToolName,
   tool: Extract<AnyTool, { kind: 'write' }>,
+  schemas: ToolSchemas | undefined,
   services: (ctx: ServerContext) => GovernedServices,
   codec: ReturnType<typeof createRequestStateCodec<StatePayload>>,
   maxOutputBytes: number,
@@ -156,8 +214,8 @@ function registerWrite(
     {
       title: tool.title,
       description: tool.description,
-      inputSchema: tool.input,
-      outputSchema: writeOutcomeSchema,
+      inputSchema: schemas?.input ?? tool.input,
+      outputSchema: schemas?.output ?? writeOutcomeSchema,
       annotations: {
         readOnlyHint: false,
         destructiveHint: tool.destructive,

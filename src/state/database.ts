@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, type Generated } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, type Generated, type SqliteDialectConfig } from 'kysely';
 import pg from 'pg';
 
 export interface ResourcesTable {
@@ -156,8 +156,30 @@ export function openDatabase(url: string | undefined, dataDir: string): OpenedDa
   database.pragma('busy_timeout = 5000');
   database.pragma('foreign_keys = ON');
   return {
-    db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }),
+    db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) }),
     dialect: 'sqlite',
     location: file,
+  };
+}
+
+/**
+ * Kysely prepares every query afresh; preparing costs more than running the small queries of the state store.
+ * Statements are kept by SQL text (the queries are parameterised, so the set is small and bounded here) and
+ * reused unless one is still iterating.
+ */
+function withStatementCache(database: SqliteDatabase.Database): SqliteDialectConfig['database'] {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    prepare(source: string) {
+      const cached = statements.get(source);
+      if (cached !== undefined && !cached.busy) return cached;
+      const statement = database.prepare(source);
+      if (statements.size >= 500) statements.clear();
+      statements.set(source, statement);
+      return statement;
+    },
+    close() {
+      database.close();
+    },
   };
 }

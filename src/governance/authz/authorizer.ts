@@ -51,6 +51,11 @@ const clusterSegment = '(cluster)';
 
 export class Authorizer {
   private bindings = new Map<string, BindingGrant[]>();
+  /**
+   * Casbin decisions by request. Policies never change after create(), and a request names the grant's scope,
+   * so an entry stays right when RoleBindings change; the map is only bounded.
+   */
+  private readonly decisions = new Map<string, boolean>();
 
   private constructor(private readonly enforcer: Enforcer) {}
 
@@ -88,7 +93,7 @@ export class Authorizer {
     const targetKey = targetPattern(target);
     const environment = target.production === true ? 'production' : 'non-production';
     for (const grant of grants) {
-      if (this.enforcer.enforceSync(grant.role, grantPattern(grant.scope), targetKey, action, environment)) {
+      if (this.enforce(grant.role, grantPattern(grant.scope), targetKey, action, environment)) {
         return { allowed: true, reason: `${grant.role} on ${formatScope(grant.scope)}` };
       }
     }
@@ -117,7 +122,18 @@ export class Authorizer {
 
   /** Whether the role allows the action in at least some environment. */
   roleAllows(role: Role, action: Action): boolean {
-    return this.enforcer.enforceSync(role, '*|*|*|*', '*|-|-|-', action, 'non-production');
+    return this.enforce(role, '*|*|*|*', '*|-|-|-', action, 'non-production');
+  }
+
+  private enforce(role: Role, grant: string, target: string, action: Action, environment: string): boolean {
+    const key = `${role}\n${grant}\n${target}\n${action}\n${environment}`;
+    let allowed = this.decisions.get(key);
+    if (allowed === undefined) {
+      allowed = this.enforcer.enforceSync(role, grant, target, action, environment);
+      if (this.decisions.size >= 100_000) this.decisions.clear();
+      this.decisions.set(key, allowed);
+    }
+    return allowed;
   }
 
   private denial(principal: Principal, grants: readonly Grant[], action: Action, target: Target): string {
