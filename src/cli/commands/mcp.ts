@@ -4,6 +4,7 @@
 // one place. Both protocol revisions pass through (2026-07-28 input_required round trips are plain requests).
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
+import { loadClientConfig } from '../../config/load-config.js';
 import { InvalidError } from '../../core/errors.js';
 import { version } from '../../server/package-info.js';
 import type { CliContext } from '../context.js';
@@ -22,25 +23,30 @@ interface JsonRpcMessage {
 export function registerMcp(program: Command, context: CliContext): void {
   program
     .command('mcp')
-    .description('Serve an MCP server on stdio for AI assistants (relays to the running opspilot server)')
-    .requiredOption('--server <name>', `which server: ${servers.join(' or ')}`)
+    .description(
+      `Serve an MCP server on stdio for AI assistants: opspilot mcp --server ${servers.join('|')} (relays to the running opspilot server)`,
+    )
+    .option('--url <url>', 'the opspilot server to relay to (OPSPILOT_SERVER, default http://127.0.0.1:7400)')
     .addHelpText(
       'after',
       `
-The token comes from OPSPILOT_TOKEN (or the admin token in the local data dir); the server address from the
-global --server option or OPSPILOT_SERVER. Example for Claude Code:
+--server names the MCP server here (control-plane or observability), not the opspilot address: use --url or
+OPSPILOT_SERVER for that. The token comes from OPSPILOT_TOKEN (or the admin token in the local data dir).
+Example for Claude Code:
   claude mcp add opspilot-cp -e OPSPILOT_TOKEN=$TOKEN -- opspilot mcp --server control-plane
 Logs go to stderr; stdout carries only MCP messages.`,
     )
-    .action(async (options: { server: string }) => {
+    .action(async (options: { url?: string }, command: Command) => {
       try {
-        if (!(servers as readonly string[]).includes(options.server)) {
-          throw new InvalidError(`unknown MCP server ${options.server}`, [], {
-            hint: `Servers: ${servers.join(', ')}.`,
+        // `--server` is also the global option (the opspilot address); for this command it names the MCP server.
+        const name = command.optsWithGlobals<{ server?: string }>().server;
+        if (name === undefined || !(servers as readonly string[]).includes(name)) {
+          throw new InvalidError(`give the MCP server: --server ${servers.join(' or ')}`, [], {
+            hint: 'Example: opspilot mcp --server control-plane',
           });
         }
-        const client = context.client();
-        await relay(`${client.server}/mcp/${options.server}`, client.token, context);
+        const client = loadClientConfig({ server: options.url });
+        await relay(`${client.server}/mcp/${name}`, client.token, context);
       } catch (error) {
         process.exitCode = reportError(error, context.err);
       }
