@@ -41,6 +41,8 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
     // Requests are logged at debug level by the onResponse hook below, not at info by Fastify.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 5 * 1024 * 1024,
+    // MCP clients may hold streams open (2026-07-28 subscriptions, legacy SSE); stopping must not wait for them.
+    forceCloseConnections: true,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -223,6 +223,11 @@ export const configSchema = z.strictObject({
       maxOutputBytes: z.coerce.number().int().min(512).default(8192),
       /** Folder of runbook files (Markdown) served as `runbook://NAME` resources. */
       runbooksDir: z.string().optional(),
+      /**
+       * Host names MCP requests may address besides loopback ones (DNS-rebinding protection applies while the
+       * server listens on loopback; add the name a reverse proxy forwards).
+       */
+      allowedHosts: z.array(z.string()).default([]),
     })
     .prefault({}),
   log: z

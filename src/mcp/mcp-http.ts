@@ -14,6 +14,38 @@ import { packageRoot } from '../server/package-info.js';
 import { createMcpServerFactory } from './mcp-servers.js';
 import { mcpServerNames } from './tools.js';
 
+const loopbackNames = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
+
+/**
+ * DNS-rebinding protection (MCP security best practices): while opspilot listens on loopback, a request
+ * must address a loopback name (or a configured one) and come from no foreign web origin.
+ */
+function rebindingGuard(
+  config: Config,
+): (host: string | undefined, origin: string | undefined) => string | undefined {
+  const allowed = new Set([...loopbackNames, ...config.mcp.allowedHosts.map((name) => name.toLowerCase())]);
+  const active = loopbackNames.has(config.server.host.toLowerCase());
+  const hostname = (text: string): string | undefined => {
+    try {
+      return new URL(text.includes('://') ? text : `http://${text}`).hostname.toLowerCase();
+    } catch {
+      return undefined;
+    }
+  };
+  return (host, origin) => {
+    if (!active) return undefined;
+    const name = host === undefined ? undefined : hostname(host);
+    if (name === undefined || !allowed.has(name)) {
+      return `Host ${host ?? '(none)'} is not allowed: this server listens on loopback (DNS-rebinding protection; see mcp.allowedHosts)`;
+    }
+    if (origin !== undefined) {
+      const from = hostname(origin);
+      if (from === undefined || !allowed.has(from)) return `Origin ${origin} is not allowed`;
+    }
+    return undefined;
+  };
+}
+
 export async function registerMcpRoutes(
   app: FastifyInstance,
   options: { governance: Governance; config: Config; version: string; logger: Logger },
@@ -26,12 +58,19 @@ export async function registerMcpRoutes(
       },
     });
     const node = toNodeHandler(handler);
+    const guard = rebindingGuard(options.config);
     for (const method of ['POST', 'GET', 'DELETE'] as const) {
       app.route({
         method,
         url: `/mcp/${name}`,
         ...route(`${method} /mcp/${name}` as RouteId),
         handler: async (request, reply) => {
+          const refusal = guard(request.headers.host, request.headers.origin);
+          if (refusal !== undefined) {
+            return reply
+              .code(403)
+              .send({ jsonrpc: '2.0', id: null, error: { code: -32000, message: refusal } });
+          }
           const { caller } = governed(request);
           const auth = {
             token: '',

@@ -139,7 +139,8 @@ export function createMcpServerFactory(name: McpServerName, options: McpServerOp
     // A 2026-07-28 tools/call names its tool in the Mcp-Name header: build only that one (the list, the
     // authorization and the answer for an unknown or hidden tool stay the same).
     const method = context.requestInfo?.headers.get('mcp-method') ?? undefined;
-    const only = method === 'tools/call' ? (context.requestInfo?.headers.get('mcp-name') ?? undefined) : undefined;
+    const only =
+      method === 'tools/call' ? (context.requestInfo?.headers.get('mcp-name') ?? undefined) : undefined;
     for (const toolName of toolNames) {
       const tool = tools[toolName];
       if (tool.server !== name) continue;
