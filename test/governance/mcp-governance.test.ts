@@ -387,4 +387,78 @@ describe('MCP endpoints', () => {
     await erin.close();
     await frank.close();
   });
+
+  it("enforces every tool for every role, inside and outside the caller's namespace", async () => {
+    const where = (namespace: string) => ({ namespace, component: 'echo', environment: 'dev' });
+    const argumentsFor: Record<ToolName, ((namespace: string) => Record<string, unknown>) | null> = {
+      list_namespaces: null,
+      list_environments: null,
+      get_deployment_pipeline: null,
+      get_proposal: null,
+      list_projects: (namespace) => ({ namespace }),
+      list_components: (namespace) => ({ namespace }),
+      get_component: (namespace) => ({ namespace, component: 'echo' }),
+      get_component_status: (namespace) => ({ namespace, component: 'echo' }),
+      list_releases: (namespace) => ({ namespace }),
+      list_release_bindings: (namespace) => ({ namespace }),
+      get_release_binding: where,
+      get_events: (namespace) => ({ namespace }),
+      get_instance_metrics: (namespace) => ({ namespace, component: 'echo' }),
+      list_workflow_runs: (namespace) => ({ namespace }),
+      get_workflow_run: (namespace) => ({ namespace, run: 'none' }),
+      query_workflow_logs: (namespace) => ({ namespace, run: 'none' }),
+      list_proposals: (namespace) => ({ namespace }),
+      get_audit_events: (namespace) => ({ namespace }),
+      scale_component: (namespace) => ({ ...where(namespace), replicas: 2 }),
+      restart_component: where,
+      rollback_component: where,
+      update_release_binding: (namespace) => ({ ...where(namespace), replicas: 2 }),
+      promote_release: (namespace) => ({ namespace, component: 'echo', from: 'dev', to: 'dev' }),
+      patch_resource_limits: (namespace) => ({ ...where(namespace), limits: { memory: '256Mi' } }),
+      query_component_logs: (namespace) => ({ namespace }),
+      get_error_summary: (namespace) => ({ namespace }),
+      get_service_metrics: (namespace) => ({ namespace, metric: 'request_rate' }),
+      query_resource_metrics: (namespace) => ({ namespace }),
+      query_traces: (namespace) => ({ namespace }),
+      query_trace_spans: (namespace) => ({ namespace, traceId: '0'.repeat(32) }),
+      get_service_dependencies: (namespace) => ({ namespace }),
+      get_active_alerts: (namespace) => ({ namespace }),
+      get_alert_history: (namespace) => ({ namespace }),
+    };
+    const roles: Role[] = ['viewer', 'developer', 'operator', 'platform-admin', 'rca-agent', 'sre-agent'];
+    const clients = new Map<string, Client>();
+    for (const role of roles) {
+      for (const server of ['control-plane', 'observability'] as const) {
+        clients.set(`${role}/${server}`, await connect(server, await token(`matrix-${role}`, role, 'shop')));
+      }
+    }
+    let checked = 0;
+    for (const name of toolNames) {
+      const tool = tools[name];
+      const build = argumentsFor[name];
+      for (const role of roles) {
+        const client = clients.get(`${role}/${tool.server}`);
+        if (client === undefined) throw new Error('no client');
+        const holds = opspilot.governance.authorizer.roleAllows(role, tool.action);
+        const args = build === null ? {} : build('shop');
+        if (!holds) {
+          await expect(client.callTool({ name, arguments: args }), `${role} ${name}`).rejects.toThrow(
+            /not found|disabled/i,
+          );
+          checked += 1;
+          continue;
+        }
+        const inside = await client.callTool({ name, arguments: args });
+        expect(text(inside), `${role} ${name} in its namespace`).not.toMatch(/forbidden/);
+        checked += 1;
+        if (build === null) continue;
+        const outside = await client.callTool({ name, arguments: build('bank') });
+        expect(outside.isError, `${role} ${name} in another namespace`).toBe(true);
+        expect(text(outside), `${role} ${name} in another namespace`).toMatch(/forbidden/);
+        checked += 1;
+      }
+    }
+    expect(checked).toBeGreaterThan(300);
+    for (const client of clients.values()) await client.close();
+  }, 120_000);
 });
