@@ -103,8 +103,8 @@ replaces them), so nothing is orphaned. One "opspilot up" per data dir.`,
               `  claude mcp add --transport http opspilot-control-plane ${url}/mcp/control-plane --header "Authorization: Bearer $OPSPILOT_TOKEN"\n` +
               `  claude mcp add --transport http opspilot-observability ${url}/mcp/observability --header "Authorization: Bearer $OPSPILOT_TOKEN"\n` +
               `  # stdio, any client:  opspilot mcp --server control-plane   (reads OPSPILOT_TOKEN)\n` +
-              `  # .cursor/mcp.json / .vscode/mcp.json:\n` +
-              `  ${JSON.stringify({ mcpServers: { 'opspilot-control-plane': { url: `${url}/mcp/control-plane`, headers: { Authorization: 'Bearer ${OPSPILOT_TOKEN}' } } } })}\n\n`,
+              `  # a project's .mcp.json (Claude Code); Cursor, VS Code, Codex and Gemini: see the doc above\n` +
+              `  ${JSON.stringify({ mcpServers: { 'opspilot-control-plane': { type: 'http', url: `${url}/mcp/control-plane`, headers: { Authorization: 'Bearer ${OPSPILOT_TOKEN}' } } } })}\n\n`,
           );
         }
         if (options.demo === true) await startDemo(opspilot, context, config.demo.printUrls);
