@@ -129,6 +129,18 @@ export class GovernedServices {
     });
   }
 
+  /** The gate of a list: the caller holds the action somewhere (in `namespace`, when given). */
+  private namespaceGate(action: Action, namespace: string | undefined, noun: string): () => void {
+    return () => {
+      if (!this.may(action, namespace)) {
+        throw new ForbiddenError(
+          `${this.caller.principal.subject} may not read ${noun}${namespace === undefined ? '' : ` in ${namespace}`}`,
+          { hint: forbiddenHint(action) },
+        );
+      }
+    };
+  }
+
   /** Namespaces a list over "all namespaces" may show. */
   private visibleNamespaces(action: Action): '*' | string[] {
     return this.governance.authorizer.namespacesFor(this.caller.principal, action);
@@ -144,14 +156,11 @@ export class GovernedServices {
     const cluster = kindInfo[kind].scope === 'cluster';
     const target: Target =
       cluster || filter.namespace === undefined ? { namespace: '' } : { namespace: filter.namespace };
-    const gate = (): void => {
-      if (!this.may('platform.read', cluster ? undefined : filter.namespace)) {
-        throw new ForbiddenError(
-          `${this.caller.principal.subject} may not read ${kindInfo[kind].plural}${filter.namespace === undefined ? '' : ` in ${filter.namespace}`}`,
-          { hint: forbiddenHint('platform.read') },
-        );
-      }
-    };
+    const gate = this.namespaceGate(
+      'platform.read',
+      cluster ? undefined : filter.namespace,
+      kindInfo[kind].plural,
+    );
     return this.guardList('platform.read', target, { kind, ...filter }, gate, async () => {
       const items = await this.governance.options.platform.list(kind, filter);
       if (cluster && kind !== 'Namespace') return items;
@@ -166,12 +175,7 @@ export class GovernedServices {
         'platform.read',
         { namespace: '' },
         { kind, name },
-        () => {
-          if (!this.may('platform.read'))
-            throw new ForbiddenError(
-              `${this.caller.principal.subject} may not read ${kindInfo[kind].plural}`,
-            );
-        },
+        this.namespaceGate('platform.read', undefined, kindInfo[kind].plural),
         () => platform.get(kind, namespace, name),
       );
     }
@@ -201,12 +205,7 @@ export class GovernedServices {
       'platform.read',
       target,
       filter,
-      () => {
-        if (!this.may('platform.read', namespace))
-          throw new ForbiddenError(
-            `${this.caller.principal.subject} may not read events${namespace === undefined ? '' : ` in ${namespace}`}`,
-          );
-      },
+      this.namespaceGate('platform.read', namespace, 'events'),
       async () => {
         const events = await this.governance.options.platform.events(filter);
         return events.filter((event) =>
@@ -331,12 +330,7 @@ export class GovernedServices {
       'alerts.read',
       { namespace: filter.namespace ?? '' },
       filter,
-      () => {
-        if (!this.may('alerts.read', filter.namespace))
-          throw new ForbiddenError(
-            `${this.caller.principal.subject} may not read alerts${filter.namespace === undefined ? '' : ` in ${filter.namespace}`}`,
-          );
-      },
+      this.namespaceGate('alerts.read', filter.namespace, 'alerts'),
       async () => {
         const alerts = await this.alertService.list(filter);
         return alerts.filter((alert) => this.allows('alerts.read', alertTarget(alert)));
@@ -354,12 +348,7 @@ export class GovernedServices {
       'alerts.read',
       { namespace: filter.namespace ?? '' },
       filter,
-      () => {
-        if (!this.may('alerts.read', filter.namespace))
-          throw new ForbiddenError(
-            `${this.caller.principal.subject} may not read alerts${filter.namespace === undefined ? '' : ` in ${filter.namespace}`}`,
-          );
-      },
+      this.namespaceGate('alerts.read', filter.namespace, 'alerts'),
       async () => {
         const events = await this.alertService.history(filter);
         return events.filter((event) => this.allows('alerts.read', { namespace: event.namespace }));
@@ -609,12 +598,7 @@ export class GovernedServices {
       'proposals.read',
       { namespace: filter.namespace ?? '' },
       filter,
-      () => {
-        if (!this.may('proposals.read', filter.namespace))
-          throw new ForbiddenError(
-            `${this.caller.principal.subject} may not read proposals${filter.namespace === undefined ? '' : ` in ${filter.namespace}`}`,
-          );
-      },
+      this.namespaceGate('proposals.read', filter.namespace, 'proposals'),
       async () => {
         const proposals = await this.governance.proposals.list({
           namespaces,
