@@ -1,6 +1,8 @@
 // Token attacks against the built-in issuer's verification, and client_credentials: every forged, expired,
 // misdirected or tampered token is refused with a reason; a good one yields its principal and grants.
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -170,5 +172,81 @@ describe('bearer tokens', () => {
     expect((await again.verify(token, audience)).subject).toBe('alice');
     expect(again.jwks()).toEqual(tokens.jwks());
     expect(await exportJWK((await generateKeyPair('ES256')).publicKey)).not.toEqual(again.jwks().keys[0]);
+  });
+
+  it('trusts a configured OIDC issuer through its JWKS and maps its group claim to grants', async () => {
+    // A local HTTP server plays the identity provider's JWKS endpoint (the same JSON a real one serves).
+    const { publicKey, privateKey } = await generateKeyPair('RS256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'idp-1', alg: 'RS256', use: 'sig' };
+    const idp = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
+    });
+    await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
+    const port = (idp.address() as AddressInfo).port;
+    try {
+      const config = loadConfig({ env: {}, cwd: dataDir, overrides: { dataDir } });
+      const oidc = await TokenService.open({
+        config: {
+          ...config,
+          auth: {
+            ...config.auth,
+            externalIssuers: [
+              {
+                issuer: 'https://login.example.com/realms/ops',
+                audience: 'opspilot',
+                jwksUrl: `http://127.0.0.1:${port}/certs`,
+                roleClaim: 'realm_access.groups',
+                subjectClaim: 'preferred_username',
+                roleMapping: {
+                  sre: [{ role: 'operator', namespace: '*' }],
+                  shop: [{ role: 'viewer', namespace: 'shop' }],
+                },
+              },
+            ],
+          },
+        },
+        clock: { now: () => new Date() },
+      });
+      const sign = (
+        claims: Record<string, unknown>,
+        audienceClaim = 'opspilot',
+        kid = 'idp-1',
+        key = privateKey,
+      ) =>
+        new SignJWT(claims)
+          .setProtectedHeader({ alg: 'RS256', kid })
+          .setSubject('f81d4fae')
+          .setIssuer('https://login.example.com/realms/ops')
+          .setAudience(audienceClaim)
+          .setExpirationTime('10m')
+          .sign(key);
+      const principal = await oidc.verify(
+        await sign({ preferred_username: 'carol', realm_access: { groups: ['sre', 'unmapped'] } }),
+        audience,
+      );
+      expect(principal).toMatchObject({
+        subject: 'carol',
+        kind: 'user',
+        issuer: 'https://login.example.com/realms/ops',
+        grants: [{ role: 'operator', scope: { namespace: '*' } }],
+      });
+      const none = await oidc.verify(
+        await sign({ preferred_username: 'dave', realm_access: { groups: ['unmapped'] } }),
+        audience,
+      );
+      expect(none.grants).toEqual([]);
+      await expect(
+        oidc.verify(await sign({ preferred_username: 'carol' }, 'another-api'), audience),
+      ).rejects.toThrow(/claim check failed/);
+      const stranger = await generateKeyPair('RS256');
+      await expect(
+        oidc.verify(
+          await sign({ preferred_username: 'carol' }, 'opspilot', 'idp-2', stranger.privateKey),
+          audience,
+        ),
+      ).rejects.toThrow(/no key of the issuer matches it/);
+    } finally {
+      idp.close();
+    }
   });
 });
