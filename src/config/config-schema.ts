@@ -67,10 +67,10 @@ const serviceAccountSchema = z.strictObject({
 });
 
 const guardrailLimitsSchema = z.strictObject({
-  maxTenants: z.number().int().min(1),
-  maxCapacityChangePercent: z.number().positive(),
-  maxServices: z.number().int().min(1),
-  rollbackBudgetSeconds: z.number().positive(),
+  maxTenants: z.coerce.number().int().min(1),
+  maxCapacityChangePercent: z.coerce.number().positive(),
+  maxServices: z.coerce.number().int().min(1),
+  rollbackBudgetSeconds: z.coerce.number().positive(),
 });
 
 const freezeWindowSchema = z.strictObject({
@@ -83,14 +83,14 @@ const freezeWindowSchema = z.strictObject({
 });
 
 const guardrailPolicySchema = z.strictObject({
-  maxScaleUpFactor: z.number().min(1).optional(),
-  minProductionReplicas: z.number().int().min(0).optional(),
-  cooldownSeconds: z.number().min(0).optional(),
-  maxConcurrentActions: z.number().int().min(1).optional(),
+  maxScaleUpFactor: z.coerce.number().min(1).optional(),
+  minProductionReplicas: z.coerce.number().int().min(0).optional(),
+  cooldownSeconds: z.coerce.number().min(0).optional(),
+  maxConcurrentActions: z.coerce.number().int().min(1).optional(),
   /** Writes in production wait for another principal's approval. */
-  productionApproval: z.boolean().optional(),
+  productionApproval: booleanFromText.optional(),
   /** Let autonomy level 3 agents run production writes within level-3 limits without approval. */
-  autonomousInProduction: z.boolean().optional(),
+  autonomousInProduction: booleanFromText.optional(),
   supervised: guardrailLimitsSchema.partial().optional(),
   autonomous: guardrailLimitsSchema.partial().optional(),
 });
@@ -206,7 +206,7 @@ export const configSchema = z.strictObject({
       overrides: z.record(z.string(), guardrailPolicySchema).default({}),
       freezeWindows: z.array(freezeWindowSchema).default([]),
       /** Time an approved proposal has to become healthy before its compensating action runs. */
-      verifyTimeoutSeconds: z.number().positive().optional(),
+      verifyTimeoutSeconds: z.coerce.number().positive().optional(),
       /** Pending proposals expire after this long. */
       proposalTtl: z.string().default('24h'),
       /** Lifetime of an MCP requestState (the confirmation round trip). */

@@ -16,13 +16,15 @@ const fixture = fileURLToPath(new URL('../fixtures/http-service.mjs', import.met
 let workspace: string;
 let dataDir: string;
 let server: RunningServer;
+// The kill -9 test scales one binding three times in a row; the 300 s cooldown would deny the second.
+const serverEnv = { OPSPILOT_GOVERNANCE__GUARDRAILS__COOLDOWN_SECONDS: '0' };
 
 beforeAll(async () => {
   workspace = mkdtempSync(join(tmpdir(), 'opspilot-governance-cli-'));
   mkdirSync(join(workspace, 'app'));
   copyFileSync(fixture, join(workspace, 'app', 'server.mjs'));
   dataDir = join(workspace, 'data');
-  server = await startServer({ dataDir });
+  server = await startServer({ dataDir, env: serverEnv });
 }, 60_000);
 
 afterAll(async () => {
@@ -156,4 +158,79 @@ describe('governance from the command line', () => {
     ).toContain('echo');
     await client.close();
   });
+
+  it('neither loses nor repeats an approved action when the server is killed with SIGKILL around the approval', async () => {
+    const alice = await token('alice', 'operator');
+    const bob = await token('bob', 'operator');
+    for (const [index, delayMs] of [0, 5, 25].entries()) {
+      const replicas = 3 + index;
+      const scaled = await fetch(`${server.url}/api/v1/namespaces/default/components/echo/scale`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ environment: 'prod', replicas }),
+      });
+      expect(scaled.status, await scaled.clone().text()).toBe(202);
+      const { proposal } = (await scaled.json()) as { proposal: { id: string } };
+      // Approve, and kill the server while (or just after) it handles the approval.
+      const approval = fetch(`${server.url}/api/v1/proposals/${proposal.id}/approve`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${bob}`, 'content-type': 'application/json' },
+        body: '{}',
+      }).then(
+        (response) => response.status,
+        () => 'no answer' as const,
+      );
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      await server.stop('SIGKILL');
+      const answered = await approval;
+      server = await startServer({ dataDir, env: serverEnv });
+      const admin = { authorization: `Bearer ${server.token}` };
+      const read = async () =>
+        (await (await fetch(`${server.url}/api/v1/proposals/${proposal.id}`, { headers: admin })).json()) as {
+          status: string;
+          execution: { attempts: number };
+        };
+      const first = await read();
+      if (first.status === 'pending') {
+        // Killed before the approval committed: the approval was never acknowledged, so nothing was accepted.
+        expect(answered).toBe('no answer');
+        const retried = await fetch(`${server.url}/api/v1/proposals/${proposal.id}/approve`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${bob}`, 'content-type': 'application/json' },
+          body: '{}',
+        });
+        expect(retried.status).toBe(200);
+      }
+      const done = await waitFor(read, (value) => value.status === 'succeeded', {
+        what: `proposal ${proposal.id} to succeed after the restart`,
+        timeoutMs: 40_000,
+      });
+      expect(done.execution.attempts).toBeLessThanOrEqual(2);
+      const audit = (await (
+        await fetch(`${server.url}/api/v1/audit?principal=system:opspilot&limit=1000`, { headers: admin })
+      ).json()) as { items: { result: string; details: { proposal?: string } }[] };
+      const executed = audit.items.filter(
+        (record) => record.result === 'executed' && record.details.proposal === proposal.id,
+      );
+      expect(executed, `delay ${delayMs} ms`).toHaveLength(1);
+      await waitFor(
+        async () =>
+          (await (
+            await fetch(`${server.url}/api/v1/namespaces/default/components/echo/status`, { headers: admin })
+          ).json()) as {
+            environments: { environment: string; readyReplicas: number; desiredReplicas: number }[];
+          },
+        (status) =>
+          status.environments.some(
+            (item) =>
+              item.environment === 'prod' &&
+              item.desiredReplicas === replicas &&
+              item.readyReplicas === replicas,
+          ),
+        { what: `${replicas} ready replicas in prod`, timeoutMs: 40_000 },
+      );
+    }
+    const verify = await runCli(['audit', 'verify'], { server: server.url });
+    expect(verify.code, verify.stdout).toBe(0);
+  }, 240_000);
 });
