@@ -523,7 +523,7 @@ export class GovernedServices {
   /** Builds the plan of an intent write after checking the caller may act on its scope at all. */
   async plan(
     action: Action,
-    where: { namespace: string; component: string; environment: string },
+    where: { namespace: string; component?: string | undefined; environment?: string | undefined },
     build: () => Promise<ChangePlan>,
   ): Promise<ChangePlan> {
     const started = performance.now();

@@ -30,6 +30,7 @@ import {
   traceSchema,
   traceSearchResultSchema,
 } from '../telemetry/query/contracts.js';
+import { NotFoundError } from '../core/errors.js';
 import { pageBySize } from './paging.js';
 
 export const mcpServerNames = ['control-plane', 'observability'] as const;
@@ -192,6 +193,8 @@ export const toolNames = [
   'list_workflow_runs',
   'get_workflow_run',
   'query_workflow_logs',
+  'get_deployment_history',
+  'create_workflow_run',
   'list_proposals',
   'get_proposal',
   'get_audit_events',
@@ -207,6 +210,7 @@ export const toolNames = [
   'query_resource_metrics',
   'query_traces',
   'query_trace_spans',
+  'get_span_details',
   'get_service_dependencies',
   'get_active_alerts',
   'get_alert_history',
@@ -341,6 +345,88 @@ export const tools: { readonly [Name in ToolName]: AnyTool } = {
         await services.workflowLogs(args.namespace, args.run, { afterSequence: args.after }),
         args.cursor,
         context.maxOutputBytes,
+      ),
+  }),
+  get_deployment_history: read({
+    server: 'control-plane',
+    toolset: 'platform',
+    action: 'platform.read',
+    title: 'Deployment history',
+    description:
+      'What changed for a component, newest first: releases (with their source) and every proposal (who, what, diff, guardrail verdict, outcome).',
+    input: z.object({
+      namespace: namespaceArg,
+      component: componentArg,
+      environment: environmentArg.optional(),
+      cursor,
+    }),
+    output: paged(
+      z.object({
+        at: z.string(),
+        kind: z.enum(['release', 'change']),
+        release: z.string().nullable(),
+        by: z.string().nullable(),
+        title: z.string(),
+        status: z.string().nullable(),
+        diff: z.array(
+          z.object({ resource: z.string(), path: z.string(), before: z.unknown(), after: z.unknown() }),
+        ),
+      }),
+    ),
+    run: async (services, args, context) => {
+      const releases = await services.list('Release', {
+        namespace: args.namespace,
+        component: args.component,
+      });
+      const proposals = (await services.listProposals({ namespace: args.namespace, limit: 1000 })).filter(
+        (proposal) =>
+          proposal.target.component === args.component &&
+          (args.environment === undefined || proposal.target.environment === args.environment),
+      );
+      const entries = [
+        ...releases.map((release) => {
+          const source = (release.spec as { source?: { workflowRun?: string } }).source?.workflowRun;
+          return {
+            at: release.metadata.createdAt,
+            kind: 'release' as const,
+            release: release.metadata.name,
+            by: null,
+            title: `release ${release.metadata.name} created from ${source === undefined ? "the component's spec" : `workflow run ${source}`}`,
+            status: null,
+            diff: [],
+          };
+        }),
+        ...proposals.map((proposal) => ({
+          at: proposal.createdAt,
+          kind: 'change' as const,
+          release: null,
+          by: proposal.createdBy.subject,
+          title: proposal.title,
+          status: proposal.status,
+          diff: proposal.diff,
+        })),
+      ].sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+      return pageBySize(entries, args.cursor, context.maxOutputBytes);
+    },
+  }),
+  create_workflow_run: write({
+    server: 'control-plane',
+    toolset: 'builds',
+    action: 'workflow.run',
+    title: 'Start a build',
+    description:
+      "Proposes a workflow run: a component's build (spec.build) or a named Workflow, with parameters.",
+    input: z.object({
+      namespace: namespaceArg,
+      component: componentArg.optional(),
+      workflow: resourceNameSchema.optional(),
+      parameters: z.record(z.string(), z.string()).optional(),
+    }),
+    idempotent: false,
+    destructive: false,
+    plan: (services, args) =>
+      services.plan('workflow.run', { namespace: args.namespace, component: args.component }, () =>
+        services.planner.createWorkflowRun(args.namespace, args, Date.now().toString(36)),
       ),
   }),
   list_proposals: read({
@@ -597,6 +683,60 @@ export const tools: { readonly [Name in ToolName]: AnyTool } = {
     }),
     output: traceSchema,
     run: (services, args) => services.trace(args.traceId, args.namespace),
+  }),
+  get_span_details: read({
+    server: 'observability',
+    toolset: 'traces',
+    action: 'telemetry.read',
+    title: 'Span details',
+    description: 'One span of a trace: attributes, events, status, timing, its parent and its children.',
+    input: z.object({
+      namespace: namespaceArg,
+      traceId: z.string().regex(/^[0-9a-fA-F]{32}$/, 'a trace id is 32 hex characters'),
+      spanId: z.string().regex(/^[0-9a-fA-F]{16}$/, 'a span id is 16 hex characters'),
+    }),
+    output: z.object({
+      traceId: z.string(),
+      spanId: z.string(),
+      parentSpanId: z.string().nullable(),
+      service: z.string(),
+      name: z.string(),
+      kind: z.string(),
+      start: z.string(),
+      durationMs: z.number(),
+      selfTimeMs: z.number(),
+      status: z.string(),
+      statusMessage: z.string().nullable(),
+      attributes: z.record(z.string(), z.unknown()),
+      events: z.array(z.unknown()),
+      onCriticalPath: z.boolean(),
+      children: z.array(
+        z.object({ spanId: z.string(), service: z.string(), name: z.string(), durationMs: z.number() }),
+      ),
+    }),
+    run: async (services, args) => {
+      const trace = await services.trace(args.traceId, args.namespace);
+      const stack = [...trace.roots];
+      for (let span = stack.pop(); span !== undefined; span = stack.pop()) {
+        if (span.spanId === args.spanId) {
+          const { children, startOffsetMs: _offset, component: _component, ...details } = span;
+          return {
+            traceId: trace.traceId,
+            ...details,
+            children: children.map((child) => ({
+              spanId: child.spanId,
+              service: child.service,
+              name: child.name,
+              durationMs: child.durationMs,
+            })),
+          };
+        }
+        stack.push(...span.children);
+      }
+      throw new NotFoundError(`span ${args.spanId} is not in trace ${args.traceId}`, {
+        hint: 'query_trace_spans lists the spans of the trace.',
+      });
+    },
   }),
   get_service_dependencies: read({
     server: 'observability',

@@ -163,7 +163,8 @@ describe('MCP endpoints', () => {
       ['operator', () => true],
       [
         'rca-agent',
-        (name) => tools[name].action !== 'audit.read' && tools[name].action !== 'release.promote',
+        // Agents propose remediations; they neither promote releases nor start builds.
+        (name) => !['audit.read', 'release.promote', 'workflow.run'].includes(tools[name].action),
       ],
     ];
     for (const [role, visible] of expectations) {
@@ -325,6 +326,17 @@ describe('MCP endpoints', () => {
     expect(lines).toContainEqual(`bob proposal.approve approve proposal ${pending.id} approved`);
     expect(lines).toContainEqual(`system:opspilot component.scale system executed`);
     expect((await opspilot.governance.audit.verify()).ok).toBe(true);
+    const history = await requester.callTool({
+      name: 'get_deployment_history',
+      arguments: { namespace: 'shop', component: 'echo', environment: 'prod' },
+    });
+    const entries = (
+      history.structuredContent as {
+        items: { kind: string; by: string | null; status: string | null; release: string | null }[];
+      }
+    ).items;
+    expect(entries[0]).toMatchObject({ kind: 'change', by: 'alice', status: 'succeeded' });
+    expect(entries.some((entry) => entry.kind === 'release' && entry.release === 'echo-1')).toBe(true);
     await requester.close();
   });
 
@@ -407,6 +419,8 @@ describe('MCP endpoints', () => {
       list_workflow_runs: (namespace) => ({ namespace }),
       get_workflow_run: (namespace) => ({ namespace, run: 'none' }),
       query_workflow_logs: (namespace) => ({ namespace, run: 'none' }),
+      get_deployment_history: (namespace) => ({ namespace, component: 'echo' }),
+      create_workflow_run: (namespace) => ({ namespace, component: 'echo' }),
       list_proposals: (namespace) => ({ namespace }),
       get_audit_events: (namespace) => ({ namespace }),
       scale_component: (namespace) => ({ ...where(namespace), replicas: 2 }),
@@ -421,6 +435,7 @@ describe('MCP endpoints', () => {
       query_resource_metrics: (namespace) => ({ namespace }),
       query_traces: (namespace) => ({ namespace }),
       query_trace_spans: (namespace) => ({ namespace, traceId: '0'.repeat(32) }),
+      get_span_details: (namespace) => ({ namespace, traceId: '0'.repeat(32), spanId: '0'.repeat(16) }),
       get_service_dependencies: (namespace) => ({ namespace }),
       get_active_alerts: (namespace) => ({ namespace }),
       get_alert_history: (namespace) => ({ namespace }),

@@ -340,6 +340,51 @@ export class ChangePlanner {
     };
   }
 
+  /** A new WorkflowRun (a build); its name is fixed here, so applying the proposal twice creates one run. */
+  async createWorkflowRun(
+    namespace: string,
+    spec: {
+      component?: string | undefined;
+      workflow?: string | undefined;
+      parameters?: Readonly<Record<string, string>> | undefined;
+    },
+    suffix: string,
+  ): Promise<ChangePlan> {
+    if (spec.component === undefined && spec.workflow === undefined) {
+      throw new InvalidError('name a component (to run its build) or a workflow, or both');
+    }
+    if (spec.component !== undefined)
+      await this.find('Component', namespace, spec.component).then((found) => {
+        if (found === undefined)
+          throw new NotFoundError(
+            `component ${spec.component ?? ''} does not exist in namespace ${namespace}`,
+          );
+      });
+    const name = `${spec.component ?? spec.workflow ?? 'run'}-${suffix}`;
+    const after: ResourceDocument = {
+      apiVersion,
+      kind: 'WorkflowRun',
+      metadata: { name, namespace, labels: {}, annotations: {} },
+      spec: {
+        ...(spec.workflow === undefined ? {} : { workflow: spec.workflow }),
+        ...(spec.component === undefined ? {} : { component: spec.component }),
+        parameters: { ...spec.parameters },
+      },
+    };
+    return {
+      action: 'workflow.run',
+      title: `run ${spec.workflow === undefined ? `the build of ${spec.component ?? ''}` : `workflow ${spec.workflow}`}${spec.workflow !== undefined && spec.component !== undefined ? ` for ${spec.component}` : ''} as ${name}`,
+      target: {
+        namespace,
+        ...(spec.component === undefined ? {} : { component: spec.component }),
+        production: false,
+      },
+      changes: [{ kind: 'WorkflowRun', namespace, name, before: null, after }],
+      replicaChanges: [],
+      argsDigest: digest({ namespace, spec }),
+    };
+  }
+
   async isProduction(environment: string): Promise<boolean> {
     const resource = await this.find('Environment', '', environment);
     return (resource?.spec as EnvironmentSpec | undefined)?.production === true;
