@@ -30,7 +30,8 @@ import {
   traceSchema,
   traceSearchResultSchema,
 } from '../telemetry/query/contracts.js';
-import { NotFoundError } from '../core/errors.js';
+import { recommend } from '../analysis/rightsizing/rightsizing.js';
+import { InvalidError, NotFoundError } from '../core/errors.js';
 import { pageBySize } from './paging.js';
 
 export const mcpServerNames = ['control-plane', 'observability'] as const;
@@ -102,6 +103,17 @@ export const writeOutcomeSchema = z.object({
 const cursor = z.string().optional().describe('nextCursor of the previous result');
 const paged = <T extends z.ZodType>(item: T) =>
   z.object({ items: z.array(item), nextCursor: z.string().nullable(), note: z.string().nullable() });
+
+const recommendationSchema = z.object({
+  component: z.string(),
+  environment: z.string(),
+  requests: z.object({ cpu: z.string().nullable(), memory: z.string().nullable() }),
+  limits: z.object({ memory: z.string().nullable() }),
+  cpuChangeMillicores: z.number().nullable(),
+  memoryChangeBytes: z.number().nullable(),
+  verdict: z.enum(['over-provisioned', 'under-provisioned', 'right-sized', 'no-data']),
+  reason: z.string(),
+});
 
 const resourceSummary = z.object({
   name: z.string(),
@@ -194,6 +206,8 @@ export const toolNames = [
   'get_workflow_run',
   'query_workflow_logs',
   'get_deployment_history',
+  'get_resource_recommendations',
+  'apply_resource_recommendation',
   'create_workflow_run',
   'list_proposals',
   'get_proposal',
@@ -408,6 +422,61 @@ export const tools: { readonly [Name in ToolName]: AnyTool } = {
       ].sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
       return pageBySize(entries, args.cursor, context.maxOutputBytes);
     },
+  }),
+  get_resource_recommendations: read({
+    server: 'control-plane',
+    toolset: 'platform',
+    action: 'telemetry.read',
+    title: 'Resource recommendations',
+    description:
+      'Cpu and memory requests and limits each binding should have, from its observed usage (avg, peak) against what it has: over-, under- or right-sized, with the reason.',
+    input: z.object({
+      namespace: namespaceArg,
+      component: componentArg.optional(),
+      environment: environmentArg.optional(),
+      period: z.string().default('last_24h').describe('Window of usage to base it on, e.g. last_6h, last_7d'),
+    }),
+    output: z.object({
+      window: z.object({ from: z.string(), to: z.string() }),
+      recommendations: z.array(recommendationSchema),
+    }),
+    run: async (services, args) => {
+      const usage = await services.resourceUsage(resourceUsageQuerySchema.parse(args));
+      return { window: usage.window, recommendations: usage.bindings.map(recommend) };
+    },
+  }),
+  apply_resource_recommendation: write({
+    server: 'control-plane',
+    toolset: 'writes',
+    action: 'component.update',
+    title: 'Apply a resource recommendation',
+    description:
+      'Proposes the requests and limits get_resource_recommendations computes for one binding (recomputed now from the same window, not taken from the caller).',
+    input: bindingInput.extend({ period: z.string().default('last_24h') }),
+    idempotent: true,
+    destructive: true,
+    plan: (services, args) =>
+      services.plan('component.update', args, async () => {
+        const usage = await services.resourceUsage(resourceUsageQuerySchema.parse(args));
+        const observed = usage.bindings.find((binding) => binding.environment === args.environment);
+        const recommendation = observed === undefined ? undefined : recommend(observed);
+        if (recommendation === undefined || recommendation.verdict === 'no-data') {
+          throw new InvalidError(
+            `no usage of ${args.component} in ${args.environment} over ${args.period} to base a recommendation on`,
+            [],
+            {
+              hint: 'Let it run under load first, or pass a longer period.',
+            },
+          );
+        }
+        return services.planner.patchResources(args.namespace, args.component, args.environment, {
+          requests: {
+            ...(recommendation.requests.cpu === null ? {} : { cpu: recommendation.requests.cpu }),
+            ...(recommendation.requests.memory === null ? {} : { memory: recommendation.requests.memory }),
+          },
+          limits: recommendation.limits.memory === null ? {} : { memory: recommendation.limits.memory },
+        });
+      }),
   }),
   create_workflow_run: write({
     server: 'control-plane',

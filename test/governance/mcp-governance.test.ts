@@ -420,6 +420,8 @@ describe('MCP endpoints', () => {
       get_workflow_run: (namespace) => ({ namespace, run: 'none' }),
       query_workflow_logs: (namespace) => ({ namespace, run: 'none' }),
       get_deployment_history: (namespace) => ({ namespace, component: 'echo' }),
+      get_resource_recommendations: (namespace) => ({ namespace, component: 'echo' }),
+      apply_resource_recommendation: where,
       create_workflow_run: (namespace) => ({ namespace, component: 'echo' }),
       list_proposals: (namespace) => ({ namespace }),
       get_audit_events: (namespace) => ({ namespace }),
