@@ -30,6 +30,7 @@ import {
   traceSchema,
   traceSearchResultSchema,
 } from '../telemetry/query/contracts.js';
+import { compareRuns } from '../analysis/builds/compare-runs.js';
 import { recommend } from '../analysis/rightsizing/rightsizing.js';
 import { InvalidError, NotFoundError } from '../core/errors.js';
 import { pageBySize } from './paging.js';
@@ -205,6 +206,7 @@ export const toolNames = [
   'list_workflow_runs',
   'get_workflow_run',
   'query_workflow_logs',
+  'compare_workflow_runs',
   'get_deployment_history',
   'get_resource_recommendations',
   'apply_resource_recommendation',
@@ -497,6 +499,86 @@ export const tools: { readonly [Name in ToolName]: AnyTool } = {
       services.plan('workflow.run', { namespace: args.namespace, component: args.component }, () =>
         services.planner.createWorkflowRun(args.namespace, args, Date.now().toString(36)),
       ),
+  }),
+  compare_workflow_runs: read({
+    server: 'control-plane',
+    toolset: 'builds',
+    action: 'platform.read',
+    title: 'Compare build runs',
+    description:
+      'A failed run next to the last successful one of the same component/workflow (or the one given): changed inputs, steps that ended differently, and the first differing output line per step.',
+    input: z.object({
+      namespace: namespaceArg,
+      run: resourceNameSchema.describe('The run to explain (usually a failed one)'),
+      baseline: resourceNameSchema
+        .optional()
+        .describe('Run to compare with (default: the last successful one before it)'),
+    }),
+    output: z.object({
+      run: z.string(),
+      baseline: z.string().nullable(),
+      changedInputs: z.array(z.object({ field: z.string(), before: z.unknown(), after: z.unknown() })),
+      changedSteps: z.array(
+        z.object({ step: z.string(), before: z.string().nullable(), after: z.string().nullable() }),
+      ),
+      firstDifferences: z.array(
+        z.object({
+          step: z.string(),
+          sequence: z.number().nullable(),
+          failed: z.string().nullable(),
+          baseline: z.string().nullable(),
+        }),
+      ),
+      note: z.string().nullable(),
+    }),
+    run: async (services, args) => {
+      const run = await services.get('WorkflowRun', args.namespace, args.run);
+      const spec = run.spec as { component?: string; workflow?: string };
+      let baseline: Resource | undefined;
+      if (args.baseline !== undefined)
+        baseline = await services.get('WorkflowRun', args.namespace, args.baseline);
+      else {
+        const runs = await services.list('WorkflowRun', {
+          namespace: args.namespace,
+          ...(spec.component === undefined ? {} : { component: spec.component }),
+        });
+        baseline = runs
+          .filter((candidate) => {
+            const other = candidate.spec as { component?: string; workflow?: string };
+            return (
+              candidate.metadata.name !== run.metadata.name &&
+              other.workflow === spec.workflow &&
+              other.component === spec.component &&
+              (candidate.status as { phase?: string } | undefined)?.phase === 'Succeeded' &&
+              candidate.metadata.createdAt <= run.metadata.createdAt
+            );
+          })
+          .sort((a, b) => (a.metadata.createdAt < b.metadata.createdAt ? 1 : -1))[0];
+      }
+      if (baseline === undefined) {
+        return {
+          run: run.metadata.name,
+          baseline: null,
+          changedInputs: [],
+          changedSteps: [],
+          firstDifferences: [],
+          note: 'no successful run before it to compare with',
+        };
+      }
+      const load = async (resource: Resource) => ({
+        name: resource.metadata.name,
+        inputs: { ...(resource.spec as Record<string, unknown>) },
+        steps: (
+          (
+            resource.status as
+              { steps?: { name: string; phase: string; exitCode: number | null }[] } | undefined
+          )?.steps ?? []
+        ).map(({ name, phase, exitCode }) => ({ name, phase, exitCode })),
+        lines: await services.workflowLogs(args.namespace, resource.metadata.name, { limit: 10_000 }),
+      });
+      const comparison = compareRuns(await load(run), await load(baseline));
+      return { run: run.metadata.name, baseline: baseline.metadata.name, ...comparison, note: null };
+    },
   }),
   list_proposals: read({
     server: 'control-plane',

@@ -419,6 +419,7 @@ describe('MCP endpoints', () => {
       list_workflow_runs: (namespace) => ({ namespace }),
       get_workflow_run: (namespace) => ({ namespace, run: 'none' }),
       query_workflow_logs: (namespace) => ({ namespace, run: 'none' }),
+      compare_workflow_runs: (namespace) => ({ namespace, run: 'none' }),
       get_deployment_history: (namespace) => ({ namespace, component: 'echo' }),
       get_resource_recommendations: (namespace) => ({ namespace, component: 'echo' }),
       apply_resource_recommendation: where,
@@ -478,4 +479,51 @@ describe('MCP endpoints', () => {
     expect(checked).toBeGreaterThan(300);
     for (const client of clients.values()) await client.close();
   }, 120_000);
+
+  it('compares a failed build with the last good one', async () => {
+    const run = (name: string, fail: string) => ({
+      apiVersion: 'opspilot.dev/v1alpha1',
+      kind: 'WorkflowRun',
+      metadata: { name, namespace: 'shop' },
+      spec: { component: 'builder', parameters: { FAIL: fail } },
+    });
+    await opspilot.platform.apply([
+      {
+        apiVersion: 'opspilot.dev/v1alpha1',
+        kind: 'Component',
+        metadata: { name: 'builder', namespace: 'shop', project: 'shop' },
+        spec: {
+          type: 'worker',
+          run: { command: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'] },
+          build: {
+            command: process.execPath,
+            args: [
+              '-e',
+              "console.log('compiling at ' + Date.now()); if (process.env.FAIL === '1') { console.error('cannot find ./src'); process.exit(2) } console.log('ok')",
+            ],
+          },
+        },
+      },
+      run('builder-good', '0'),
+    ]);
+    const phase = (name: string) => async () =>
+      ((await opspilot.platform.get('WorkflowRun', 'shop', name)).status as { phase?: string } | undefined)
+        ?.phase;
+    await waitFor(phase('builder-good'), (value) => value === 'Succeeded', { what: 'the good build' });
+    await opspilot.platform.apply([run('builder-bad', '1')]);
+    await waitFor(phase('builder-bad'), (value) => value === 'Failed', { what: 'the failing build' });
+    const client = await connect('control-plane', await token('bea', 'viewer'));
+    const result = await client.callTool({
+      name: 'compare_workflow_runs',
+      arguments: { namespace: 'shop', run: 'builder-bad' },
+    });
+    expect(result.structuredContent).toMatchObject({
+      run: 'builder-bad',
+      baseline: 'builder-good',
+      changedInputs: [{ field: 'parameters', before: { FAIL: '0' }, after: { FAIL: '1' } }],
+      changedSteps: [{ step: 'build', after: 'Failed (exit 2)' }],
+      firstDifferences: [{ step: 'build', failed: 'cannot find ./src', baseline: 'ok' }],
+    });
+    await client.close();
+  });
 });
