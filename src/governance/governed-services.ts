@@ -378,10 +378,21 @@ export class GovernedServices {
   ): Promise<{ outcome: ApplyOutcome | null; proposal: Proposal | null }> {
     const started = performance.now();
     const plan = await this.governance.planner.apply(raw, options);
-    for (const change of plan.changes) {
+    // Every document is authorized, changed or not: "unchanged" would otherwise confirm what others' look like.
+    for (const change of plan.documents) {
       const kind = change.kind as Kind;
       const spec = change.after?.spec as Partial<ReleaseBindingSpec> | undefined;
-      const environment = kind === 'ReleaseBinding' ? spec?.environment : undefined;
+      const reach =
+        kind === 'ReleaseBinding' && spec?.environment !== undefined
+          ? {
+              environment: spec.environment,
+              production: await this.governance.planner.isProduction(spec.environment),
+            }
+          : kind === 'Component'
+            ? await this.governance.planner.componentReach(change.namespace, change.name, {
+                pinnedToo: false,
+              })
+            : { environment: undefined, production: false };
       const target: Target = {
         namespace: change.namespace,
         ...(typeof change.after?.metadata.project === 'string'
@@ -392,9 +403,8 @@ export class GovernedServices {
           : typeof spec?.component === 'string'
             ? { component: spec.component }
             : {}),
-        ...(environment === undefined
-          ? {}
-          : { environment, production: await this.governance.planner.isProduction(environment) }),
+        ...(reach.environment === undefined ? {} : { environment: reach.environment }),
+        production: reach.production,
       };
       const action = writeActionByKind[kind];
       const decision = this.governance.authorizer.check(this.caller.principal, action, target);
@@ -406,7 +416,11 @@ export class GovernedServices {
       }
     }
     if (options.dryRun === true || plan.changes.length === 0) {
-      const outcome = await this.governance.options.platform.apply(raw, options);
+      // Nothing is written here: a dry run rolls back, and with no change there is nothing to write.
+      const outcome =
+        options.dryRun === true
+          ? await this.governance.options.platform.apply(raw, options)
+          : { dryRun: false, items: plan.unchanged };
       await this.record(
         'resources.apply',
         plan.target,

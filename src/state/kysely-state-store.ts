@@ -429,8 +429,9 @@ class KyselyAuditRepository implements AuditRepository {
       const prefix = filter.target;
       query = query.where(sql<string>`substr(target, 1, ${prefix.length})`, '=', prefix);
     }
-    if (filter.since !== undefined) query = query.where('at', '>=', filter.since);
-    if (filter.until !== undefined) query = query.where('at', '<', filter.until);
+    // Records keep UTC ISO times; an offset in the filter would compare wrongly as text.
+    if (filter.since !== undefined) query = query.where('at', '>=', new Date(filter.since).toISOString());
+    if (filter.until !== undefined) query = query.where('at', '<', new Date(filter.until).toISOString());
     if (filter.beforeSeq !== undefined) query = query.where('seq', '<', filter.beforeSeq);
     const rows = await query
       .orderBy('seq', 'desc')

@@ -210,6 +210,46 @@ describe.each(stateStores)('governance on %s', (_name, open) => {
     ).toHaveLength(1);
     expect((await governance.audit.verify()).ok).toBe(true);
   });
+
+  it('judges a change where it lands: deleting or building a component reaches its production bindings', async () => {
+    const admin = governance.forCaller(caller('root', 'platform-admin'));
+    const component = {
+      apiVersion: 'opspilot.dev/v1alpha1',
+      kind: 'Component',
+      metadata: { name: 'cart', namespace: 'default' },
+      spec: { type: 'service', run: { command: 'node' }, port: { env: 'PORT' } },
+    };
+    await platform.apply([
+      component,
+      {
+        apiVersion: 'opspilot.dev/v1alpha1',
+        kind: 'ReleaseBinding',
+        metadata: { name: 'cart-prod', namespace: 'default' },
+        spec: { component: 'cart', environment: 'prod', replicas: 2 },
+      },
+    ]);
+    const developer = governance.forCaller(caller('dev', 'developer'));
+    await expect(developer.delete('Component', 'default', 'cart')).rejects.toThrow(
+      /in production environment prod/,
+    );
+    const changed = { ...component, spec: { ...component.spec, run: { command: 'node', args: ['v2.js'] } } };
+    await expect(developer.apply([changed], {})).rejects.toThrow(/in production environment prod/);
+    // Applying what already exists is authorized too: "unchanged" must not confirm another tenant's resources.
+    const outsider = governance.forCaller({
+      ...caller('eve', 'developer'),
+      principal: {
+        ...caller('eve', 'developer').principal,
+        grants: [{ role: 'developer', scope: { namespace: 'sandbox' } }],
+      },
+    });
+    await expect(outsider.apply([component], {})).rejects.toThrow(/outside the scopes of eve/);
+    const both = [
+      { apiVersion: 'opspilot.dev/v1alpha1', kind: 'Namespace', metadata: { name: 'other' }, spec: {} },
+      { ...component, metadata: { name: 'x', namespace: 'default' } },
+      { ...component, metadata: { name: 'y', namespace: 'other' } },
+    ];
+    await expect(admin.apply(both, {})).rejects.toThrow(/one apply may change one namespace/);
+  });
 });
 
 async function waitForStatus(governance: Governance, id: string, status: string) {

@@ -423,7 +423,8 @@ describe('MCP endpoints', () => {
       get_deployment_history: (namespace) => ({ namespace, component: 'echo' }),
       get_resource_recommendations: (namespace) => ({ namespace, component: 'echo' }),
       apply_resource_recommendation: where,
-      create_workflow_run: (namespace) => ({ namespace, component: 'echo' }),
+      // A build of echo would reach its prod binding (no pinned release): developers may not; a workflow may.
+      create_workflow_run: (namespace) => ({ namespace, workflow: 'nightly' }),
       list_proposals: (namespace) => ({ namespace }),
       get_audit_events: (namespace) => ({ namespace }),
       scale_component: (namespace) => ({ ...where(namespace), replicas: 2 }),

@@ -1,7 +1,7 @@
 // Identity: the built-in issuer (an ES256 key in the data dir; dev tokens, client_credentials, agents) and
 // verification of bearer tokens from it and from configured external OIDC issuers (JWKS over HTTPS).
 import { createHash, randomBytes, timingSafeEqual, type webcrypto } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   SignJWT,
@@ -170,6 +170,7 @@ export class TokenService {
           issuer: this.config.issuer,
           audience: [...audiences],
           algorithms: ['ES256'],
+          requiredClaims: ['exp', 'sub'],
           currentDate: this.clock.now(),
         }));
       } else {
@@ -177,6 +178,7 @@ export class TokenService {
           issuer: external.issuer,
           audience: typeof external.audience === 'string' ? external.audience : [...external.audience],
           algorithms,
+          requiredClaims: ['exp'],
           currentDate: this.clock.now(),
         }));
       }
@@ -317,7 +319,14 @@ async function createKeyFile(file: string): Promise<KeyFile> {
   const temporary = `${file}.${process.pid}.tmp`;
   writeFileSync(temporary, JSON.stringify(keys, null, 2), { mode: 0o600 });
   chmodSync(temporary, 0o600);
-  renameSync(temporary, file);
-  // Two processes may race to create it; whichever rename landed last is the key everyone must read.
+  // link() fails when the file exists: of two processes creating it at once, the first one's key wins and
+  // the other reads it, so nobody keeps a key that is not on disk.
+  try {
+    linkSync(temporary, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    unlinkSync(temporary);
+  }
   return readKeyFile(file);
 }

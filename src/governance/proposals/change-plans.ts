@@ -212,7 +212,14 @@ export class ChangePlanner {
   async apply(
     raw: readonly unknown[],
     options: ApplyOptions,
-  ): Promise<ChangePlan & { readonly kinds: Kind[]; readonly unchanged: ApplyItem[] }> {
+  ): Promise<
+    ChangePlan & {
+      readonly kinds: Kind[];
+      readonly unchanged: ApplyItem[];
+      /** Every document as a change (also the unchanged ones): each is authorized. */
+      readonly documents: ResourceChange[];
+    }
+  > {
     if (raw.length === 0) throw new InvalidError('nothing to apply: no documents were given');
     const parsed = parseDocuments(raw, options);
     if (parsed.issues.length > 0) {
@@ -274,7 +281,20 @@ export class ChangePlanner {
       }
     }
     const production = [...environments].find(([, isProduction]) => isProduction)?.[0];
-    const first = parsed.documents[0];
+    // Approval, guardrails and audit are judged per namespace: one apply may touch one namespace (plus
+    // cluster-wide documents such as the Namespace itself).
+    const namespaces = [
+      ...new Set(parsed.documents.map((document) => document.namespace).filter((name) => name !== '')),
+    ];
+    if (namespaces.length > 1) {
+      throw new InvalidError(
+        `one apply may change one namespace; these documents name ${namespaces.join(', ')}`,
+        [],
+        {
+          hint: 'Apply the documents of each namespace separately (opspilot apply -n NS -f …).',
+        },
+      );
+    }
     const kinds = [...new Set(parsed.documents.map((document) => document.kind))];
     const environment = production ?? (environments.size === 1 ? [...environments.keys()][0] : undefined);
     return {
@@ -284,11 +304,12 @@ export class ChangePlanner {
         .slice(0, 5)
         .join(', ')}${parsed.documents.length > 5 ? ', …' : ''}`,
       target: {
-        namespace: first?.namespace ?? '',
+        namespace: namespaces[0] ?? '',
         ...(environment === undefined ? {} : { environment }),
         production: production !== undefined,
       },
       changes: changes.filter((change) => !sameSpec(change)),
+      documents: changes,
       unchanged: parsed.documents
         .filter((_, index) => changes[index] !== undefined && sameSpec(changes[index]))
         .map((document) => ({
@@ -310,8 +331,14 @@ export class ChangePlanner {
       throw new NotFoundError(`${kind} ${namespace === '' ? name : `${namespace}/${name}`} does not exist`);
     }
     const spec = current.spec as Partial<ReleaseBindingSpec>;
-    const environment = kind === 'ReleaseBinding' ? spec.environment : undefined;
-    const production = environment === undefined ? false : await this.isProduction(environment);
+    // Deleting a component deletes its bindings: it touches every environment it runs in.
+    const reach =
+      kind === 'Component'
+        ? await this.componentReach(namespace, name, { pinnedToo: true })
+        : { environment: kind === 'ReleaseBinding' ? spec.environment : undefined, production: false };
+    const environment = reach.environment;
+    const production =
+      reach.production || (environment !== undefined && (await this.isProduction(environment)));
     return {
       action: 'resources.delete',
       title: `delete ${kind} ${name}${namespace === '' ? '' : ` in ${namespace}`}`,
@@ -361,6 +388,11 @@ export class ChangePlanner {
           );
       });
     const name = `${spec.component ?? spec.workflow ?? 'run'}-${suffix}`;
+    // A successful component build becomes the release every binding without a pinned release rolls out.
+    const reach =
+      spec.component === undefined
+        ? { environment: undefined, production: false }
+        : await this.componentReach(namespace, spec.component, { pinnedToo: false });
     const after: ResourceDocument = {
       apiVersion,
       kind: 'WorkflowRun',
@@ -377,12 +409,35 @@ export class ChangePlanner {
       target: {
         namespace,
         ...(spec.component === undefined ? {} : { component: spec.component }),
-        production: false,
+        ...(reach.environment === undefined ? {} : { environment: reach.environment }),
+        production: reach.production,
       },
       changes: [{ kind: 'WorkflowRun', namespace, name, before: null, after }],
       replicaChanges: [],
       argsDigest: digest({ namespace, spec }),
     };
+  }
+
+  /**
+   * The environments a change of a component reaches through its bindings (all of them, or only those that
+   * follow the latest release): the production one when there is one, so that authorization and guardrails
+   * judge the change where it lands.
+   */
+  async componentReach(
+    namespace: string,
+    component: string,
+    options: { pinnedToo: boolean },
+  ): Promise<{ environment: string | undefined; production: boolean }> {
+    const bindings = await this.platform.list('ReleaseBinding', { namespace, component });
+    let first: string | undefined;
+    for (const binding of bindings) {
+      const spec = binding.spec as ReleaseBindingSpec;
+      if (!options.pinnedToo && spec.release !== undefined) continue;
+      first ??= spec.environment;
+      if (await this.isProduction(spec.environment))
+        return { environment: spec.environment, production: true };
+    }
+    return { environment: first, production: false };
   }
 
   async isProduction(environment: string): Promise<boolean> {

@@ -75,8 +75,16 @@ export interface ProposalServiceOptions {
 
 const systemActor = { subject: 'system:opspilot', kind: 'service', edge: 'system', client: 'opspilot' };
 
+/**
+ * On PostgreSQL several instances may share proposals: one claimed for execution less than this long ago is
+ * left to its instance. SQLite state belongs to one process (the data-dir lock), so there it is taken at once.
+ */
+const sharedExecutionLeaseMs = 30_000;
+
 export class ProposalService {
   private readonly task: PeriodicTask;
+  /** Proposals this process is running now. */
+  private readonly running = new Set<string>();
 
   constructor(private readonly options: ProposalServiceOptions) {
     this.task = new PeriodicTask(() => this.pass(), {
@@ -85,6 +93,10 @@ export class ProposalService {
         options.logger.warn({ err: error }, 'proposal pass failed; retrying');
       },
     });
+  }
+
+  private executionLeaseMs(): number {
+    return this.options.store.dialect === 'postgres' ? sharedExecutionLeaseMs : 0;
   }
 
   /** Recovers proposals a previous run left approved, executing or verifying, then keeps watching. */
@@ -196,6 +208,14 @@ export class ProposalService {
         hint: 'Another person with the operator role on this scope must decide on it.',
       });
     }
+    if (
+      proposal.status === 'pending' &&
+      Date.parse(proposal.expiresAt) <= this.options.clock.now().getTime()
+    ) {
+      throw new ConflictError(`proposal ${id} expired at ${proposal.expiresAt}`, {
+        hint: 'Make the change again to get a new proposal.',
+      });
+    }
     if (proposal.status !== 'pending') {
       throw new ConflictError(`proposal ${id} is ${proposal.status}, not pending`, {
         hint: 'Only pending proposals can be approved or rejected.',
@@ -244,6 +264,19 @@ export class ProposalService {
    * resources still look like before (or already like after), so a second pass never repeats an action.
    */
   private async run(id: string): Promise<Proposal> {
+    this.running.add(id);
+    try {
+      return await this.advance(id);
+    } catch (error) {
+      // Someone else moved it on meanwhile (another instance, a decision): report where it is now.
+      if (error instanceof ConflictError) return await this.get(id);
+      throw error;
+    } finally {
+      this.running.delete(id);
+    }
+  }
+
+  private async advance(id: string): Promise<Proposal> {
     let proposal = await this.get(id);
     if (proposal.status === 'approved') {
       const claimed: Proposal = {
@@ -417,7 +450,13 @@ export class ProposalService {
   private async bindingProblem(change: ResourceChange): Promise<string | undefined> {
     const spec = change.after?.spec as ReleaseBindingSpec | undefined;
     if (spec === undefined) return undefined;
-    const status = await this.options.platform.componentStatus(change.namespace, spec.component);
+    let status;
+    try {
+      status = await this.options.platform.componentStatus(change.namespace, spec.component);
+    } catch (error) {
+      if (error instanceof NotFoundError) return `${spec.component} no longer exists`;
+      throw error;
+    }
     const environment = status.environments.find((item) => item.environment === spec.environment);
     const where = `${spec.component} in ${spec.environment}`;
     if (environment === undefined) return `${where} has no status yet`;
@@ -444,12 +483,19 @@ export class ProposalService {
     const now = this.options.clock.now().getTime();
     for (const record of open) {
       const proposal = proposalSchema.parse(record.body);
+      // Being run right now by this process, or recently claimed by another instance: leave it to them.
+      if (this.running.has(proposal.id)) continue;
+      if (proposal.status === 'executing' && now - Date.parse(proposal.updatedAt) < this.executionLeaseMs())
+        continue;
       try {
         if (proposal.status === 'approved' || proposal.status === 'executing') await this.run(proposal.id);
         else if (proposal.status === 'verifying') await this.verify(proposal);
         else if (Date.parse(proposal.expiresAt) <= now) await this.expire(proposal);
       } catch (error) {
-        if (!(error instanceof ConflictError)) throw error;
+        // One proposal that cannot move on must not hold up the others.
+        if (!(error instanceof ConflictError)) {
+          this.options.logger.warn({ err: error, proposal: proposal.id }, 'a proposal could not be advanced');
+        }
       }
     }
   }
