@@ -35,7 +35,7 @@ import { describeTarget, type Target } from './authz/authorizer.js';
 import type { Governance } from './governance.js';
 import type { Caller } from './principal.js';
 import type { Proposal, ProposalStatus } from './proposals/contracts.js';
-import type { BindingPatch, ChangePlanner } from './proposals/change-plans.js';
+import type { ChangePlanner } from './proposals/change-plans.js';
 import type { ChangePlan, ProposeOptions } from './proposals/proposal-service.js';
 import type { AuditRecord } from '../state/ports.js';
 
@@ -485,51 +485,6 @@ export class GovernedServices {
       'component.rollback',
       { namespace, component, environment },
       () => this.governance.planner.rollback(namespace, component, environment, release),
-      options,
-    );
-  }
-
-  updateBinding(
-    namespace: string,
-    component: string,
-    environment: string,
-    patch: BindingPatch,
-    options?: ProposeOptions,
-  ): Promise<Proposal> {
-    return this.plannedWrite(
-      'component.update',
-      { namespace, component, environment },
-      () => this.governance.planner.updateBinding(namespace, component, environment, patch),
-      options,
-    );
-  }
-
-  patchResources(
-    namespace: string,
-    component: string,
-    environment: string,
-    resources: NonNullable<ReleaseBindingSpec['resources']>,
-    options?: ProposeOptions,
-  ): Promise<Proposal> {
-    return this.plannedWrite(
-      'component.update',
-      { namespace, component, environment },
-      () => this.governance.planner.patchResources(namespace, component, environment, resources),
-      options,
-    );
-  }
-
-  promote(
-    namespace: string,
-    component: string,
-    from: string,
-    to: string,
-    options?: ProposeOptions,
-  ): Promise<Proposal> {
-    return this.plannedWrite(
-      'release.promote',
-      { namespace, component, environment: to },
-      () => this.governance.planner.promote(namespace, component, from, to),
       options,
     );
   }
