@@ -632,13 +632,8 @@ export class GovernedServices {
   // ── targets ─────────────────────────────────────────────────────────────────────────────────────────
 
   private async targetOf(kind: Kind, namespace: string, name: string): Promise<Target> {
-    try {
-      const resource = await this.governance.options.platform.get(kind, namespace, name);
-      return targetOfResource(resource);
-    } catch {
-      // Unknown resources are authorized on the namespace: "not found" is only told to who may read there.
-      return { namespace };
-    }
+    // Unknown resources are authorized on the namespace: "not found" is only told to who may read there.
+    return (await this.governance.options.platform.locate(kind, namespace, name)) ?? { namespace };
   }
 
   private async componentTarget(namespace: string, component: string, environment?: string): Promise<Target> {

@@ -60,6 +60,13 @@ export interface EventFilter extends ListFilter {
   readonly limit?: number | undefined;
 }
 
+export interface ResourceLocation {
+  readonly namespace: string;
+  readonly project?: string;
+  readonly component?: string;
+  readonly environment?: string;
+}
+
 export interface LogRequest extends LogQuery {
   readonly namespace: string;
   readonly component: string;
@@ -134,6 +141,25 @@ export class PlatformService {
       environment: filter.environment,
     });
     return this.present(records);
+  }
+
+  /**
+   * Where a resource sits (namespace, project, component, environment), from its indexed columns: no live
+   * status is computed. Undefined when it does not exist. Authorization asks this before every read.
+   */
+  async locate(kind: Kind, namespace: string, name: string): Promise<ResourceLocation | undefined> {
+    const record = await this.options.store.resources.get(this.key(kind, namespace, name));
+    if (record === undefined) return undefined;
+    if (kind === 'Namespace') return { namespace: record.name };
+    const project = kind === 'Project' ? record.name : (record.project ?? undefined);
+    const component = kind === 'Component' ? record.name : (record.component ?? undefined);
+    const environment = kind === 'ReleaseBinding' ? (record.environment ?? undefined) : undefined;
+    return {
+      namespace: record.namespace,
+      ...(project === undefined ? {} : { project }),
+      ...(component === undefined ? {} : { component }),
+      ...(environment === undefined ? {} : { environment }),
+    };
   }
 
   /** Deletes a resource. Components take their releases, bindings and runs with them; others refuse while in use. */
