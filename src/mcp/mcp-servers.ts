@@ -106,18 +106,13 @@ export function createMcpServerFactory(name: McpServerName, options: McpServerOp
     bind: (ctx) => `${name}\0${callerOf(ctx.http ?? {})?.principal.subject ?? ''}`,
   });
   const maxOutputBytes = config.mcp.maxOutputBytes;
-  const schemas = new Map(
+  const schemas = Object.fromEntries(
     toolNames.map((toolName) => {
       const tool = tools[toolName];
-      return [
-        toolName,
-        {
-          input: withCachedJsonSchema(tool.input),
-          output: withCachedJsonSchema(tool.kind === 'read' ? tool.output : writeOutcomeSchema),
-        },
-      ] as const;
+      const output = tool.kind === 'read' ? tool.output : writeOutcomeSchema;
+      return [toolName, { input: withCachedJsonSchema(tool.input), output: withCachedJsonSchema(output) }];
     }),
-  );
+  ) as Record<ToolName, ToolSchemas>;
 
   return (context) => {
     const caller = callerOf(context);
@@ -150,13 +145,13 @@ export function createMcpServerFactory(name: McpServerName, options: McpServerOp
       if (caller !== undefined && !governance.authorizer.permitsSomewhere(caller.principal, tool.action))
         continue;
       if (tool.kind === 'read')
-        registerRead(server, toolName, tool, schemas.get(toolName), services, maxOutputBytes, options.logger);
+        registerRead(server, toolName, tool, schemas[toolName], services, maxOutputBytes, options.logger);
       else
         registerWrite(
           server,
           toolName,
           tool,
-          schemas.get(toolName),
+          schemas[toolName],
           services,
           codec,
           maxOutputBytes,
@@ -172,7 +167,7 @@ function registerRead(
   server: McpServer,
   toolName: ToolName,
   tool: Extract<AnyTool, { kind: 'read' }>,
-  schemas: ToolSchemas | undefined,
+  schemas: ToolSchemas,
   services: (ctx: ServerContext) => GovernedServices,
   maxOutputBytes: number,
   logger: Logger,
@@ -182,8 +177,8 @@ function registerRead(
     {
       title: tool.title,
       description: tool.description,
-      inputSchema: schemas?.input ?? tool.input,
-      outputSchema: schemas?.output ?? tool.output,
+      inputSchema: schemas.input,
+      outputSchema: schemas.output,
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     async (args: Record<string, unknown>, ctx: ServerContext): Promise<CallToolResult> => {
@@ -204,7 +199,7 @@ function registerWrite(
   server: McpServer,
   toolName: ToolName,
   tool: Extract<AnyTool, { kind: 'write' }>,
-  schemas: ToolSchemas | undefined,
+  schemas: ToolSchemas,
   services: (ctx: ServerContext) => GovernedServices,
   codec: ReturnType<typeof createRequestStateCodec<StatePayload>>,
   maxOutputBytes: number,
@@ -215,8 +210,8 @@ function registerWrite(
     {
       title: tool.title,
       description: tool.description,
-      inputSchema: schemas?.input ?? tool.input,
-      outputSchema: schemas?.output ?? writeOutcomeSchema,
+      inputSchema: schemas.input,
+      outputSchema: schemas.output,
       annotations: {
         readOnlyHint: false,
         destructiveHint: tool.destructive,
@@ -236,7 +231,9 @@ function registerWrite(
         }
         const confirmed = acceptedContent(ctx.mcpReq.inputResponses, 'confirm', confirmSchema)?.confirm;
         if (confirmed === false) return textError('Not confirmed; nothing was changed.');
-        const plan = await tool.plan(governed, args);
+        const plan = await governed.plan(tool.action, tool.target?.(args) ?? whereOf(args), () =>
+          tool.plan(governed, args),
+        );
         let proposal: Proposal;
         if (confirmed === true) {
           const state = ctx.mcpReq.requestState<StatePayload>();
@@ -276,6 +273,22 @@ function registerWrite(
       }
     },
   );
+}
+
+/** The namespace, component and environment a write tool's arguments name. */
+function whereOf(args: Record<string, unknown>): {
+  namespace: string;
+  component?: string;
+  environment?: string;
+} {
+  const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+  const component = text(args.component);
+  const environment = text(args.environment);
+  return {
+    namespace: text(args.namespace) ?? '',
+    ...(component === undefined ? {} : { component }),
+    ...(environment === undefined ? {} : { environment }),
+  };
 }
 
 /**

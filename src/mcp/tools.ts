@@ -78,8 +78,13 @@ export interface WriteTool<I extends z.ZodObject = z.ZodObject> extends ToolBase
   readonly kind: 'write';
   readonly idempotent: boolean;
   readonly destructive: boolean;
-  /** The exact change, computed from current state; the server turns it into a proposal. */
+  /**
+   * The exact change, computed from current state; the server checks the caller may take the tool's action
+   * in the namespace first, and turns the plan into a proposal.
+   */
   plan(services: GovernedServices, args: z.output<I>): Promise<ChangePlan>;
+  /** Where the change lands, when it is not the `namespace`/`component`/`environment` arguments. */
+  target?(args: z.output<I>): { namespace: string; component?: string; environment?: string };
 }
 
 export type AnyTool = ReadTool | WriteTool;
@@ -457,28 +462,27 @@ export const tools: { readonly [Name in ToolName]: AnyTool } = {
     input: bindingInput.extend({ period: z.string().default('last_24h') }),
     idempotent: true,
     destructive: true,
-    plan: (services, args) =>
-      services.plan('component.update', args, async () => {
-        const usage = await services.resourceUsage(resourceUsageQuerySchema.parse(args));
-        const observed = usage.bindings.find((binding) => binding.environment === args.environment);
-        const recommendation = observed === undefined ? undefined : recommend(observed);
-        if (recommendation === undefined || recommendation.verdict === 'no-data') {
-          throw new InvalidError(
-            `no usage of ${args.component} in ${args.environment} over ${args.period} to base a recommendation on`,
-            [],
-            {
-              hint: 'Let it run under load first, or pass a longer period.',
-            },
-          );
-        }
-        return services.planner.patchResources(args.namespace, args.component, args.environment, {
-          requests: {
-            ...(recommendation.requests.cpu === null ? {} : { cpu: recommendation.requests.cpu }),
-            ...(recommendation.requests.memory === null ? {} : { memory: recommendation.requests.memory }),
+    plan: async (services, args) => {
+      const usage = await services.resourceUsage(resourceUsageQuerySchema.parse(args));
+      const observed = usage.bindings.find((binding) => binding.environment === args.environment);
+      const recommendation = observed === undefined ? undefined : recommend(observed);
+      if (recommendation === undefined || recommendation.verdict === 'no-data') {
+        throw new InvalidError(
+          `no usage of ${args.component} in ${args.environment} over ${args.period} to base a recommendation on`,
+          [],
+          {
+            hint: 'Let it run under load first, or pass a longer period.',
           },
-          limits: recommendation.limits.memory === null ? {} : { memory: recommendation.limits.memory },
-        });
-      }),
+        );
+      }
+      return services.planner.patchResources(args.namespace, args.component, args.environment, {
+        requests: {
+          ...(recommendation.requests.cpu === null ? {} : { cpu: recommendation.requests.cpu }),
+          ...(recommendation.requests.memory === null ? {} : { memory: recommendation.requests.memory }),
+        },
+        limits: recommendation.limits.memory === null ? {} : { memory: recommendation.limits.memory },
+      });
+    },
   }),
   create_workflow_run: write({
     server: 'control-plane',
@@ -496,9 +500,7 @@ export const tools: { readonly [Name in ToolName]: AnyTool } = {
     idempotent: false,
     destructive: false,
     plan: (services, args) =>
-      services.plan('workflow.run', { namespace: args.namespace, component: args.component }, () =>
-        services.planner.createWorkflowRun(args.namespace, args, Date.now().toString(36)),
-      ),
+      services.planner.createWorkflowRun(args.namespace, args, Date.now().toString(36)),
   }),
   compare_workflow_runs: read({
     server: 'control-plane',
@@ -669,9 +671,7 @@ export const tools: { readonly [Name in ToolName]: AnyTool } = {
     idempotent: true,
     destructive: true,
     plan: (services, args) =>
-      services.plan('component.scale', args, () =>
-        services.planner.scale(args.namespace, args.component, args.environment, args.replicas),
-      ),
+      services.planner.scale(args.namespace, args.component, args.environment, args.replicas),
   }),
   restart_component: write({
     server: 'control-plane',
@@ -682,10 +682,7 @@ export const tools: { readonly [Name in ToolName]: AnyTool } = {
     input: bindingInput,
     idempotent: false,
     destructive: true,
-    plan: (services, args) =>
-      services.plan('component.restart', args, () =>
-        services.planner.restart(args.namespace, args.component, args.environment),
-      ),
+    plan: (services, args) => services.planner.restart(args.namespace, args.component, args.environment),
   }),
   rollback_component: write({
     server: 'control-plane',
@@ -700,9 +697,7 @@ export const tools: { readonly [Name in ToolName]: AnyTool } = {
     idempotent: true,
     destructive: true,
     plan: (services, args) =>
-      services.plan('component.rollback', args, () =>
-        services.planner.rollback(args.namespace, args.component, args.environment, args.release),
-      ),
+      services.planner.rollback(args.namespace, args.component, args.environment, args.release),
   }),
   update_release_binding: write({
     server: 'control-plane',
@@ -721,15 +716,13 @@ export const tools: { readonly [Name in ToolName]: AnyTool } = {
     idempotent: true,
     destructive: true,
     plan: (services, args) =>
-      services.plan('component.update', args, () =>
-        services.planner.updateBinding(args.namespace, args.component, args.environment, {
-          release: args.release,
-          replicas: args.replicas,
-          resources: args.resources,
-          env: args.env,
-          state: args.state,
-        }),
-      ),
+      services.planner.updateBinding(args.namespace, args.component, args.environment, {
+        release: args.release,
+        replicas: args.replicas,
+        resources: args.resources,
+        env: args.env,
+        state: args.state,
+      }),
   }),
   promote_release: write({
     server: 'control-plane',
@@ -745,12 +738,9 @@ export const tools: { readonly [Name in ToolName]: AnyTool } = {
     }),
     idempotent: true,
     destructive: true,
-    plan: (services, args) =>
-      services.plan(
-        'release.promote',
-        { namespace: args.namespace, component: args.component, environment: args.to },
-        () => services.planner.promote(args.namespace, args.component, args.from, args.to),
-      ),
+    plan: (services, args) => services.planner.promote(args.namespace, args.component, args.from, args.to),
+    // The change lands in `to`.
+    target: (args) => ({ namespace: args.namespace, component: args.component, environment: args.to }),
   }),
   patch_resource_limits: write({
     server: 'control-plane',
@@ -763,12 +753,10 @@ export const tools: { readonly [Name in ToolName]: AnyTool } = {
     idempotent: true,
     destructive: true,
     plan: (services, args) =>
-      services.plan('component.update', args, () =>
-        services.planner.patchResources(args.namespace, args.component, args.environment, {
-          ...(args.requests === undefined ? {} : { requests: args.requests }),
-          ...(args.limits === undefined ? {} : { limits: args.limits }),
-        }),
-      ),
+      services.planner.patchResources(args.namespace, args.component, args.environment, {
+        ...(args.requests === undefined ? {} : { requests: args.requests }),
+        ...(args.limits === undefined ? {} : { limits: args.limits }),
+      }),
   }),
   query_component_logs: read({
     server: 'observability',
