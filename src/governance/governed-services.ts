@@ -129,6 +129,23 @@ export class GovernedServices {
     });
   }
 
+  /** A list read within one namespace, or over all namespaces the caller may see. */
+  private readIn<T>(
+    action: Action,
+    namespace: string | undefined,
+    noun: string,
+    args: unknown,
+    work: () => Promise<T>,
+  ): Promise<T> {
+    return this.guardList(
+      action,
+      { namespace: namespace ?? '' },
+      args,
+      this.namespaceGate(action, namespace, noun),
+      work,
+    );
+  }
+
   /** The gate of a list: the caller holds the action somewhere (in `namespace`, when given). */
   private namespaceGate(action: Action, namespace: string | undefined, noun: string): () => void {
     return () => {
@@ -326,16 +343,10 @@ export class GovernedServices {
     state?: AlertView['state'] | undefined;
     limit?: number | undefined;
   }): Promise<AlertView[]> {
-    return this.guardList(
-      'alerts.read',
-      { namespace: filter.namespace ?? '' },
-      filter,
-      this.namespaceGate('alerts.read', filter.namespace, 'alerts'),
-      async () => {
-        const alerts = await this.alertService.list(filter);
-        return alerts.filter((alert) => this.allows('alerts.read', alertTarget(alert)));
-      },
-    );
+    return this.readIn('alerts.read', filter.namespace, 'alerts', filter, async () => {
+      const alerts = await this.alertService.list(filter);
+      return alerts.filter((alert) => this.allows('alerts.read', alertTarget(alert)));
+    });
   }
 
   alertHistory(filter: {
@@ -344,16 +355,10 @@ export class GovernedServices {
     since?: string | undefined;
     limit?: number | undefined;
   }): Promise<AlertEventView[]> {
-    return this.guardList(
-      'alerts.read',
-      { namespace: filter.namespace ?? '' },
-      filter,
-      this.namespaceGate('alerts.read', filter.namespace, 'alerts'),
-      async () => {
-        const events = await this.alertService.history(filter);
-        return events.filter((event) => this.allows('alerts.read', { namespace: event.namespace }));
-      },
-    );
+    return this.readIn('alerts.read', filter.namespace, 'alerts', filter, async () => {
+      const events = await this.alertService.history(filter);
+      return events.filter((event) => this.allows('alerts.read', { namespace: event.namespace }));
+    });
   }
 
   receiveAlertmanager(payload: AlertmanagerPayload): Promise<number> {
@@ -563,20 +568,14 @@ export class GovernedServices {
   }): Promise<Proposal[]> {
     const namespaces =
       filter.namespace === undefined ? this.visibleNamespaces('proposals.read') : [filter.namespace];
-    return this.guardList(
-      'proposals.read',
-      { namespace: filter.namespace ?? '' },
-      filter,
-      this.namespaceGate('proposals.read', filter.namespace, 'proposals'),
-      async () => {
-        const proposals = await this.governance.proposals.list({
-          namespaces,
-          statuses: filter.statuses,
-          limit: filter.limit,
-        });
-        return proposals.filter((proposal) => this.allows('proposals.read', proposal.target));
-      },
-    );
+    return this.readIn('proposals.read', filter.namespace, 'proposals', filter, async () => {
+      const proposals = await this.governance.proposals.list({
+        namespaces,
+        statuses: filter.statuses,
+        limit: filter.limit,
+      });
+      return proposals.filter((proposal) => this.allows('proposals.read', proposal.target));
+    });
   }
 
   async getProposal(id: string): Promise<Proposal> {
