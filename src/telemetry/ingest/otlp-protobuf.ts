@@ -45,21 +45,9 @@ function readResourceGroup(
 ): void {
   // Resource = 1 comes first in practice, but the wire allows any order: collect scope groups, then read them.
   let attributes: Attributes = {};
-  const scopes: [number, number][] = [];
-  while (reader.position < end) {
-    const [field, type] = reader.tag();
-    if (field === 1 && type === wireType.lengthDelimited) {
-      const resourceEnd = reader.delimited();
-      attributes = readResource(reader, resourceEnd);
-      reader.position = resourceEnd;
-    } else if (field === 2 && type === wireType.lengthDelimited) {
-      const scopeEnd = reader.delimited();
-      scopes.push([reader.position, scopeEnd]);
-      reader.position = scopeEnd;
-    } else {
-      reader.skip(type);
-    }
-  }
+  const scopes = headerAndChildren(reader, end, (resourceEnd) => {
+    attributes = readResource(reader, resourceEnd);
+  });
   const resource = identities.identify(attributes);
   for (const [start, scopeEnd] of scopes) {
     reader.position = start;
@@ -70,6 +58,33 @@ function readResourceGroup(
     });
   }
   reader.position = end;
+}
+
+/**
+ * The message shape shared by ResourceX and ScopeX: a header at field 1 (read by `readHeader`) and repeated
+ * children at field 2, whose ranges are returned to be read once the header is known (it may come last).
+ */
+function headerAndChildren(
+  reader: ProtoReader,
+  end: number,
+  readHeader: (headerEnd: number) => void,
+): [number, number][] {
+  const children: [number, number][] = [];
+  while (reader.position < end) {
+    const [field, type] = reader.tag();
+    if (field === 1 && type === wireType.lengthDelimited) {
+      const headerEnd = reader.delimited();
+      readHeader(headerEnd);
+      reader.position = headerEnd;
+    } else if (field === 2 && type === wireType.lengthDelimited) {
+      const childEnd = reader.delimited();
+      children.push([reader.position, childEnd]);
+      reader.position = childEnd;
+    } else {
+      reader.skip(type);
+    }
+  }
+  return children;
 }
 
 function readResource(reader: ProtoReader, end: number): Attributes {
@@ -171,19 +186,9 @@ function readScope(
   readItem: (itemEnd: number, scope: string) => void,
 ): void {
   let scope = '';
-  const items: [number, number][] = [];
-  while (reader.position < end) {
-    const [field, type] = reader.tag();
-    if (field === 1 && type === wireType.lengthDelimited) {
-      const scopeEnd = reader.delimited();
-      scope = readScopeName(reader, scopeEnd);
-      reader.position = scopeEnd;
-    } else if (field === 2 && type === wireType.lengthDelimited) {
-      const itemEnd = reader.delimited();
-      items.push([reader.position, itemEnd]);
-      reader.position = itemEnd;
-    } else reader.skip(type);
-  }
+  const items = headerAndChildren(reader, end, (scopeEnd) => {
+    scope = readScopeName(reader, scopeEnd);
+  });
   for (const [start, itemEnd] of items) {
     reader.position = start;
     readItem(itemEnd, scope);
