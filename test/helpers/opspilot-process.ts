@@ -63,6 +63,8 @@ export async function startServer(options: {
   });
   const { url, token } = await new Promise<{ url: string; token: string }>((resolve, reject) => {
     const timer = setTimeout(() => {
+      // Do not leave a half-started server behind the failed test.
+      child.kill('SIGKILL');
       reject(new Error(`opspilot up did not start:\n${output}`));
     }, 30_000);
     const check = (): void => {
