@@ -24,6 +24,7 @@ export const routeActions = {
   'POST /api/v1/namespaces/:namespace/components/:name/scale': 'component.scale',
   'POST /api/v1/namespaces/:namespace/components/:name/restart': 'component.restart',
   'POST /api/v1/namespaces/:namespace/components/:name/rollback': 'component.rollback',
+  'GET /api/v1/nodes': 'platform.read',
   'GET /api/v1/events': 'platform.read',
   'GET /api/v1/namespaces/:namespace/events': 'platform.read',
   'GET /api/v1/telemetry/receiver': 'telemetry.read',

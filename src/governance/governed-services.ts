@@ -9,8 +9,16 @@ import type {
   PlatformEvent,
   ReplicaLogLine,
   WorkflowLogLineView,
+  NodeAllocation,
+  NodeView,
 } from '../platform/contracts.js';
-import type { ApplyOptions, EventFilter, ListFilter, LogRequest } from '../platform/platform-service.js';
+import {
+  sumAllocations,
+  type ApplyOptions,
+  type EventFilter,
+  type ListFilter,
+  type LogRequest,
+} from '../platform/platform-service.js';
 import { kindInfo, type Kind, type ReleaseBindingSpec, type Resource } from '../platform/resource-kinds.js';
 import type { AuditFilter } from '../state/ports.js';
 import type { AlertEventView, AlertView, AlertmanagerPayload } from '../telemetry/alerting/contracts.js';
@@ -233,6 +241,33 @@ export class GovernedServices {
           }),
         );
       },
+    );
+  }
+
+  /** Nodes with capacity and totals; allocations outside the caller's scope are summed, not named. */
+  async nodes(): Promise<NodeView[]> {
+    return this.guardList(
+      'platform.read',
+      { namespace: '' },
+      {},
+      this.namespaceGate('platform.read', undefined, 'nodes'),
+      () =>
+        Promise.resolve(
+          this.governance.options.platform.nodes().map((node) => {
+            const visible: NodeAllocation[] = [];
+            const hidden: NodeAllocation[] = [];
+            for (const item of node.allocations) {
+              const target: Target = {
+                namespace: item.namespace,
+                component: item.component,
+                ...(item.project === null ? {} : { project: item.project }),
+                ...(item.environment === null ? {} : { environment: item.environment }),
+              };
+              (this.allows('platform.read', target) ? visible : hidden).push(item);
+            }
+            return { ...node, allocations: visible, otherAllocations: sumAllocations(hidden) };
+          }),
+        ),
     );
   }
 

@@ -12,7 +12,12 @@ import {
   proposalSummarySchema,
 } from '../governance/proposals/contracts.js';
 import type { ChangePlan } from '../governance/proposals/proposal-service.js';
-import { componentStatusSchema, platformEventSchema, workflowLogLineSchema } from '../platform/contracts.js';
+import {
+  componentStatusSchema,
+  nodeViewSchema,
+  platformEventSchema,
+  workflowLogLineSchema,
+} from '../platform/contracts.js';
 import { kindInfo, resourceNameSchema, type Kind, type Resource } from '../platform/resource-kinds.js';
 import { alertEventSchema, alertSchema } from '../telemetry/alerting/contracts.js';
 import {
@@ -208,6 +213,7 @@ export const toolNames = [
   'get_release_binding',
   'get_events',
   'get_instance_metrics',
+  'get_node_capacity',
   'list_workflow_runs',
   'get_workflow_run',
   'query_workflow_logs',
@@ -316,6 +322,17 @@ export const tools: { readonly [Name in ToolName]: AnyTool } = {
     output: paged(platformEventSchema),
     run: async (services, args, context) =>
       pageBySize(await services.events(args), args.cursor, context.maxOutputBytes),
+  }),
+  get_node_capacity: read({
+    server: 'control-plane',
+    toolset: 'platform',
+    action: 'platform.read',
+    title: 'Node capacity',
+    description:
+      "Each node's cpu and memory capacity, what workloads request, limit and use there, and what is left. Workloads outside your scope are summed into otherAllocations. Use it before scaling up: requests beyond capacity make replicas compete.",
+    input: z.object({}),
+    output: z.object({ items: z.array(nodeViewSchema) }),
+    run: async (services) => ({ items: await services.nodes() }),
   }),
   get_instance_metrics: read({
     server: 'control-plane',

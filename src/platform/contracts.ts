@@ -118,7 +118,46 @@ export const workflowLogLineSchema = z.object({
   line: z.string(),
 });
 
+const usageFields = {
+  replicas: z.number().describe('replicas with a live process on the node'),
+  cpuRequestMillis: z.number(),
+  memoryRequestBytes: z.number(),
+  cpuMillicores: z.number().nullable().describe('latest samples summed over replicas'),
+  memoryBytes: z.number().nullable(),
+};
+
+export const nodeAllocationSchema = z.object({
+  namespace: z.string(),
+  project: z.string().nullable(),
+  component: z.string(),
+  environment: z.string().nullable(),
+  binding: z.string().nullable(),
+  release: z.string().nullable(),
+  ...usageFields,
+  cpuLimitMillis: z.number().nullable().describe('null: a replica without a limit may use the whole node'),
+  memoryLimitBytes: z.number().nullable(),
+});
+
+export const nodeViewSchema = z
+  .object({
+    name: z.string(),
+    runtime: z.string(),
+    schedulable: z.boolean(),
+    cpuMillicores: z.number().describe('capacity'),
+    memoryBytes: z.number().describe('capacity'),
+    availableMemoryBytes: z.number(),
+    load1: z.number(),
+    requested: z.object({ cpuMillis: z.number(), memoryBytes: z.number() }),
+    used: z.object({ cpuMillicores: z.number(), memoryBytes: z.number() }),
+    allocations: z.array(nodeAllocationSchema),
+    /** Workloads outside the caller's scope, summed: their pressure shows, their names do not. */
+    otherAllocations: z.object({ workloads: z.number(), ...usageFields }),
+  })
+  .meta({ id: 'Node' });
+
 export type ApplyItem = z.infer<typeof applyItemSchema>;
+export type NodeAllocation = z.infer<typeof nodeAllocationSchema>;
+export type NodeView = z.infer<typeof nodeViewSchema>;
 export type ApplyAction = ApplyItem['action'];
 export type ApplyOutcome = z.infer<typeof applyOutcomeSchema>;
 export type ReplicaStatusView = z.infer<typeof replicaStatusSchema>;

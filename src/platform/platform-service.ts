@@ -3,7 +3,7 @@
 import type { Clock } from '../core/clock.js';
 import { ConflictError, InvalidError, NotFoundError, type FieldIssue } from '../core/errors.js';
 import type { IdGenerator } from '../core/ids.js';
-import type { LogLine, LogQuery, WorkloadStatus } from '../runtime/ports.js';
+import type { LogLine, LogQuery, NodeCapacity, WorkloadStatus } from '../runtime/ports.js';
 import type {
   EventRecord,
   ResourceKey,
@@ -34,6 +34,8 @@ import type {
   ApplyOutcome,
   ComponentStatus,
   EnvironmentStatus,
+  NodeAllocation,
+  NodeView,
   PlatformEvent,
   ReplicaLogLine,
   WorkflowLogLineView,
@@ -75,6 +77,8 @@ export interface LogRequest extends LogQuery {
 
 /** The part of the runtime the platform reads. */
 export interface RuntimeView {
+  readonly kind: string;
+  nodes(): NodeCapacity[];
   status(workloadId: string): WorkloadStatus | undefined;
   logs(workloadId: string, query?: LogQuery): LogLine[];
 }
@@ -235,6 +239,35 @@ export class PlatformService {
       stream,
       line,
     }));
+  }
+
+  /** The runtime's nodes, each workload named by the binding it runs (namespace, component, environment). */
+  nodes(): NodeView[] {
+    return this.options.runtime.nodes().map(({ workloads, ...node }) => {
+      const allocations = workloads.map(({ workloadId, labels, ...usage }): NodeAllocation => ({
+        namespace: labels.namespace ?? '',
+        project: labels.project ?? null,
+        component: labels.component ?? workloadId,
+        environment: labels.environment ?? null,
+        binding: labels.binding ?? null,
+        release: labels.release ?? null,
+        ...usage,
+      }));
+      return {
+        ...node,
+        runtime: this.options.runtime.kind,
+        requested: {
+          cpuMillis: total(allocations, (item) => item.cpuRequestMillis),
+          memoryBytes: total(allocations, (item) => item.memoryRequestBytes),
+        },
+        used: {
+          cpuMillicores: total(allocations, (item) => item.cpuMillicores),
+          memoryBytes: total(allocations, (item) => item.memoryBytes),
+        },
+        allocations,
+        otherAllocations: sumAllocations([]),
+      };
+    });
   }
 
   /** The live status of a component in every environment it is bound to. */
@@ -819,5 +852,22 @@ function toPlatformEvent(record: EventRecord): PlatformEvent {
     count: record.count,
     firstTimestamp: record.firstTimestamp,
     lastTimestamp: record.lastTimestamp,
+  };
+}
+
+function total<T>(items: readonly T[], value: (item: T) => number | null): number {
+  return items.reduce((sum, item) => sum + (value(item) ?? 0), 0);
+}
+
+/** Allocations summed into one anonymous row (what a caller may know of workloads outside its scope). */
+export function sumAllocations(items: readonly NodeAllocation[]): NodeView['otherAllocations'] {
+  const sampled = items.filter((item) => item.cpuMillicores !== null);
+  return {
+    workloads: items.length,
+    replicas: total(items, (item) => item.replicas),
+    cpuRequestMillis: total(items, (item) => item.cpuRequestMillis),
+    memoryRequestBytes: total(items, (item) => item.memoryRequestBytes),
+    cpuMillicores: sampled.length === 0 ? null : total(sampled, (item) => item.cpuMillicores),
+    memoryBytes: sampled.length === 0 ? null : total(sampled, (item) => item.memoryBytes),
   };
 }

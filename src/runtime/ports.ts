@@ -150,8 +150,38 @@ export interface LogQuery {
   readonly tail?: number | undefined;
 }
 
+/** One workload's share of a node: what it reserves (requests × live replicas), may use (limits), and uses. */
+export interface NodeWorkload {
+  readonly workloadId: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Replicas with a live process on this node. */
+  readonly replicas: number;
+  readonly cpuRequestMillis: number;
+  readonly memoryRequestBytes: number;
+  /** Null when a replica has no limit (it may use the whole node). */
+  readonly cpuLimitMillis: number | null;
+  readonly memoryLimitBytes: number | null;
+  /** Latest samples summed over replicas; null before the first sample. */
+  readonly cpuMillicores: number | null;
+  readonly memoryBytes: number | null;
+}
+
+export interface NodeCapacity {
+  readonly name: string;
+  readonly cpuMillicores: number;
+  readonly memoryBytes: number;
+  /** Memory the operating system could give to new processes now. */
+  readonly availableMemoryBytes: number;
+  /** One-minute load average (runnable processes), as the operating system reports it. */
+  readonly load1: number;
+  readonly schedulable: boolean;
+  readonly workloads: readonly NodeWorkload[];
+}
+
 export interface Runtime {
   readonly kind: string;
+  /** The machines replicas run on, with what each workload reserves and uses there. */
+  nodes(): NodeCapacity[];
   /** Loads what a previous run left behind so that the first apply can re-adopt it. */
   start(): Promise<void>;
   /** Declares the complete desired set: workloads missing from it are stopped and removed. */

@@ -16,6 +16,7 @@ import { emptyBatch } from '../../src/telemetry/model.js';
 import { TelemetryPlane } from '../../src/telemetry/telemetry-plane.js';
 import { yamlDocuments } from '../helpers/manifests.js';
 import { sqliteStore, type TestStore } from '../helpers/state-stores.js';
+import { idleRuntime } from '../helpers/idle-runtime.js';
 
 class TestClock {
   constructor(public time = Date.parse('2026-06-01T12:00:00.000Z')) {}
@@ -183,7 +184,7 @@ describe('rule and SLO evaluation', () => {
     });
     platform = new PlatformService({
       store: subject.store,
-      runtime: { status: () => undefined, logs: () => [] },
+      runtime: idleRuntime,
       clock,
       ids: randomIds,
     });

@@ -10,6 +10,7 @@ import { PlatformService } from '../../src/platform/platform-service.js';
 import { serviceManifest, yamlDocuments } from '../helpers/manifests.js';
 import { testGovernance, tokenFor } from '../helpers/governance.js';
 import { sqliteStore, type TestStore } from '../helpers/state-stores.js';
+import { idleRuntime } from '../helpers/idle-runtime.js';
 
 let subject: TestStore;
 let app: FastifyInstance;
@@ -24,7 +25,7 @@ beforeAll(async () => {
   subject = await sqliteStore();
   const platform = new PlatformService({
     store: subject.store,
-    runtime: { status: () => undefined, logs: () => [] },
+    runtime: idleRuntime,
     clock: systemClock,
     ids: randomIds,
   });

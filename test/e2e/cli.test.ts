@@ -1,7 +1,7 @@
 // The CLI's other commands against a real server: describe, logs, build, YAML round trip, dry run,
 // delete -f, config print and help.
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,6 +64,16 @@ describe('opspilot CLI', () => {
     expect(result.stdout).toMatch(/Endpoint:\s+http:\/\/127\.0\.0\.1:\d+/);
     expect(result.stdout).toContain('Events (oldest first):');
     expect(result.stdout).toContain('ReleaseCreated');
+  });
+
+  it('shows the node with what the workloads request', async () => {
+    const result = await cli(['get', 'nodes']);
+    expect(result.code, result.stderr).toBe(0);
+    // echo-dev requests 100m and 64Mi for its one replica.
+    expect(result.stdout).toMatch(
+      new RegExp(`^${hostname()}\\s+local\\s+${availableParallelism() * 1000}m\\s+100m \\(\\d+%\\)`, 'm'),
+    );
+    expect(result.stdout).toContain('64.0MiB');
   });
 
   it('prints replica output with the replica name', async () => {

@@ -14,6 +14,7 @@ import { bootstrapPlatform } from '../../src/platform/bootstrap.js';
 import { PlatformService } from '../../src/platform/platform-service.js';
 import { testGovernance } from '../helpers/governance.js';
 import { stateStores, type TestStore } from '../helpers/state-stores.js';
+import { idleRuntime } from '../helpers/idle-runtime.js';
 
 async function sql(subject: TestStore, statement: string): Promise<void> {
   if (subject.url === undefined) {
@@ -69,7 +70,7 @@ describe.each(stateStores)('governance on %s', (_name, open) => {
     subject = await open();
     platform = new PlatformService({
       store: subject.store,
-      runtime: { status: () => undefined, logs: () => [] },
+      runtime: idleRuntime,
       clock: systemClock,
       ids: randomIds,
     });

@@ -2,7 +2,7 @@
 // MCP clients of both spec revisions (the SDK client), per-caller tool lists, tenant scoping, writes as
 // proposals with elicitation, approval by another person, verification, and the audit chain.
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inheritedEnvironment, loadConfig } from '../../src/config/load-config.js';
 import type { Proposal } from '../../src/governance/proposals/contracts.js';
 import type { Role } from '../../src/governance/principal.js';
-import type { EnvironmentStatus } from '../../src/platform/contracts.js';
+import type { EnvironmentStatus, NodeView } from '../../src/platform/contracts.js';
 import { createOpspilot, type Opspilot } from '../../src/server/opspilot-server.js';
 import { tools, toolNames, type ToolName } from '../../src/mcp/tools.js';
 import { serviceManifest, yamlDocuments } from '../helpers/manifests.js';
@@ -190,6 +190,42 @@ describe('MCP endpoints', () => {
       expect(tool.outputSchema, tool.name).toBeDefined();
     }
     await observability.close();
+  });
+
+  it("reports node capacity, naming only the caller's workloads", async () => {
+    type Nodes = { items: NodeView[] };
+    const nodesFor = async (subject: string, role: Role, namespace?: string) => {
+      const client = await connect('control-plane', await token(subject, role, namespace));
+      const result = await client.callTool({ name: 'get_node_capacity', arguments: {} });
+      await client.close();
+      expect(result.isError, subject).not.toBe(true);
+      return (result.structuredContent as Nodes).items;
+    };
+    const [admin] = await nodesFor('nora', 'platform-admin');
+    expect(admin?.cpuMillicores).toBe(availableParallelism() * 1000);
+    expect(admin?.memoryBytes).toBe(totalmem());
+    const echo = admin?.allocations.filter((item) => item.namespace === 'shop' && item.component === 'echo');
+    expect(echo?.map((item) => [item.environment, item.replicas]).sort()).toEqual([
+      ['dev', 1],
+      ['prod', 2],
+    ]);
+    // Requests are per replica in the manifest (100m, 64Mi) and summed over live replicas here.
+    const prod = echo?.find((item) => item.environment === 'prod');
+    expect(prod).toMatchObject({ cpuRequestMillis: 200, memoryRequestBytes: 2 * 64 * 1024 * 1024 });
+    expect(admin?.requested.cpuMillis).toBe(
+      admin?.allocations.reduce((sum, item) => sum + item.cpuRequestMillis, 0),
+    );
+    expect(admin?.otherAllocations.workloads).toBe(0);
+
+    // A tenant of another namespace sees the same node and the pressure, not the names.
+    const [tenant] = await nodesFor('bart', 'viewer', 'bank');
+    expect(tenant?.allocations).toEqual([]);
+    expect(tenant?.otherAllocations).toMatchObject({
+      workloads: admin?.allocations.length,
+      replicas: admin?.allocations.reduce((sum, item) => sum + item.replicas, 0),
+      cpuRequestMillis: admin?.requested.cpuMillis,
+    });
+    expect(tenant?.requested).toEqual(admin?.requested);
   });
 
   it('answers reads in scope and refuses another tenant, whatever the arguments say', async () => {
@@ -407,6 +443,7 @@ describe('MCP endpoints', () => {
       list_environments: null,
       get_deployment_pipeline: null,
       get_proposal: null,
+      get_node_capacity: null,
       list_projects: (namespace) => ({ namespace }),
       list_components: (namespace) => ({ namespace }),
       get_component: (namespace) => ({ namespace, component: 'echo' }),

@@ -13,6 +13,10 @@ import { stateStores, type TestStore } from '../helpers/state-stores.js';
 
 /** A runtime that reports whatever the test puts in it. */
 class ReportedRuntime {
+  readonly kind = 'reported';
+  nodes(): [] {
+    return [];
+  }
   readonly statuses = new Map<string, WorkloadStatus>();
   status(id: string): WorkloadStatus | undefined {
     return this.statuses.get(id);

@@ -12,6 +12,7 @@ import { LocalStepExecutor } from '../../src/runtime/local/step-executor.js';
 import { yamlDocuments } from '../helpers/manifests.js';
 import { sqliteStore, type TestStore } from '../helpers/state-stores.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { idleRuntime } from '../helpers/idle-runtime.js';
 
 let subject: TestStore;
 let platform: PlatformService;
@@ -30,7 +31,7 @@ beforeEach(async () => {
   });
   platform = new PlatformService({
     store: subject.store,
-    runtime: { status: () => undefined, logs: () => [] },
+    runtime: idleRuntime,
     clock: systemClock,
     ids: randomIds,
     onChange: () => {

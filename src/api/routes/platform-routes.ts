@@ -11,6 +11,7 @@ import { kindInfo, kinds, resourceNameSchema, resourceOutputSchema } from '../..
 import {
   applyOutcomeSchema,
   componentStatusSchema,
+  nodeViewSchema,
   platformEventSchema,
   replicaLogLineSchema,
   workflowLogLineSchema,
@@ -280,6 +281,31 @@ export const platformRoutes: FastifyPluginAsyncZod = (app) => {
     kind: z.literal('EventList'),
     items: z.array(platformEventSchema),
   });
+  app.get(
+    '/api/v1/nodes',
+    {
+      ...route('GET /api/v1/nodes'),
+      schema: {
+        tags: ['nodes'],
+        summary: "The runtime's nodes: capacity, what workloads request and use",
+        description:
+          "Allocations outside the caller's scope are summed into otherAllocations: their pressure shows, their names do not.",
+        response: {
+          200: z.object({
+            apiVersion: z.literal('opspilot.dev/v1alpha1'),
+            kind: z.literal('NodeList'),
+            items: z.array(nodeViewSchema),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => ({
+      apiVersion: 'opspilot.dev/v1alpha1' as const,
+      kind: 'NodeList' as const,
+      items: await governed(request).nodes(),
+    }),
+  );
   app.get(
     '/api/v1/events',
     {

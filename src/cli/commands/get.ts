@@ -1,7 +1,8 @@
 // `opspilot get KIND [NAME]`: read resources (with live status) and events.
 import type { Command } from 'commander';
 import { InvalidError } from '../../core/errors.js';
-import type { PlatformEvent } from '../../platform/contracts.js';
+import type { NodeView, PlatformEvent } from '../../platform/contracts.js';
+import { formatBytes } from '../../core/quantity.js';
 import { kindInfo, kinds, resolveKind, type Resource } from '../../platform/resource-kinds.js';
 import type { CliContext } from '../context.js';
 import { reportError } from '../errors.js';
@@ -27,7 +28,10 @@ export function registerGet(program: Command, context: CliContext): void {
   program
     .command('get')
     .description('Show resources with their live status, or events')
-    .argument('<kind>', `one of: ${kinds.map((kind) => kindInfo[kind].plural).join(', ')}, events, alerts`)
+    .argument(
+      '<kind>',
+      `one of: ${kinds.map((kind) => kindInfo[kind].plural).join(', ')}, events, alerts, nodes`,
+    )
     .argument('[name]', 'a single resource')
     .option('-n, --namespace <name>', 'namespace', 'default')
     .option('-A, --all-namespaces', 'list across all namespaces')
@@ -48,7 +52,8 @@ Examples:
   opspilot get components
   opspilot get component echo -o json        # status.environments[]: release, replicas, endpoint, phase
   opspilot get bindings -A
-  opspilot get events --component echo -o json`,
+  opspilot get events --component echo -o json
+  opspilot get nodes                         # capacity, requests and usage per node`,
     )
     .action(async (kindText: string, name: string | undefined, options: GetOptions) => {
       try {
@@ -59,6 +64,10 @@ Examples:
         }
         if (['alert', 'alerts'].includes(kindText.toLowerCase())) {
           await getAlerts(context, options, format);
+          return;
+        }
+        if (['node', 'nodes', 'no'].includes(kindText.toLowerCase())) {
+          await getNodes(context, format);
           return;
         }
         const kind = resolveKind(kindText);
@@ -162,6 +171,41 @@ async function getAlerts(context: CliContext, options: GetOptions, format: Outpu
         ]),
       ),
     );
+}
+
+async function getNodes(context: CliContext, format: OutputFormat): Promise<void> {
+  const nodes = await context.client().get<{ items: NodeView[] }>('/api/v1/nodes');
+  if (format !== 'table') {
+    context.out(renderData(nodes, format));
+    return;
+  }
+  const share = (part: number, whole: number) => (whole > 0 ? ` (${Math.round((100 * part) / whole)}%)` : '');
+  context.out(
+    table(
+      [
+        'NODE',
+        'RUNTIME',
+        'CPU',
+        'CPU REQUESTED',
+        'CPU USED',
+        'MEMORY',
+        'MEMORY REQUESTED',
+        'MEMORY USED',
+        'WORKLOADS',
+      ],
+      nodes.items.map((node) => [
+        node.name,
+        node.runtime,
+        `${node.cpuMillicores}m`,
+        `${node.requested.cpuMillis}m${share(node.requested.cpuMillis, node.cpuMillicores)}`,
+        `${Math.round(node.used.cpuMillicores)}m${share(node.used.cpuMillicores, node.cpuMillicores)}`,
+        formatBytes(node.memoryBytes),
+        `${formatBytes(node.requested.memoryBytes)}${share(node.requested.memoryBytes, node.memoryBytes)}`,
+        `${formatBytes(node.used.memoryBytes)}${share(node.used.memoryBytes, node.memoryBytes)}`,
+        String(node.allocations.length + node.otherAllocations.workloads),
+      ]),
+    ),
+  );
 }
 
 function parseFormat(text: string): OutputFormat {

@@ -1,10 +1,20 @@
 // The local runtime: realizes workloads as real OS processes on this machine. It samples cpu/memory of every
 // replica, enforces memory limits, follows their output, and re-adopts replicas left running by a previous run.
+import { availableParallelism, freemem, hostname, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { LocalRuntimeConfig } from '../../config/config-schema.js';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { randomIds, type IdGenerator } from '../../core/ids.js';
-import type { LogLine, LogQuery, Runtime, RuntimeListener, WorkloadSpec, WorkloadStatus } from '../ports.js';
+import type {
+  LogLine,
+  LogQuery,
+  NodeCapacity,
+  NodeWorkload,
+  Runtime,
+  RuntimeListener,
+  WorkloadSpec,
+  WorkloadStatus,
+} from '../ports.js';
 import { LogTailer } from './log-tailer.js';
 import { PortAllocator } from './port-allocator.js';
 import { createProcessTable, type ProcessTable } from './process-table.js';
@@ -117,6 +127,41 @@ export class LocalRuntime implements Runtime {
 
   status(workloadId: string): WorkloadStatus | undefined {
     return this.controllers.get(workloadId)?.status();
+  }
+
+  /** One node, this machine; every replica runs here and nothing is ever cordoned. */
+  nodes(): NodeCapacity[] {
+    const workloads = [...this.controllers.values()].map((controller): NodeWorkload => {
+      const live = controller.status().replicas.filter((replica) => replica.pid !== null);
+      const { resources } = controller;
+      const sampled = live.filter((replica) => replica.cpuMillicores !== null);
+      const sum = (values: readonly (number | null)[]) =>
+        values.reduce<number>((total, value) => total + (value ?? 0), 0);
+      const perReplica = (value: number | undefined) => (value ?? 0) * live.length;
+      return {
+        workloadId: controller.id,
+        labels: controller.labels,
+        replicas: live.length,
+        cpuRequestMillis: perReplica(resources.cpuRequestMillis),
+        memoryRequestBytes: perReplica(resources.memoryRequestBytes),
+        cpuLimitMillis: resources.cpuLimitMillis === undefined ? null : perReplica(resources.cpuLimitMillis),
+        memoryLimitBytes:
+          resources.memoryLimitBytes === undefined ? null : perReplica(resources.memoryLimitBytes),
+        cpuMillicores: sampled.length === 0 ? null : sum(sampled.map((replica) => replica.cpuMillicores)),
+        memoryBytes: sampled.length === 0 ? null : sum(sampled.map((replica) => replica.memoryBytes)),
+      };
+    });
+    return [
+      {
+        name: hostname(),
+        cpuMillicores: availableParallelism() * 1000,
+        memoryBytes: totalmem(),
+        availableMemoryBytes: freemem(),
+        load1: loadavg()[0] ?? 0,
+        schedulable: true,
+        workloads,
+      },
+    ];
   }
 
   logs(workloadId: string, query: LogQuery = {}): LogLine[] {

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { IdGenerator } from '../../core/ids.js';
-import type { WorkloadPhase, WorkloadSpec, WorkloadStatus } from '../ports.js';
+import type { WorkloadPhase, WorkloadResources, WorkloadSpec, WorkloadStatus } from '../ports.js';
 import { LoadBalancer } from './load-balancer.js';
 import { Replica, type ReplicaContext } from './replica.js';
 import type { SessionUsage } from './process-table.js';
@@ -52,6 +52,10 @@ export class WorkloadController {
 
   get labels(): Readonly<Record<string, string>> {
     return this.spec.labels;
+  }
+
+  get resources(): WorkloadResources {
+    return this.spec.resources;
   }
 
   /** Re-adopts the replicas of a previous run that are still alive. */
