@@ -25,6 +25,8 @@ import type { GovernedServices } from '../governance/governed-services.js';
 import type { Caller } from '../governance/principal.js';
 import type { Proposal } from '../governance/proposals/contracts.js';
 import { capText } from './paging.js';
+import { digest } from '../core/canonical-json.js';
+import type { ChangePlan } from '../governance/proposals/proposal-service.js';
 import {
   argumentsDigest,
   tools,
@@ -51,6 +53,13 @@ const confirmSchema = z.object({
 interface StatePayload {
   readonly tool: string;
   readonly argsDigest: string;
+  /** The resources as they were when the user was shown the change: confirming binds to that state. */
+  readonly stateDigest: string;
+}
+
+/** Digest of what a plan changes from: if it moved since the preview, the user confirmed another diff. */
+function startingState(plan: ChangePlan): string {
+  return digest(plan.changes.map((change) => [change.kind, change.namespace, change.name, change.before]));
 }
 
 const instructions: Record<McpServerName, string> = {
@@ -222,7 +231,7 @@ function registerWrite(
     async (args: Record<string, unknown>, ctx: ServerContext) => {
       try {
         const governed = services(ctx);
-        const digest = argumentsDigest(toolName, args);
+        const argsDigest = argumentsDigest(toolName, args);
         const answer = inputResponse(ctx.mcpReq.inputResponses, 'confirm');
         if (answer.kind === 'elicit' && answer.action !== 'accept') {
           return textError(
@@ -237,9 +246,14 @@ function registerWrite(
         let proposal: Proposal;
         if (confirmed === true) {
           const state = ctx.mcpReq.requestState<StatePayload>();
-          if (state?.tool !== toolName || state.argsDigest !== digest) {
+          if (state?.tool !== toolName || state.argsDigest !== argsDigest) {
             return textError(
               'This confirmation belongs to another call; call the tool again to get a new one.',
+            );
+          }
+          if (state.stateDigest !== startingState(plan)) {
+            return textError(
+              'The resources changed after you were asked to confirm, so the change you confirmed is not the one that would run now; nothing was changed. Call the tool again to see the new diff.',
             );
           }
           proposal = await governed.propose(plan, { confirmedByRequester: true });
@@ -258,7 +272,10 @@ function registerWrite(
                   requestedSchema: confirmSchema,
                 }),
               },
-              requestState: await codec.mint({ tool: toolName, argsDigest: digest }, ctx),
+              requestState: await codec.mint(
+                { tool: toolName, argsDigest, stateDigest: startingState(plan) },
+                ctx,
+              ),
             });
           }
         } else {

@@ -452,11 +452,19 @@ class KyselyAuditRepository implements AuditRepository {
   }
 }
 
+/** First key of the two-key advisory locks that serialize proposals per namespace (the second: the name's hash). */
+const proposalLockKey = 7_400_418;
+
 class KyselyProposalRepository implements ProposalRepository {
   constructor(
     private readonly db: Executor,
     private readonly dialect: Dialect,
   ) {}
+
+  async lockNamespace(namespace: string): Promise<void> {
+    if (this.dialect !== 'postgres') return;
+    await sql`select pg_advisory_xact_lock(${proposalLockKey}, hashtext(${namespace}))`.execute(this.db);
+  }
 
   async get(id: string, options: { forUpdate?: boolean } = {}): Promise<ProposalRecord | undefined> {
     let query = this.db.selectFrom('proposals').selectAll().where('id', '=', id);

@@ -254,6 +254,11 @@ export interface ProposalFilter {
 }
 
 export interface ProposalRepository {
+  /**
+   * Inside a transaction: waits until no other transaction holds the namespace, so that guardrail facts read
+   * next (cooldowns, actions in flight) stay true until commit. SQLite runs one transaction at a time anyway.
+   */
+  lockNamespace(namespace: string): Promise<void>;
   get(id: string, options?: { forUpdate?: boolean }): Promise<ProposalRecord | undefined>;
   insert(record: ProposalRecord): Promise<void>;
   /** Throws ConflictError when the stored version is no longer `expectedVersion`. */

@@ -172,6 +172,56 @@ describe.each(stateStores)('governance on %s', (_name, open) => {
     ).toEqual(['echo-prod']);
   });
 
+  it('lets only one of two concurrent proposals through a limit that fits one', async () => {
+    const limited = await testGovernance({
+      store: subject.store,
+      platform,
+      dataDir: subject.dataDir,
+      config: {
+        governance: {
+          guardrails: { maxConcurrentActions: 1 },
+          overrides: {},
+          freezeWindows: [],
+          proposalTtl: '24h',
+          requestStateTtl: '10m',
+        },
+      },
+    });
+    try {
+      const alice = limited.forCaller(caller('alice', 'operator'));
+      await alice.apply(
+        [
+          {
+            apiVersion: 'opspilot.dev/v1alpha1',
+            kind: 'Component',
+            metadata: { name: 'echo', namespace: 'default' },
+            spec: { type: 'service', run: { command: 'node' }, port: { env: 'PORT' } },
+          },
+        ],
+        {},
+      );
+      const binding = (environment: string) => ({
+        apiVersion: 'opspilot.dev/v1alpha1',
+        kind: 'ReleaseBinding',
+        metadata: { name: `echo-${environment}`, namespace: 'default' },
+        spec: { component: 'echo', environment, replicas: 1 },
+      });
+      // Both are read, judged and stored at the same time; without the namespace lock both saw 0 in flight.
+      // No runtime here, so an applied binding stays in flight (verifying) and holds the one slot.
+      const outcomes = await Promise.all(
+        ['dev', 'staging'].map((environment) => alice.apply([binding(environment)], {})),
+      );
+      const statuses = outcomes.map((outcome) => outcome.proposal?.status).sort();
+      expect(statuses).toEqual(['denied', 'verifying']);
+      const denied = outcomes.find((outcome) => outcome.proposal?.status === 'denied')?.proposal;
+      expect(denied?.guardrails.reasons.join(' ')).toMatch(
+        /1 actions are running in default; the limit is 1/,
+      );
+    } finally {
+      await limited.stop();
+    }
+  });
+
   it('runs an approved proposal left behind by a crash exactly once', async () => {
     const alice = governance.forCaller(caller('alice', 'operator'));
     await alice.apply([alertRule(300)], {});

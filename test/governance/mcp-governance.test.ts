@@ -426,6 +426,23 @@ describe('MCP endpoints', () => {
     };
     expect(otherArgs.isError).toBe(true);
     expect(otherArgs.content?.[0]?.text).toContain('belongs to another call');
+
+    // The binding changes between the prompt and the answer: erin confirmed a diff that is no longer the one.
+    const asked = (await call(erin, 'dev')) as { requestState?: string };
+    const binding = await opspilot.platform.get('ReleaseBinding', 'shop', 'echo-dev');
+    await opspilot.platform.apply([
+      {
+        ...binding,
+        status: undefined,
+        spec: { ...(binding.spec as object), env: { CHANGED: 'meanwhile' } },
+      },
+    ]);
+    const stale = (await call(erin, 'dev', { ...accept, requestState: asked.requestState })) as {
+      isError?: boolean;
+      content?: { text?: string }[];
+    };
+    expect(stale.isError).toBe(true);
+    expect(stale.content?.[0]?.text).toContain('The resources changed after you were asked to confirm');
     const restarts = await opspilot.governance.proposals.list({ namespaces: ['shop'] });
     expect(
       restarts.filter(

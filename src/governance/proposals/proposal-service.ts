@@ -21,7 +21,7 @@ import type { ApplyItem } from '../../platform/contracts.js';
 import type { PlatformService } from '../../platform/platform-service.js';
 import type { ReleaseBindingSpec } from '../../platform/resource-kinds.js';
 import { apiVersion, kindInfo, resolveKind } from '../../platform/resource-kinds.js';
-import type { ProposalRecord, StateRepositories, StateStore } from '../../state/ports.js';
+import type { ProposalRecord, ProposalRepository, StateRepositories, StateStore } from '../../state/ports.js';
 import type { AuditEntry, AuditLog } from '../audit/audit-log.js';
 import type { Action } from '../authz/actions.js';
 import type { Authorizer, Target } from '../authz/authorizer.js';
@@ -122,9 +122,12 @@ export class ProposalService {
       });
     }
     const started = performance.now();
-    const guardrails = await this.guardrails(caller, plan);
-    const proposal = this.build(this.options.ids.uid(), caller, plan, guardrails, options);
-    await this.options.store.transaction(async (tx) => {
+    // Facts and insert in one transaction under the namespace's lock: two concurrent proposals cannot both pass
+    // a cooldown or a concurrent-action limit that only one of them fits in.
+    const proposal = await this.options.store.transaction(async (tx) => {
+      await tx.proposals.lockNamespace(plan.target.namespace);
+      const guardrails = await this.guardrails(caller, plan, tx.proposals);
+      const proposal = this.build(this.options.ids.uid(), caller, plan, guardrails, options);
       await tx.proposals.insert(toRecord(proposal, 1));
       await this.options.audit.appendWithin(tx, [
         this.entry(caller, proposal, {
@@ -135,6 +138,7 @@ export class ProposalService {
           details: { proposal: proposal.id, diff: proposal.diff, blastRadius: proposal.blastRadius },
         }),
       ]);
+      return proposal;
     });
     if (proposal.status === 'approved') return this.run(proposal.id);
     return proposal;
@@ -522,10 +526,14 @@ export class ProposalService {
     });
   }
 
-  private async guardrails(caller: Caller, plan: ChangePlan): Promise<GuardrailResult> {
+  private async guardrails(
+    caller: Caller,
+    plan: ChangePlan,
+    proposals: ProposalRepository = this.options.store.proposals,
+  ): Promise<GuardrailResult> {
     const namespace = plan.target.namespace;
     const environment = plan.target.environment;
-    const recent = await this.options.store.proposals.list({
+    const recent = await proposals.list({
       namespace,
       statuses: ['approved', 'executing', 'verifying', 'succeeded', 'rolled_back', 'failed'],
       limit: 500,
@@ -535,7 +543,8 @@ export class ProposalService {
     for (const record of recent) {
       const proposal = proposalSchema.parse(record.body);
       if ((inFlightStatuses as readonly string[]).includes(proposal.status)) inFlight += 1;
-      const at = proposal.execution.startedAt;
+      // An approved proposal that has not started yet scales soon: its cooldown counts from its approval.
+      const at = proposal.execution.startedAt ?? (proposal.status === 'approved' ? proposal.updatedAt : null);
       if (at === null || proposal.blastRadius.replicas === null) continue;
       if (proposal.blastRadius.replicas.before === proposal.blastRadius.replicas.after) continue;
       for (const change of proposal.changes) {
