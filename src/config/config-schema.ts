@@ -211,6 +211,8 @@ export const configSchema = z.strictObject({
       proposalTtl: z.string().default('24h'),
       /** Lifetime of an MCP requestState (the confirmation round trip). */
       requestStateTtl: z.string().default('10m'),
+      /** On PostgreSQL: how often RoleBindings changed by other opspilot instances are reloaded. */
+      roleBindingSyncSeconds: z.coerce.number().positive().default(5),
     })
     .prefault({}),
   mcp: z

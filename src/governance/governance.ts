@@ -10,11 +10,12 @@ import type { RoleBindingSpec } from '../platform/resource-kinds.js';
 import type { StateStore } from '../state/ports.js';
 import type { AlertService } from '../telemetry/alerting/alert-service.js';
 import type { TelemetryQueryService } from '../telemetry/query/telemetry-query-service.js';
+import { PeriodicTask } from '../core/periodic-task.js';
 import { AuditLog } from './audit/audit-log.js';
 import { Authorizer, type BindingGrant } from './authz/authorizer.js';
 import { GovernedServices } from './governed-services.js';
 import { TokenService } from './identity/token-service.js';
-import type { Caller, Principal } from './principal.js';
+import type { Caller, Principal, PrincipalKind } from './principal.js';
 import { ChangePlanner } from './proposals/change-plans.js';
 import { ProposalService } from './proposals/proposal-service.js';
 
@@ -29,7 +30,19 @@ export interface GovernanceOptions {
   readonly logger: Logger;
 }
 
+const principalKinds: Record<RoleBindingSpec['subjects'][number]['kind'], PrincipalKind> = {
+  User: 'user',
+  ServiceAccount: 'service',
+  Agent: 'agent',
+};
+
 export class Governance {
+  /**
+   * On PostgreSQL other opspilot instances may change RoleBindings: reload them now and then. (A SQLite data dir
+   * belongs to one process, which reloads after each of its own changes.)
+   */
+  private readonly bindingSync: PeriodicTask | undefined;
+
   private constructor(
     readonly options: GovernanceOptions,
     readonly tokens: TokenService,
@@ -37,7 +50,17 @@ export class Governance {
     readonly audit: AuditLog,
     readonly proposals: ProposalService,
     readonly planner: ChangePlanner,
-  ) {}
+  ) {
+    this.bindingSync =
+      options.store.dialect === 'postgres'
+        ? new PeriodicTask(() => this.syncRoleBindings(), {
+            intervalMs: options.config.governance.roleBindingSyncSeconds * 1000,
+            onError: (error) => {
+              options.logger.warn({ err: error }, 'reloading RoleBindings failed; keeping the previous set');
+            },
+          })
+        : undefined;
+  }
 
   static async create(options: GovernanceOptions): Promise<Governance> {
     const tokens = await TokenService.open({ config: options.config, clock: options.clock });
@@ -85,6 +108,8 @@ export class Governance {
       const namespace = binding.metadata.namespace ?? '';
       return spec.subjects.map((subject) => ({
         subject: subject.name,
+        kind: principalKinds[subject.kind],
+        issuer: subject.issuer,
         role: spec.role,
         scope: {
           namespace,
@@ -100,9 +125,11 @@ export class Governance {
 
   start(): void {
     this.proposals.start();
+    this.bindingSync?.start();
   }
 
   async stop(): Promise<void> {
+    await this.bindingSync?.stop();
     await this.proposals.stop();
     await this.audit.flush();
   }

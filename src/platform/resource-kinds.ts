@@ -352,6 +352,8 @@ export const roleBindingSpecSchema = z.strictObject({
         kind: z.enum(['User', 'ServiceAccount', 'Agent']).default('User'),
         /** The token's subject (`sub`, or the configured subject claim of an external issuer). */
         name: z.string().min(1),
+        /** Only tokens of this issuer (the built-in one's URL, or an external issuer's `iss`); unset: any. */
+        issuer: z.string().min(1).optional(),
       }),
     )
     .min(1),

@@ -9,11 +9,12 @@ import { systemClock } from '../../src/core/clock.js';
 import { UnavailableError } from '../../src/core/errors.js';
 import { randomIds } from '../../src/core/ids.js';
 import type { Governance } from '../../src/governance/governance.js';
-import type { Caller, Role } from '../../src/governance/principal.js';
+import type { Caller, PrincipalKind, Role } from '../../src/governance/principal.js';
 import { bootstrapPlatform } from '../../src/platform/bootstrap.js';
 import { PlatformService } from '../../src/platform/platform-service.js';
 import { testGovernance } from '../helpers/governance.js';
-import { stateStores, type TestStore } from '../helpers/state-stores.js';
+import { postgresStore, stateStores, type TestStore } from '../helpers/state-stores.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { idleRuntime } from '../helpers/idle-runtime.js';
 
 async function sql(subject: TestStore, statement: string): Promise<void> {
@@ -178,13 +179,7 @@ describe.each(stateStores)('governance on %s', (_name, open) => {
       platform,
       dataDir: subject.dataDir,
       config: {
-        governance: {
-          guardrails: { maxConcurrentActions: 1 },
-          overrides: {},
-          freezeWindows: [],
-          proposalTtl: '24h',
-          requestStateTtl: '10m',
-        },
+        governance: { guardrails: { maxConcurrentActions: 1 } },
       },
     });
     try {
@@ -312,3 +307,84 @@ async function waitForStatus(governance: Governance, id: string, status: string)
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+describe('RoleBindings across opspilot instances on one PostgreSQL database', () => {
+  let subject: TestStore;
+  const instances: Governance[] = [];
+
+  beforeEach(async () => {
+    subject = await postgresStore();
+  });
+
+  afterEach(async () => {
+    for (const instance of instances.splice(0)) await instance.stop();
+    await subject.dispose();
+  });
+
+  it('are picked up by the instance that did not apply them', async () => {
+    const platform = new PlatformService({
+      store: subject.store,
+      runtime: idleRuntime,
+      clock: systemClock,
+      ids: randomIds,
+    });
+    await bootstrapPlatform(platform);
+    const open = async () => {
+      const instance = await testGovernance({
+        store: subject.store,
+        platform,
+        dataDir: subject.dataDir,
+        config: { governance: { roleBindingSyncSeconds: 0.1 } },
+      });
+      instances.push(instance);
+      instance.start();
+      return instance;
+    };
+    const [writer, reader] = [await open(), await open()];
+    const carol: Caller = {
+      principal: { subject: 'carol', kind: 'user', autonomy: 2, issuer: 'test', grants: [] },
+      edge: 'rest',
+      client: 'vitest',
+    };
+    const target = { namespace: 'default', component: 'echo', environment: 'dev' };
+    expect(reader.authorizer.check(carol.principal, 'component.scale', target).allowed).toBe(false);
+    await writer.forCaller(caller('root', 'platform-admin')).apply(
+      [
+        {
+          apiVersion: 'opspilot.dev/v1alpha1',
+          kind: 'RoleBinding',
+          metadata: { name: 'carol-dev', namespace: 'default' },
+          spec: {
+            role: 'developer',
+            subjects: [
+              { kind: 'User', name: 'carol' },
+              { kind: 'User', name: 'dave', issuer: 'https://idp.example' },
+            ],
+          },
+        },
+      ],
+      {},
+    );
+    // The writer reloads at once; the reader on its next pass.
+    expect(writer.authorizer.check(carol.principal, 'component.scale', target).allowed).toBe(true);
+    // A binding names a kind of principal, and may name an issuer: same names elsewhere get nothing.
+    const as = (subject: string, kind: PrincipalKind, issuer: string) =>
+      writer.authorizer.check({ subject, kind, autonomy: 2, issuer, grants: [] }, 'component.scale', target)
+        .allowed;
+    expect(as('carol', 'agent', 'test')).toBe(false);
+    expect(as('dave', 'user', 'test')).toBe(false);
+    expect(as('dave', 'user', 'https://idp.example')).toBe(true);
+    await waitFor(
+      () => Promise.resolve(reader.authorizer.check(carol.principal, 'component.scale', target).allowed),
+      (allowed) => allowed,
+      { what: 'the other instance to grant carol developer', timeoutMs: 5_000 },
+    );
+    expect(
+      reader.authorizer.check(carol.principal, 'component.scale', {
+        ...target,
+        environment: 'prod',
+        production: true,
+      }).allowed,
+    ).toBe(false);
+  });
+});

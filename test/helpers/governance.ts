@@ -17,9 +17,17 @@ export async function testGovernance(options: {
   clock?: Clock;
 }): Promise<Governance> {
   const config = loadConfig({ env: {}, overrides: { dataDir: options.dataDir }, cwd: options.dataDir });
-  const merged = options.config === undefined ? config : { ...config, ...options.config };
+  // Sections merge one level deep: `{ governance: { guardrails: … } }` keeps the other governance defaults.
+  const merged = { ...config } as Record<string, unknown>;
+  for (const [key, value] of Object.entries(options.config ?? {})) {
+    const base = merged[key];
+    merged[key] =
+      typeof base === 'object' && base !== null && typeof value === 'object' && value !== null
+        ? { ...base, ...value }
+        : value;
+  }
   return Governance.create({
-    config: merged,
+    config: merged as typeof config,
     store: options.store,
     platform: options.platform,
     clock: options.clock ?? systemClock,

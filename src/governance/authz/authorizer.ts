@@ -1,7 +1,14 @@
 // Authorization with Casbin: roles (with inheritance) are policies, grants are (role, scope) pairs from the
 // token and from RoleBinding resources, and the matcher adds the scope hierarchy and the production condition.
 import { newEnforcer, newModelFromString, type Enforcer } from 'casbin';
-import { formatScope, type Grant, type Principal, type Role, type Scope } from '../principal.js';
+import {
+  formatScope,
+  type Grant,
+  type Principal,
+  type PrincipalKind,
+  type Role,
+  type Scope,
+} from '../principal.js';
 import { actionInfo, roleDefinitions, type Action } from './actions.js';
 
 // r.grant is one grant's scope pattern; r.target the scope acted on. Both are namespace|project|component|env.
@@ -41,6 +48,10 @@ export interface Decision {
 /** A RoleBinding, flattened: one subject, one role, one scope. */
 export interface BindingGrant {
   readonly subject: string;
+  /** The kind of principal the binding names (a User binding does not grant an agent of the same name). */
+  readonly kind: PrincipalKind;
+  /** Only principals of this token issuer; undefined: any configured issuer. */
+  readonly issuer?: string | undefined;
   readonly role: Role;
   readonly scope: Scope;
   /** `namespace/name` of the RoleBinding, for reasons. */
@@ -84,7 +95,10 @@ export class Authorizer {
 
   /** The token's grants plus the RoleBindings naming the subject. */
   grantsOf(principal: Principal): Grant[] {
-    const fromBindings = this.bindings.get(principal.subject) ?? [];
+    const fromBindings = (this.bindings.get(principal.subject) ?? []).filter(
+      (grant) =>
+        grant.kind === principal.kind && (grant.issuer === undefined || grant.issuer === principal.issuer),
+    );
     return [...principal.grants, ...fromBindings.map(({ role, scope }) => ({ role, scope }))];
   }
 
