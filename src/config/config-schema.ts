@@ -125,6 +125,12 @@ export const configSchema = z.strictObject({
       enabled: booleanFromText.default(true),
       host: z.string().min(1).default('127.0.0.1'),
       port: port.default(4318),
+      /**
+       * Bearer tokens on ingest. `auto`: required from every peer but this machine (replicas of the local runtime
+       * and a local collector send without one); `required`: from everyone; `none`: never. Tokens need the
+       * `otlp` audience (`opspilot token create --audience otlp`) and write only into their grants' namespaces.
+       */
+      auth: z.enum(['auto', 'required', 'none']).default('auto'),
       /** Largest request body as sent; larger ones get 413. */
       maxBodyBytes: z.coerce
         .number()

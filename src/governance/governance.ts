@@ -2,7 +2,8 @@
 // composition root. Edges get a GovernedServices per caller and nothing else (lint forbids them the rest).
 import type { Config } from '../config/config-schema.js';
 import type { Clock } from '../core/clock.js';
-import { UnauthenticatedError } from '../core/errors.js';
+import { ForbiddenError, UnauthenticatedError } from '../core/errors.js';
+import { digest } from '../core/canonical-json.js';
 import type { IdGenerator } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import type { PlatformService } from '../platform/platform-service.js';
@@ -35,6 +36,9 @@ const principalKinds: Record<RoleBindingSpec['subjects'][number]['kind'], Princi
   ServiceAccount: 'service',
   Agent: 'agent',
 };
+
+/** The audience of tokens accepted by the OTLP receiver, and only there. */
+export const otlpAudience = 'otlp';
 
 export class Governance {
   /**
@@ -98,6 +102,54 @@ export class Governance {
 
   forCaller(caller: Caller): GovernedServices {
     return new GovernedServices(this, caller);
+  }
+
+  /**
+   * The namespaces a telemetry sender may write into: its token must be issued for the `otlp` audience (so that no
+   * API or MCP token can send) and hold telemetry.ingest there. Refusals are audited; accepted batches are not
+   * (they are data, not actions, and would drown the chain).
+   */
+  async ingestPermit(authorization: string | undefined, client: string): Promise<'*' | ReadonlySet<string>> {
+    const started = performance.now();
+    const refuse = async (principal: Principal | undefined, error: Error): Promise<never> => {
+      await this.audit.append({
+        principal: principal?.subject ?? '(unauthenticated)',
+        principalKind: principal?.kind ?? 'anonymous',
+        client,
+        edge: 'otlp',
+        action: 'telemetry.ingest',
+        namespace: '',
+        target: 'otlp',
+        argsDigest: digest(null),
+        decision: 'deny',
+        reasons: [error.message],
+        result: principal === undefined ? 'unauthenticated' : 'forbidden',
+        latencyMs: performance.now() - started,
+      });
+      throw error;
+    };
+    let principal: Principal;
+    try {
+      principal = await this.authenticate(authorization, [otlpAudience]);
+    } catch (error) {
+      if (!(error instanceof UnauthenticatedError)) throw error;
+      return refuse(
+        undefined,
+        new UnauthenticatedError(error.message, {
+          hint: 'Send a token for the otlp audience (`opspilot token create … --audience otlp`), e.g. OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer <token>".',
+        }),
+      );
+    }
+    const namespaces = this.authorizer.namespacesFor(principal, 'telemetry.ingest');
+    if (namespaces !== '*' && namespaces.length === 0) {
+      return refuse(
+        principal,
+        new ForbiddenError(`${principal.subject} may not send telemetry to any namespace`, {
+          hint: 'Grant its subject a role in the namespaces it reports for.',
+        }),
+      );
+    }
+    return namespaces === '*' ? '*' : new Set(namespaces);
   }
 
   /** Reloads RoleBinding grants into the authorizer (after every platform change that touched them). */

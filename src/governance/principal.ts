@@ -36,7 +36,7 @@ export interface Principal {
   readonly tokenId?: string | undefined;
 }
 
-export type Edge = 'rest' | 'mcp' | 'cli' | 'agent' | 'system';
+export type Edge = 'rest' | 'mcp' | 'cli' | 'agent' | 'system' | 'otlp';
 
 export interface Caller {
   readonly principal: Principal;

@@ -226,7 +226,15 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
         });
       }
       started = true;
-      await telemetry.listen();
+      const ingestAuth = config.otlp.auth;
+      await telemetry.listen(
+        ingestAuth === 'none'
+          ? undefined
+          : async (request) => {
+              if (ingestAuth === 'auto' && isLoopback(request.remoteAddress)) return { namespaces: '*' };
+              return { namespaces: await governance.ingestPermit(request.authorization, request.userAgent) };
+            },
+      );
       telemetry.startRetention();
       await runtime.start();
       await reconciler.start();
@@ -287,4 +295,9 @@ async function bindingAllocations(
 
 function formatHost(address: string): string {
   return address.includes(':') ? `[${address}]` : address;
+}
+
+/** This machine: the local runtime's replicas and a local collector. */
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
 }

@@ -10,7 +10,7 @@ import type { Logger } from '../core/logger.js';
 import { PeriodicTask } from '../core/periodic-task.js';
 import type { TelemetryBatch } from './model.js';
 import { IngestPipeline } from './ingest/ingest-pipeline.js';
-import { createOtlpReceiver } from './ingest/otlp-receiver.js';
+import { createOtlpReceiver, type IngestPermit, type IngestRequest } from './ingest/otlp-receiver.js';
 import { ResourceIdentities } from './ingest/resource-identity.js';
 import { RuntimeTelemetry } from './ingest/runtime-telemetry.js';
 import { TelemetryQueryService, type AllocationSource } from './query/telemetry-query-service.js';
@@ -87,10 +87,13 @@ export class TelemetryPlane {
   }
 
   /** Starts the OTLP receiver when enabled; resolves with its base URL. */
-  async listen(): Promise<string | undefined> {
+  async listen(
+    authorize?: (request: IngestRequest) => Promise<IngestPermit>,
+  ): Promise<string | undefined> {
     const { otlp } = this.options.config;
     if (!otlp.enabled) return undefined;
     const receiver = createOtlpReceiver({
+      ...(authorize === undefined ? {} : { authorize }),
       ingest: (batch) => this.ingest(batch),
       identities: this.identities,
       logger: this.options.logger.child({ component: 'otlp' }),

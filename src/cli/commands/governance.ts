@@ -21,6 +21,7 @@ interface TokenOptions {
   ttl: string;
   kind: string;
   autonomy: string;
+  audience?: string;
   config?: string;
   dataDir?: string;
 }
@@ -41,6 +42,10 @@ export function registerGovernance(program: Command, context: CliContext): void 
     .option('--ttl <duration>', 'lifetime, e.g. 30m, 8h, 7d', '8h')
     .option('--kind <kind>', 'user, service or agent', 'user')
     .option('--autonomy <level>', 'agents only: 1 advise, 2 supervised, 3 autonomous', '2')
+    .option(
+      '--audience <aud>',
+      'where the token is accepted: the API and MCP (default, auth.audience) or otlp (telemetry ingest only)',
+    )
     .option('--config <file>', 'config file (for the data dir and issuer)')
     .option('--data-dir <dir>', 'data dir holding the signing key (OPSPILOT_DATA_DIR, default ./.opspilot)')
     .addHelpText(
@@ -49,7 +54,8 @@ export function registerGovernance(program: Command, context: CliContext): void 
 Examples:
   opspilot token create --subject alice --role operator --namespace shop --ttl 8h
   export OPSPILOT_TOKEN=$(opspilot token create --subject bob --role viewer --namespace shop)
-  opspilot token create --subject ci --role developer --namespace shop --environment dev --kind service`,
+  opspilot token create --subject ci --role developer --namespace shop --environment dev --kind service
+  opspilot token create --subject collector --role viewer --namespace shop --kind service --audience otlp --ttl 30d`,
     )
     .action(async (options: TokenOptions) => {
       try {
@@ -72,6 +78,7 @@ Examples:
           kind: options.kind as 'user' | 'service' | 'agent',
           autonomy,
           ttl: options.ttl,
+          ...(options.audience === undefined ? {} : { audience: options.audience }),
           grants: [
             {
               role: options.role as Role,

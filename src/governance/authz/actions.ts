@@ -8,6 +8,7 @@ export const actionInfo = {
   'alerts.read': { write: false, summary: 'read alerts and their history' },
   'proposals.read': { write: false, summary: 'read proposals' },
   'audit.read': { write: false, summary: 'read and verify the audit log' },
+  'telemetry.ingest': { write: false, summary: 'send telemetry (with a token for the otlp audience)' },
   'resources.apply': { write: true, summary: 'create or change projects, components, bindings, workflows' },
   'resources.delete': { write: true, summary: 'delete resources' },
   'alerts.manage': { write: true, summary: 'create or change AlertRules and SLOs' },
@@ -46,6 +47,8 @@ const reads: RoleDefinition['allow'] = [
   ['telemetry.read', 'any'],
   ['alerts.read', 'any'],
   ['proposals.read', 'any'],
+  // Only tokens issued for the `otlp` audience reach the receiver: an API token of any role cannot send.
+  ['telemetry.ingest', 'any'],
 ];
 
 const changes: readonly Action[] = [

@@ -12,7 +12,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import { errorMessage } from '../../core/errors.js';
+import { errorMessage, ForbiddenError, UnauthenticatedError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { batchSize, type TelemetryBatch } from '../model.js';
 import { OverloadedError } from './ingest-pipeline.js';
@@ -33,6 +33,23 @@ export interface OtlpReceiverOptions {
   readonly maxDecompressedBytes: number;
   /** Bodies being decoded at once, in bytes; past it requests get 503 + Retry-After. */
   readonly maxInflightBytes: number;
+  /**
+   * Who may send, and into which namespaces. Throws UnauthenticatedError (401) or ForbiddenError (403). Unset:
+   * everyone, everywhere.
+   */
+  readonly authorize?: (request: IngestRequest) => Promise<IngestPermit>;
+}
+
+export interface IngestRequest {
+  readonly authorization: string | undefined;
+  readonly remoteAddress: string;
+  readonly userAgent: string;
+  readonly signal: Signal;
+}
+
+/** Namespaces a sender may write telemetry into; records of other namespaces are rejected (partial success). */
+export interface IngestPermit {
+  readonly namespaces: '*' | ReadonlySet<string>;
 }
 
 const paths: Record<string, Signal> = {
@@ -42,7 +59,14 @@ const paths: Record<string, Signal> = {
 };
 
 /** google.rpc.Code values used in Status bodies. */
-const rpcCode = { invalidArgument: 3, resourceExhausted: 8, internal: 13, unavailable: 14 } as const;
+const rpcCode = {
+  invalidArgument: 3,
+  permissionDenied: 7,
+  resourceExhausted: 8,
+  internal: 13,
+  unavailable: 14,
+  unauthenticated: 16,
+} as const;
 
 export function createOtlpReceiver(options: OtlpReceiverOptions): FastifyInstance {
   const logger: FastifyBaseLogger = options.logger;
@@ -91,6 +115,28 @@ export function createOtlpReceiver(options: OtlpReceiverOptions): FastifyInstanc
 
   const receive = async (signal: Signal, request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const json = isJson(request.headers['content-type']);
+    let permit: IngestPermit = { namespaces: '*' };
+    if (options.authorize !== undefined) {
+      try {
+        permit = await options.authorize({
+          authorization: request.headers.authorization,
+          remoteAddress: request.socket.remoteAddress ?? '',
+          userAgent: request.headers['user-agent'] ?? 'unknown',
+          signal,
+        });
+      } catch (error) {
+        if (error instanceof UnauthenticatedError) {
+          reply.header('www-authenticate', 'Bearer realm="opspilot-otlp"');
+          sendStatus(reply, 401, json, rpcCode.unauthenticated, `${error.message}. ${error.hint ?? ''}`.trim());
+          return;
+        }
+        if (error instanceof ForbiddenError) {
+          sendStatus(reply, 403, json, rpcCode.permissionDenied, `${error.message}. ${error.hint ?? ''}`.trim());
+          return;
+        }
+        throw error;
+      }
+    }
     let body = request.body as Buffer;
     if (inflight + body.length > options.maxInflightBytes) {
       retryLater(reply, 503, json, 'telemetry ingest is busy decoding other requests');
@@ -160,6 +206,8 @@ export function createOtlpReceiver(options: OtlpReceiverOptions): FastifyInstanc
         throw error;
       }
 
+      if (permit.namespaces !== '*') batch = restrictToNamespaces(batch, permit.namespaces);
+
       try {
         await options.ingest(batch);
       } catch (error) {
@@ -184,6 +232,34 @@ export function createOtlpReceiver(options: OtlpReceiverOptions): FastifyInstanc
     });
   }
   return app;
+}
+
+/** The batch without records of namespaces outside the permit; those count as rejected, with the reason. */
+export function restrictToNamespaces(batch: TelemetryBatch, allowed: ReadonlySet<string>): TelemetryBatch {
+  const outside = new Set<string>();
+  const keep = <T extends { resource: { namespace: string } }>(records: T[]): T[] =>
+    records.filter((record) => {
+      if (allowed.has(record.resource.namespace)) return true;
+      outside.add(record.resource.namespace);
+      return false;
+    });
+  const logs = keep(batch.logs);
+  const spans = keep(batch.spans);
+  const points = keep(batch.points);
+  if (outside.size === 0) return batch;
+  return {
+    logs,
+    spans,
+    points,
+    rejected: {
+      logs: batch.rejected.logs + batch.logs.length - logs.length,
+      spans: batch.rejected.spans + batch.spans.length - spans.length,
+      points: batch.rejected.points + batch.points.length - points.length,
+      reason:
+        batch.rejected.reason ??
+        `this token may not write telemetry of namespace ${[...outside].sort().join(', ')} (resource attribute opspilot.namespace or service.namespace)`,
+    },
+  };
 }
 
 function isJson(contentType: string | undefined): boolean {
