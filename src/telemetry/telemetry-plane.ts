@@ -87,9 +87,7 @@ export class TelemetryPlane {
   }
 
   /** Starts the OTLP receiver when enabled; resolves with its base URL. */
-  async listen(
-    authorize?: (request: IngestRequest) => Promise<IngestPermit>,
-  ): Promise<string | undefined> {
+  async listen(authorize?: (request: IngestRequest) => Promise<IngestPermit>): Promise<string | undefined> {
     const { otlp } = this.options.config;
     if (!otlp.enabled) return undefined;
     const receiver = createOtlpReceiver({

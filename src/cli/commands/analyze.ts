@@ -20,11 +20,15 @@ import { csvRow, parseCsvLine } from '../../core/csv.js';
 import { InvalidError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
 import { reportError } from '../errors.js';
+import { registerAnalyzeRca } from './analyze-rca.js';
 
 export function registerAnalyze(program: Command, context: CliContext): void {
   const analyze = program
     .command('analyze')
-    .description('Run the analyzers offline on files (no server needed): metric anomalies, log templates');
+    .description(
+      'Run the analyzers offline on files (no server needed): metric anomalies, log templates, root causes',
+    );
+  registerAnalyzeRca(analyze, context);
 
   analyze
     .command('anomalies')

@@ -127,11 +127,23 @@ export function createOtlpReceiver(options: OtlpReceiverOptions): FastifyInstanc
       } catch (error) {
         if (error instanceof UnauthenticatedError) {
           reply.header('www-authenticate', 'Bearer realm="opspilot-otlp"');
-          sendStatus(reply, 401, json, rpcCode.unauthenticated, `${error.message}. ${error.hint ?? ''}`.trim());
+          sendStatus(
+            reply,
+            401,
+            json,
+            rpcCode.unauthenticated,
+            `${error.message}. ${error.hint ?? ''}`.trim(),
+          );
           return;
         }
         if (error instanceof ForbiddenError) {
-          sendStatus(reply, 403, json, rpcCode.permissionDenied, `${error.message}. ${error.hint ?? ''}`.trim());
+          sendStatus(
+            reply,
+            403,
+            json,
+            rpcCode.permissionDenied,
+            `${error.message}. ${error.hint ?? ''}`.trim(),
+          );
           return;
         }
         throw error;

@@ -1,0 +1,293 @@
+// Ranks candidate root causes. A service is a candidate when one of its series changed at onset; its weight is
+// how much of that change its own callees do not explain (a caller whose latency rose by as much as a callee's
+// is a victim, not a cause), times how much upstream trouble it can explain (the anomalous services that reach
+// it through anomalous callers). Without a call graph this is a plain robust-change ranking.
+import { judgeSeries, judgeSettings, type JudgeSettings } from './judge-series.js';
+import type {
+  Evidence,
+  ExcludedCause,
+  RcaInput,
+  RcaReport,
+  RootCause,
+  RootCauseKind,
+  SeriesVerdict,
+  TimelineEntry,
+} from './model.js';
+
+export interface RankSettings extends JudgeSettings {
+  /** Root causes listed at most. */
+  readonly maxRootCauses: number;
+  readonly maxEvidence: number;
+  /** A traffic series counts as a fault when it falls below this fraction of its normal level. */
+  readonly stoppedServingFraction: number;
+  /** A service whose every change is at least this much explained by its callees is a victim, not a cause. */
+  readonly victimShare: number;
+}
+
+export const rankSettings: RankSettings = {
+  ...judgeSettings,
+  maxRootCauses: 10,
+  maxEvidence: 5,
+  stoppedServingFraction: 0.1,
+  victimShare: 0.8,
+};
+
+interface Weighed {
+  readonly verdict: SeriesVerdict;
+  readonly unexplained: number;
+  readonly weight: number;
+  readonly explainedBy: string | null;
+}
+
+export function analyzeRootCauses(input: RcaInput, settings: RankSettings = rankSettings): RcaReport {
+  const { window } = input;
+  const typical = typicalBaselineSamples(input);
+  const verdicts: SeriesVerdict[] = [];
+  for (const series of input.series) {
+    const verdict = judgeSeries(series, window, typical, settings);
+    if (verdict !== undefined) verdicts.push(verdict);
+  }
+  const faults = verdicts.filter((verdict) => isFault(verdict, settings));
+
+  const callees = new Map<string, Set<string>>();
+  const callers = new Map<string, Set<string>>();
+  for (const [caller, callee] of input.edges) {
+    if (caller === callee) continue;
+    link(callees, caller, callee);
+    link(callers, callee, caller);
+  }
+  const byKey = new Map<string, SeriesVerdict>();
+  for (const verdict of faults) byKey.set(key(verdict.series.service, verdict.series.metric), verdict);
+
+  const weighed = new Map<string, Weighed[]>();
+  for (const verdict of faults) {
+    const { service, metric } = verdict.series;
+    let explained = 0;
+    let explainedBy: string | null = null;
+    for (const callee of callees.get(service) ?? []) {
+      const downstream = byKey.get(key(callee, metric));
+      if (downstream === undefined) continue;
+      // The callee's change at the moment the caller was worst: what it accounts for of that moment.
+      const share = Math.min(1, Math.max(0, changeAt(downstream, verdict.peakUs) / verdict.change));
+      if (share > explained) {
+        explained = share;
+        explainedBy = callee;
+      }
+    }
+    const unexplained = 1 - explained;
+    const list = weighed.get(service) ?? [];
+    list.push({ verdict, unexplained, weight: unexplained * Math.log1p(Math.abs(verdict.z)), explainedBy });
+    weighed.set(service, list);
+  }
+
+  const inScope = input.focus === undefined ? undefined : reachable(input.focus, callees);
+  const anomalousServices = new Set(
+    [...weighed.keys()].filter((service) => inScope === undefined || inScope.has(service)),
+  );
+  const candidates: { service: string; raw: number; items: Weighed[]; explains: string[] }[] = [];
+  const excluded: ExcludedCause[] = [];
+  for (const [service, items] of weighed) {
+    items.sort((a, b) => b.weight - a.weight);
+    if (inScope !== undefined && !inScope.has(service)) {
+      excluded.push({
+        service,
+        reason: `${input.focus ?? ''} does not call it, directly or through other services`,
+      });
+      continue;
+    }
+    const own = items[0]?.weight ?? 0;
+    const explains = upstream(service, callers, anomalousServices);
+    if (items.every((item) => item.unexplained <= 1 - settings.victimShare)) {
+      const top = items[0];
+      excluded.push({
+        service,
+        reason:
+          top?.explainedBy === null || top === undefined
+            ? 'its changes are explained by its callees'
+            : `its ${top.verdict.series.metric} changed by ${format(top.verdict.change)} ${top.verdict.series.unit}`.trimEnd() +
+              `, ${Math.round((1 - top.unexplained) * 100)}% of it at ${top.explainedBy}, which it calls`,
+      });
+      continue;
+    }
+    candidates.push({ service, raw: own * (1 + Math.log1p(explains.length)), items, explains });
+  }
+  candidates.sort((a, b) => b.raw - a.raw || a.service.localeCompare(b.service));
+  const total = candidates.reduce((sum, candidate) => sum + candidate.raw, 0);
+
+  const iso = (us: number) => new Date(us / 1000).toISOString();
+  const rootCauses: RootCause[] = candidates.slice(0, settings.maxRootCauses).map((candidate) => {
+    const evidence = candidate.items
+      .slice(0, settings.maxEvidence)
+      .map((item) => evidenceOf(item, input, iso));
+    return {
+      service: candidate.service,
+      score: round(candidate.raw / total, 4),
+      kind: kindOf(candidate.items[0]?.verdict),
+      evidence,
+      explains: candidate.explains,
+    };
+  });
+
+  const timeline: TimelineEntry[] = faults
+    .filter((verdict) => verdict.firstAnomalousUs !== null)
+    .sort((a, b) => (a.firstAnomalousUs ?? 0) - (b.firstAnomalousUs ?? 0))
+    .slice(0, 50)
+    .map((verdict) => ({
+      at: iso(verdict.firstAnomalousUs ?? verdict.peakUs),
+      service: verdict.series.service,
+      what: describe(verdict),
+    }));
+
+  const services = new Set(input.series.map((series) => series.service));
+  return {
+    window: {
+      onset: iso(window.onsetUs),
+      end: iso(window.endUs),
+      baselineStart: iso(window.baselineStartUs),
+      baselineEnd: iso(window.baselineEndUs),
+    },
+    rootCauses,
+    excluded,
+    timeline,
+    noRootCause:
+      rootCauses.length > 0
+        ? null
+        : faults.length === 0
+          ? `nothing changed at onset beyond normal variation: ${verdicts.length} series of ${services.size} services judged (|z| ≥ ${settings.zThreshold} needed), ${input.series.length - verdicts.length} too sparse to judge`
+          : 'every change at onset is explained by a callee that did not change itself',
+    analyzed: {
+      services: services.size,
+      series: input.series.length,
+      anomalousSeries: faults.length,
+      edges: input.edges.length,
+    },
+  };
+}
+
+/** Performance changes, and traffic that stopped: a service that no longer serves. */
+function isFault(verdict: SeriesVerdict, settings: RankSettings): boolean {
+  if (!verdict.anomalous) return false;
+  if (verdict.series.kind === 'performance') return true;
+  return (
+    verdict.change < 0 &&
+    verdict.peakValue <= settings.stoppedServingFraction * Math.abs(verdict.baselineMedian)
+  );
+}
+
+function typicalBaselineSamples(input: RcaInput): number {
+  const counts = input.series
+    .map(
+      (series) =>
+        series.points.filter(
+          ([time]) =>
+            time >= input.window.baselineStartUs &&
+            time <= input.window.baselineEndUs &&
+            !(time >= input.window.onsetUs && time <= input.window.endUs),
+        ).length,
+    )
+    .sort((a, b) => a - b);
+  return counts[Math.floor(counts.length / 2)] ?? 0;
+}
+
+/** `service` and every service it calls, directly or through others. */
+function reachable(service: string, callees: Map<string, Set<string>>): Set<string> {
+  const seen = new Set([service]);
+  const stack = [service];
+  while (stack.length > 0) {
+    for (const callee of callees.get(stack.pop() ?? '') ?? []) {
+      if (seen.has(callee)) continue;
+      seen.add(callee);
+      stack.push(callee);
+    }
+  }
+  return seen;
+}
+
+/** Anomalous services that reach `service` through anomalous callers. */
+function upstream(service: string, callers: Map<string, Set<string>>, anomalous: Set<string>): string[] {
+  const seen = new Set<string>();
+  const stack = [service];
+  while (stack.length > 0) {
+    const current = stack.pop() ?? '';
+    for (const caller of callers.get(current) ?? []) {
+      if (!anomalous.has(caller) || seen.has(caller) || caller === service) continue;
+      seen.add(caller);
+      stack.push(caller);
+    }
+  }
+  return [...seen].sort();
+}
+
+function evidenceOf(item: Weighed, input: RcaInput, iso: (us: number) => string): Evidence {
+  const { verdict } = item;
+  const { series } = verdict;
+  return {
+    source: series.source,
+    metric: series.metric,
+    unit: series.unit,
+    summary:
+      describe(verdict) +
+      (item.explainedBy === null || item.unexplained >= 1
+        ? ''
+        : `; ${Math.round((1 - item.unexplained) * 100)}% of it also at ${item.explainedBy}, which it calls`),
+    z: round(verdict.z, 2),
+    change: round(verdict.change, 6),
+    baseline: {
+      median: round(verdict.baselineMedian, 6),
+      scale: round(verdict.baselineScale, 6),
+      samples: verdict.baselineSamples,
+    },
+    peak: { at: iso(verdict.peakUs), value: round(verdict.peakValue, 6) },
+    unexplained: round(item.unexplained, 3),
+    query: `${series.source} ${series.metric} service="${series.service}" from ${iso(input.window.baselineStartUs)} to ${iso(input.window.endUs)}`,
+  };
+}
+
+function describe(verdict: SeriesVerdict): string {
+  const { series } = verdict;
+  const unit = series.unit === '' ? '' : ` ${series.unit}`;
+  const direction = verdict.change >= 0 ? 'rose' : 'fell';
+  return `${series.metric} ${direction} from ${format(verdict.baselineMedian)}${unit} to ${format(verdict.peakValue)}${unit} (z ${format(verdict.z)})`;
+}
+
+const kindPatterns: readonly [RegExp, RootCauseKind][] = [
+  [/error|fail|fault|exception|availability|5xx|status/i, 'errors'],
+  [/latency|duration|time|delay|elapsed/i, 'latency'],
+  [/cpu|memory|mem\b|heap|disk|io\b|gc|thread|pool|connection|saturation|queue|oom|restart/i, 'saturation'],
+];
+
+function kindOf(verdict: SeriesVerdict | undefined): RootCauseKind {
+  if (verdict === undefined) return 'anomaly';
+  if (verdict.series.kind === 'traffic') return 'traffic';
+  if (verdict.series.source === 'log') return 'errors';
+  for (const [pattern, kind] of kindPatterns) if (pattern.test(verdict.series.metric)) return kind;
+  return 'anomaly';
+}
+
+/** A verdict's departure at the incident point nearest to `timeUs`. */
+function changeAt(verdict: SeriesVerdict, timeUs: number): number {
+  let best: readonly [number, number] | undefined;
+  for (const point of verdict.departures) {
+    if (best === undefined || Math.abs(point[0] - timeUs) < Math.abs(best[0] - timeUs)) best = point;
+  }
+  return best?.[1] ?? 0;
+}
+
+function link(map: Map<string, Set<string>>, from: string, to: string): void {
+  const set = map.get(from) ?? new Set<string>();
+  set.add(to);
+  map.set(from, set);
+}
+
+function key(service: string, metric: string): string {
+  return `${service}\u0000${metric}`;
+}
+
+function round(value: number, digits: number): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+function format(value: number): string {
+  return Number.isInteger(value) ? String(value) : Number(value.toPrecision(4)).toString();
+}

@@ -1,0 +1,169 @@
+import { describe, expect, it } from 'vitest';
+import type { Edge, RcaWindow, Series } from './model.js';
+import { analyzeRootCauses } from './rank-root-causes.js';
+import { judgeSeries } from './judge-series.js';
+
+const minute = 60_000_000;
+const start = Date.UTC(2026, 10, 21, 10, 0) * 1000;
+const window: RcaWindow = {
+  baselineStartUs: start,
+  baselineEndUs: start + 60 * minute,
+  onsetUs: start + 60 * minute,
+  endUs: start + 75 * minute,
+};
+
+/** A deterministic wobble around `level`, so that baselines have a spread. */
+function wobble(index: number, seed: number): number {
+  return Math.sin(index * 1.7 + seed) * 0.5 + Math.sin(index * 0.31 + seed * 2) * 0.5;
+}
+
+/** One point a minute for 75 minutes; `after(index)` gives the value from minute 60 on. */
+function series(
+  service: string,
+  metric: string,
+  level: number,
+  spread: number,
+  after: (index: number) => number = () => level,
+  options: { kind?: Series['kind']; before?: (index: number) => number | undefined } = {},
+): Series {
+  const points: [number, number][] = [];
+  for (let index = 0; index < 75; index += 1) {
+    const noise = wobble(index, service.length + metric.length) * spread;
+    const base = options.before?.(index) ?? level;
+    points.push([start + index * minute, (index >= 60 ? after(index) : base) + noise]);
+  }
+  return { service, metric, kind: options.kind ?? 'performance', source: 'metric', unit: 's', points };
+}
+
+const chain: Edge[] = [
+  ['frontend', 'cart'],
+  ['cart', 'db'],
+  ['frontend', 'ads'],
+];
+
+describe('analyzeRootCauses', () => {
+  it('names the deepest service whose latency its callees do not explain, and what it explains', () => {
+    const report = analyzeRootCauses({
+      window,
+      edges: chain,
+      series: [
+        series('frontend', 'latency', 0.2, 0.01, () => 0.41),
+        series('cart', 'latency', 0.05, 0.005, () => 0.25),
+        series('db', 'latency', 0.01, 0.001, () => 0.2),
+        series('ads', 'latency', 0.03, 0.003),
+      ],
+    });
+    expect(report.rootCauses[0]).toMatchObject({ service: 'db', kind: 'latency' });
+    expect(report.rootCauses[0]?.explains).toEqual(['cart', 'frontend']);
+    expect(report.rootCauses[0]?.evidence[0]?.summary).toMatch(
+      /^latency rose from 0\.010\d* s to 0\.(19|20)\d* s/,
+    );
+    expect(report.excluded.map((entry) => entry.service).sort()).toEqual(['cart', 'frontend']);
+    expect(report.excluded.find((entry) => entry.service === 'cart')?.reason).toMatch(
+      /^its latency changed by 0\.\d+ s, 9\d% of it at db, which it calls$/,
+    );
+    expect(report.rootCauses.map((cause) => cause.service)).not.toContain('ads');
+    const total = report.rootCauses.reduce((sum, cause) => sum + cause.score, 0);
+    expect(total).toBeCloseTo(1, 3);
+    expect(report.timeline[0]?.service).toBeDefined();
+  });
+
+  it('ignores a change that began before onset, however far from the long baseline', () => {
+    const report = analyzeRootCauses({
+      window,
+      edges: [],
+      series: [
+        // Moved at minute 40 and stayed there: normal for this incident.
+        series('search', 'latency', 0.05, 0.002, () => 0.5, {
+          before: (index) => (index >= 40 ? 0.5 : undefined),
+        }),
+        series('checkout', 'errors', 0.01, 0.002, () => 0.3),
+      ],
+    });
+    expect(report.rootCauses.map((cause) => cause.service)).toEqual(['checkout']);
+    expect(report.rootCauses[0]?.kind).toBe('errors');
+  });
+
+  it('does not take a recovery for an incident', () => {
+    const report = analyzeRootCauses({
+      window,
+      edges: [],
+      series: [series('payments', 'availability', 95, 0.5, () => 100)],
+    });
+    expect(report.rootCauses).toEqual([]);
+    expect(report.noRootCause).toContain('nothing changed at onset beyond normal variation');
+  });
+
+  it('says why there is no root cause when nothing changed', () => {
+    const report = analyzeRootCauses({
+      window,
+      edges: chain,
+      series: [series('frontend', 'latency', 0.2, 0.01), series('cart', 'latency', 0.05, 0.005)],
+    });
+    expect(report.rootCauses).toEqual([]);
+    expect(report.noRootCause).toMatch(/2 series of 2 services judged/);
+    expect(report.analyzed).toMatchObject({ services: 2, series: 2, anomalousSeries: 0, edges: 3 });
+  });
+
+  it('looks for causes only where the alerted service reaches when told where the incident was seen', () => {
+    const input = {
+      window,
+      edges: chain,
+      series: [
+        series('cart', 'latency', 0.05, 0.005, () => 0.4),
+        series('batch', 'latency', 1, 0.05, () => 9),
+      ],
+    };
+    expect(analyzeRootCauses(input).rootCauses[0]?.service).toBe('batch');
+    const focused = analyzeRootCauses({ ...input, focus: 'frontend' });
+    expect(focused.rootCauses.map((cause) => cause.service)).toEqual(['cart']);
+    expect(focused.excluded).toContainEqual({
+      service: 'batch',
+      reason: 'frontend does not call it, directly or through other services',
+    });
+  });
+
+  it('counts a service that stopped serving, not one whose traffic merely moved', () => {
+    const report = analyzeRootCauses({
+      window,
+      edges: [['frontend', 'catalog']],
+      series: [
+        series('catalog', 'requests', 50, 2, () => 0, { kind: 'traffic' }),
+        series('frontend', 'requests', 80, 3, () => 140, { kind: 'traffic' }),
+        series('frontend', 'errors', 0.001, 0.0005, () => 0.002),
+      ],
+    });
+    expect(report.rootCauses[0]).toMatchObject({ service: 'catalog', kind: 'traffic' });
+    expect(report.rootCauses.map((cause) => cause.service)).not.toContain('frontend-traffic');
+  });
+});
+
+describe('judgeSeries', () => {
+  it('cannot judge a series seen too rarely in the baseline', () => {
+    const sparse: Series = {
+      service: 'lambda',
+      metric: 'latency',
+      kind: 'performance',
+      source: 'metric',
+      unit: 's',
+      points: [
+        [start, 1],
+        [start + minute, 1.1],
+        [start + 61 * minute, 9],
+      ],
+    };
+    expect(judgeSeries(sparse, window, 60)).toBeUndefined();
+  });
+
+  it('caps z, keeps the sign, and records each incident point', () => {
+    const verdict = judgeSeries(
+      series('db', 'latency', 0.01, 0.0001, () => 5),
+      window,
+      60,
+    );
+    expect(verdict?.z).toBe(50);
+    expect(verdict?.anomalous).toBe(true);
+    expect(verdict?.departures).toHaveLength(15);
+    expect(verdict?.firstAnomalousUs).toBe(window.onsetUs);
+  });
+});
