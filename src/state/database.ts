@@ -113,7 +113,19 @@ export interface ProposalsTable {
   body: string;
 }
 
+export interface RcaReportsTable {
+  id: string;
+  namespace: string;
+  status: string;
+  alert_fingerprint: string;
+  group_key: string;
+  created_at: string;
+  updated_at: string;
+  body: string;
+}
+
 export interface Database {
+  rca_reports: RcaReportsTable;
   resources: ResourcesTable;
   events: EventsTable;
   workflow_logs: WorkflowLogsTable;

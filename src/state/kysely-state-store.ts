@@ -1,6 +1,6 @@
 // StateStore over Kysely: one implementation for SQLite and PostgreSQL, proven equal by one contract suite.
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import { ConflictError, UnavailableError } from '../core/errors.js';
+import { ConflictError, NotFoundError, UnavailableError } from '../core/errors.js';
 import {
   openDatabase,
   type AlertsTable,
@@ -9,6 +9,7 @@ import {
   type Dialect,
   type EventsTable,
   type ProposalsTable,
+  type RcaReportsTable,
   type ResourcesTable,
 } from './database.js';
 import { migrateToLatest } from './migrations.js';
@@ -28,6 +29,9 @@ import type {
   ProposalFilter,
   ProposalRecord,
   ProposalRepository,
+  RcaReportFilter,
+  RcaReportRecord,
+  RcaReportRepository,
   ResourceFilter,
   ResourceKey,
   ResourceRecord,
@@ -70,6 +74,7 @@ export class KyselyStateStore implements StateStore {
   readonly alerts: AlertRepository;
   readonly audit: AuditRepository;
   readonly proposals: ProposalRepository;
+  readonly rcaReports: RcaReportRepository;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -81,6 +86,7 @@ export class KyselyStateStore implements StateStore {
     this.alerts = new KyselyAlertRepository(db);
     this.audit = new KyselyAuditRepository(db, dialect);
     this.proposals = new KyselyProposalRepository(db, dialect);
+    this.rcaReports = new KyselyRcaReportRepository(db);
   }
 
   transaction<T>(work: (repositories: StateRepositories) => Promise<T>): Promise<T> {
@@ -92,6 +98,7 @@ export class KyselyStateStore implements StateStore {
         alerts: new KyselyAlertRepository(trx),
         audit: new KyselyAuditRepository(trx, this.dialect),
         proposals: new KyselyProposalRepository(trx, this.dialect),
+        rcaReports: new KyselyRcaReportRepository(trx),
       }),
     );
   }
@@ -511,6 +518,74 @@ class KyselyProposalRepository implements ProposalRepository {
       .execute();
     return rows.map(toProposal);
   }
+}
+
+class KyselyRcaReportRepository implements RcaReportRepository {
+  constructor(private readonly db: Executor) {}
+
+  async insert(record: RcaReportRecord): Promise<void> {
+    try {
+      await this.db.insertInto('rca_reports').values(fromRcaReport(record)).execute();
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new ConflictError(`RCA report ${record.id} already exists`);
+      throw error;
+    }
+  }
+
+  async update(record: RcaReportRecord): Promise<void> {
+    const result = await this.db
+      .updateTable('rca_reports')
+      .set({ status: record.status, updated_at: record.updatedAt, body: JSON.stringify(record.body) })
+      .where('id', '=', record.id)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) !== 1) throw new NotFoundError(`RCA report ${record.id} does not exist`);
+  }
+
+  async get(id: string): Promise<RcaReportRecord | undefined> {
+    const row = await this.db.selectFrom('rca_reports').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toRcaReport(row);
+  }
+
+  async list(filter: RcaReportFilter): Promise<RcaReportRecord[]> {
+    let query = this.db.selectFrom('rca_reports').selectAll();
+    if (filter.namespace !== undefined) query = query.where('namespace', '=', filter.namespace);
+    if (filter.groupKey !== undefined) query = query.where('group_key', '=', filter.groupKey);
+    if (filter.statuses !== undefined && filter.statuses.length > 0) {
+      query = query.where('status', 'in', [...filter.statuses]);
+    }
+    const rows = await query
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(filter.limit ?? 50)
+      .execute();
+    return rows.map(toRcaReport);
+  }
+}
+
+function toRcaReport(row: Selectable<RcaReportsTable>): RcaReportRecord {
+  return {
+    id: row.id,
+    namespace: row.namespace,
+    status: row.status,
+    alertFingerprint: row.alert_fingerprint,
+    groupKey: row.group_key,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    body: JSON.parse(row.body) as unknown,
+  };
+}
+
+function fromRcaReport(record: RcaReportRecord): RcaReportsTable {
+  return {
+    id: record.id,
+    namespace: record.namespace,
+    status: record.status,
+    alert_fingerprint: record.alertFingerprint,
+    group_key: record.groupKey,
+    created_at: record.createdAt,
+    updated_at: record.updatedAt,
+    body: JSON.stringify(record.body),
+  };
 }
 
 function toAudit(row: Selectable<AuditEventsTable>): AuditRecord {

@@ -191,6 +191,34 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.dropTable('audit_events').execute();
       },
     },
+    '0004_rca_reports': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('rca_reports')
+          .addColumn('id', 'text', (column) => column.primaryKey())
+          .addColumn('namespace', 'text', (column) => column.notNull())
+          .addColumn('status', 'text', (column) => column.notNull())
+          .addColumn('alert_fingerprint', 'text', (column) => column.notNull())
+          .addColumn('group_key', 'text', (column) => column.notNull())
+          .addColumn('created_at', 'text', (column) => column.notNull())
+          .addColumn('updated_at', 'text', (column) => column.notNull())
+          .addColumn('body', 'text', (column) => column.notNull())
+          .execute();
+        await db.schema
+          .createIndex('rca_reports_by_namespace')
+          .on('rca_reports')
+          .columns(['namespace', 'created_at'])
+          .execute();
+        await db.schema
+          .createIndex('rca_reports_by_group')
+          .on('rca_reports')
+          .columns(['group_key', 'created_at'])
+          .execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.dropTable('rca_reports').execute();
+      },
+    },
   };
 }
 

@@ -266,6 +266,34 @@ export interface ProposalRepository {
   list(filter: ProposalFilter): Promise<ProposalRecord[]>;
 }
 
+export interface RcaReportRecord {
+  readonly id: string;
+  readonly namespace: string;
+  readonly status: string;
+  readonly alertFingerprint: string;
+  /** Alerts of one group share one investigation. */
+  readonly groupKey: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly body: unknown;
+}
+
+export interface RcaReportFilter {
+  readonly namespace?: string | undefined;
+  readonly groupKey?: string | undefined;
+  readonly statuses?: readonly string[] | undefined;
+  /** Newest first; defaults to 50. */
+  readonly limit?: number | undefined;
+}
+
+export interface RcaReportRepository {
+  insert(record: RcaReportRecord): Promise<void>;
+  /** Replaces status, body and updatedAt of an existing report. */
+  update(record: RcaReportRecord): Promise<void>;
+  get(id: string): Promise<RcaReportRecord | undefined>;
+  list(filter: RcaReportFilter): Promise<RcaReportRecord[]>;
+}
+
 export interface StateRepositories {
   readonly resources: ResourceRepository;
   readonly events: EventRepository;
@@ -273,6 +301,7 @@ export interface StateRepositories {
   readonly alerts: AlertRepository;
   readonly audit: AuditRepository;
   readonly proposals: ProposalRepository;
+  readonly rcaReports: RcaReportRepository;
 }
 
 export interface StateStore extends StateRepositories {

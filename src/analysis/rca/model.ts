@@ -16,7 +16,7 @@ export interface Series {
    */
   readonly metric: string;
   readonly kind: SeriesKind;
-  readonly source: 'metric' | 'trace' | 'log';
+  readonly source: 'metric' | 'trace' | 'log' | 'event' | 'change';
   readonly unit: string;
   /** [time in µs since the epoch, value], in time order. */
   readonly points: readonly (readonly [number, number])[];
@@ -43,6 +43,24 @@ export interface RcaInput {
    * what it calls, directly or through others. Other anomalies are listed as excluded.
    */
   readonly focus?: string | undefined;
+  /** What the platform saw happen: lifecycle events and changes, judged by their kind and time, not by z. */
+  readonly signals?: readonly PlatformSignal[] | undefined;
+}
+
+/**
+ * `certain`: a fault by itself (a crash loop, an out-of-memory kill, scaled to zero replicas); `suggestive`: a
+ * change that often causes incidents (a release, a configuration change) when it lands shortly before onset.
+ */
+export interface PlatformSignal {
+  readonly service: string;
+  readonly atUs: number;
+  readonly source: 'event' | 'change';
+  /** OOMKilled, BackOff, ScaledToZero, Release, ConfigChange, … */
+  readonly reason: string;
+  readonly summary: string;
+  readonly strength: 'certain' | 'suggestive';
+  /** How to see it again. */
+  readonly query: string;
 }
 
 /** How one series changed at onset. */
@@ -65,7 +83,8 @@ export interface SeriesVerdict {
   readonly anomalous: boolean;
 }
 
-export type RootCauseKind = 'latency' | 'errors' | 'saturation' | 'traffic' | 'anomaly';
+export type RootCauseKind =
+  'latency' | 'errors' | 'saturation' | 'traffic' | 'crash' | 'scaled-to-zero' | 'change' | 'anomaly';
 
 export interface Evidence {
   readonly source: Series['source'];

@@ -6,6 +6,7 @@ import { judgeSeries, judgeSettings, type JudgeSettings } from './judge-series.j
 import type {
   Evidence,
   ExcludedCause,
+  PlatformSignal,
   RcaInput,
   RcaReport,
   RootCause,
@@ -22,6 +23,8 @@ export interface RankSettings extends JudgeSettings {
   readonly stoppedServingFraction: number;
   /** A service whose every change is at least this much explained by its callees is a victim, not a cause. */
   readonly victimShare: number;
+  /** Platform signals this long before onset still count (a release takes a while to hurt). */
+  readonly signalLookbackUs: number;
 }
 
 export const rankSettings: RankSettings = {
@@ -30,6 +33,7 @@ export const rankSettings: RankSettings = {
   maxEvidence: 5,
   stoppedServingFraction: 0.1,
   victimShare: 0.8,
+  signalLookbackUs: 30 * 60_000_000,
 };
 
 interface Weighed {
@@ -37,6 +41,31 @@ interface Weighed {
   readonly unexplained: number;
   readonly weight: number;
   readonly explainedBy: string | null;
+  readonly signal?: PlatformSignal;
+}
+
+/** A platform signal in the shape of a series verdict, so that it ranks and reports like one. */
+function signalVerdict(signal: PlatformSignal): SeriesVerdict {
+  return {
+    series: {
+      service: signal.service,
+      metric: signal.reason,
+      kind: 'performance',
+      source: signal.source,
+      unit: '',
+      points: [[signal.atUs, 1]],
+    },
+    z: 0,
+    change: 0,
+    baselineMedian: 0,
+    baselineScale: 0,
+    baselineSamples: 0,
+    peakUs: signal.atUs,
+    peakValue: 1,
+    departures: [],
+    firstAnomalousUs: signal.atUs,
+    anomalous: true,
+  };
 }
 
 export function analyzeRootCauses(input: RcaInput, settings: RankSettings = rankSettings): RcaReport {
@@ -81,6 +110,22 @@ export function analyzeRootCauses(input: RcaInput, settings: RankSettings = rank
   }
 
   const inScope = input.focus === undefined ? undefined : reachable(input.focus, callees);
+  // Platform signals weigh like a certain change (or half of one, when only suggestive), never explained away.
+  const certain = Math.log1p(settings.zCap);
+  for (const signal of input.signals ?? []) {
+    if (signal.atUs < window.onsetUs - settings.signalLookbackUs || signal.atUs > window.endUs) continue;
+    const verdict = signalVerdict(signal);
+    const list = weighed.get(signal.service) ?? [];
+    list.push({
+      verdict,
+      unexplained: 1,
+      weight: signal.strength === 'certain' ? certain : certain / 2,
+      explainedBy: null,
+      signal,
+    });
+    weighed.set(signal.service, list);
+  }
+
   const anomalousServices = new Set(
     [...weighed.keys()].filter((service) => inScope === undefined || inScope.has(service)),
   );
@@ -128,15 +173,24 @@ export function analyzeRootCauses(input: RcaInput, settings: RankSettings = rank
     };
   });
 
-  const timeline: TimelineEntry[] = faults
-    .filter((verdict) => verdict.firstAnomalousUs !== null)
-    .sort((a, b) => (a.firstAnomalousUs ?? 0) - (b.firstAnomalousUs ?? 0))
+  const timeline: TimelineEntry[] = [
+    ...faults
+      .filter((verdict) => verdict.firstAnomalousUs !== null)
+      .map((verdict) => ({
+        us: verdict.firstAnomalousUs ?? verdict.peakUs,
+        service: verdict.series.service,
+        what: describe(verdict),
+      })),
+    ...(input.signals ?? []).map((signal) => ({
+      us: signal.atUs,
+      service: signal.service,
+      what: signal.summary,
+    })),
+  ]
+    .filter((entry) => entry.us >= window.onsetUs - settings.signalLookbackUs && entry.us <= window.endUs)
+    .sort((a, b) => a.us - b.us)
     .slice(0, 50)
-    .map((verdict) => ({
-      at: iso(verdict.firstAnomalousUs ?? verdict.peakUs),
-      service: verdict.series.service,
-      what: describe(verdict),
-    }));
+    .map((entry) => ({ at: iso(entry.us), service: entry.service, what: entry.what }));
 
   const services = new Set(input.series.map((series) => series.service));
   return {
@@ -219,7 +273,21 @@ function upstream(service: string, callers: Map<string, Set<string>>, anomalous:
 }
 
 function evidenceOf(item: Weighed, input: RcaInput, iso: (us: number) => string): Evidence {
-  const { verdict } = item;
+  const { verdict, signal } = item;
+  if (signal !== undefined) {
+    return {
+      source: signal.source,
+      metric: signal.reason,
+      unit: '',
+      summary: signal.summary,
+      z: 0,
+      change: 0,
+      baseline: { median: 0, scale: 0, samples: 0 },
+      peak: { at: iso(signal.atUs), value: 1 },
+      unexplained: 1,
+      query: signal.query,
+    };
+  }
   const { series } = verdict;
   return {
     source: series.source,
@@ -256,8 +324,21 @@ const kindPatterns: readonly [RegExp, RootCauseKind][] = [
   [/cpu|memory|mem\b|heap|disk|io\b|gc|thread|pool|connection|saturation|queue|oom|restart/i, 'saturation'],
 ];
 
+const signalKinds: Readonly<Record<string, RootCauseKind>> = {
+  OOMKilled: 'saturation',
+  BackOff: 'crash',
+  CrashLoopBackOff: 'crash',
+  Unhealthy: 'crash',
+  ScaledToZero: 'scaled-to-zero',
+  Release: 'change',
+  ConfigChange: 'change',
+};
+
 function kindOf(verdict: SeriesVerdict | undefined): RootCauseKind {
   if (verdict === undefined) return 'anomaly';
+  if (verdict.series.source === 'event' || verdict.series.source === 'change') {
+    return signalKinds[verdict.series.metric] ?? (verdict.series.source === 'change' ? 'change' : 'crash');
+  }
   if (verdict.series.kind === 'traffic') return 'traffic';
   if (verdict.series.source === 'log') return 'errors';
   for (const [pattern, kind] of kindPatterns) if (pattern.test(verdict.series.metric)) return kind;

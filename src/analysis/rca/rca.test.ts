@@ -138,6 +138,50 @@ describe('analyzeRootCauses', () => {
   });
 });
 
+describe('platform signals', () => {
+  it('rank a service scaled to zero first although it left no telemetry, and ignore old ones', () => {
+    const report = analyzeRootCauses({
+      window,
+      edges: [
+        ['frontend', 'catalog'],
+        ['frontend', 'cart'],
+      ],
+      series: [
+        series('frontend', 'errors', 0.001, 0.0005, () => 0.4),
+        series('cart', 'latency', 0.05, 0.005, () => 0.07),
+      ],
+      signals: [
+        {
+          service: 'catalog',
+          atUs: window.onsetUs - 2 * minute,
+          source: 'event',
+          reason: 'ScaledToZero',
+          summary: 'catalog@prod scaled from 2 to 0 replicas',
+          strength: 'certain',
+          query: 'opspilot get events -n shop --component catalog',
+        },
+        {
+          service: 'cart',
+          atUs: window.onsetUs - 5 * 60 * minute,
+          source: 'change',
+          reason: 'Release',
+          summary: 'cart-7 rolled out',
+          strength: 'suggestive',
+          query: 'opspilot get releases -n shop --component cart',
+        },
+      ],
+    });
+    expect(report.rootCauses[0]).toMatchObject({
+      service: 'catalog',
+      kind: 'scaled-to-zero',
+      explains: ['frontend'],
+    });
+    expect(report.rootCauses[0]?.evidence[0]).toMatchObject({ source: 'event', metric: 'ScaledToZero' });
+    expect(report.timeline.map((entry) => entry.what)).toContain('catalog@prod scaled from 2 to 0 replicas');
+    expect(report.timeline.map((entry) => entry.what)).not.toContain('cart-7 rolled out');
+  });
+});
+
 describe('judgeSeries', () => {
   it('cannot judge a series seen too rarely in the baseline', () => {
     const sparse: Series = {

@@ -1,0 +1,71 @@
+// The stored RCA report: what the agent found for one alert group, as REST, CLI and MCP show it.
+import { z } from 'zod';
+
+export const rcaStatuses = ['running', 'completed', 'failed'] as const;
+export type RcaStatus = (typeof rcaStatuses)[number];
+
+const evidenceSchema = z.object({
+  source: z.enum(['metric', 'trace', 'log', 'event', 'change']),
+  metric: z.string(),
+  unit: z.string(),
+  summary: z.string(),
+  z: z.number(),
+  change: z.number(),
+  baseline: z.object({ median: z.number(), scale: z.number(), samples: z.number() }),
+  peak: z.object({ at: z.string(), value: z.number() }),
+  unexplained: z.number(),
+  query: z.string().describe('How to see it again'),
+});
+
+export const rootCauseSchema = z.object({
+  service: z.string(),
+  score: z.number().describe('Confidence share, 0..1'),
+  kind: z.string(),
+  evidence: z.array(evidenceSchema),
+  explains: z.array(z.string()),
+});
+
+export const rcaReportSchema = z
+  .object({
+    id: z.string(),
+    namespace: z.string(),
+    status: z.enum(rcaStatuses),
+    trigger: z.enum(['alert', 'manual']),
+    requestedBy: z.string(),
+    alert: z.object({
+      fingerprint: z.string(),
+      rule: z.string(),
+      component: z.string().nullable(),
+      environment: z.string().nullable(),
+      severity: z.string(),
+      summary: z.string(),
+      startedAt: z.string(),
+    }),
+    groupKey: z.string(),
+    createdAt: z.string(),
+    completedAt: z.string().nullable(),
+    durationMs: z.number().nullable(),
+    window: z
+      .object({ onset: z.string(), end: z.string(), baselineStart: z.string(), baselineEnd: z.string() })
+      .nullable(),
+    rootCauses: z.array(rootCauseSchema),
+    excluded: z.array(z.object({ service: z.string(), reason: z.string() })),
+    timeline: z.array(z.object({ at: z.string(), service: z.string(), what: z.string() })),
+    noRootCause: z.string().nullable(),
+    recommendations: z.array(z.string()),
+    remediation: z
+      .object({ proposal: z.string(), title: z.string(), status: z.string() })
+      .nullable()
+      .describe('A ready proposal (pending approval) where one fits'),
+    narrative: z.string(),
+    llm: z.object({
+      used: z.boolean(),
+      model: z.string().nullable(),
+      inputTokens: z.number(),
+      outputTokens: z.number(),
+      costUsd: z.number(),
+    }),
+    error: z.string().nullable(),
+  })
+  .meta({ id: 'RcaReport' });
+export type RcaReportView = z.infer<typeof rcaReportSchema>;
