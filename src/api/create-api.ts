@@ -19,6 +19,7 @@ import { errorHandler } from './problem.js';
 import { platformRoutes } from './routes/platform-routes.js';
 import { telemetryRoutes } from './routes/telemetry-routes.js';
 import { alertRoutes } from './routes/alert-routes.js';
+import { rcaRoutes, type RcaInvestigator } from './routes/rca-routes.js';
 
 export interface ApiOptions {
   /** Every route reaches the platform, telemetry and alerts through it. */
@@ -28,6 +29,8 @@ export interface ApiOptions {
   /** Base URL of the OTLP receiver once it listens. */
   readonly otlpEndpoint?: () => string | undefined;
   readonly alerts?: boolean;
+  /** Serve the RCA routes; investigations run on it. */
+  readonly rca?: RcaInvestigator | undefined;
   /** Registers more routes (the MCP endpoints) after authentication is installed. */
   readonly extraRoutes?: (app: FastifyInstance) => Promise<void>;
   readonly logger: Logger;
@@ -112,6 +115,7 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
     await app.register(telemetryRoutes, { otlpEndpoint: options.otlpEndpoint ?? (() => undefined) });
   }
   if (options.alerts === true) await app.register(alertRoutes);
+  if (options.rca !== undefined) await app.register(rcaRoutes, { investigator: options.rca });
   if (options.extraRoutes !== undefined) await options.extraRoutes(app);
   return app;
 }

@@ -8,6 +8,7 @@ import type { IdGenerator } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import type { PlatformService } from '../platform/platform-service.js';
 import type { RoleBindingSpec } from '../platform/resource-kinds.js';
+import type { RcaReportService } from '../rca/rca-report-service.js';
 import type { StateStore } from '../state/ports.js';
 import type { AlertService } from '../telemetry/alerting/alert-service.js';
 import type { TelemetryQueryService } from '../telemetry/query/telemetry-query-service.js';
@@ -26,6 +27,7 @@ export interface GovernanceOptions {
   readonly platform: PlatformService;
   readonly telemetry?: TelemetryQueryService | undefined;
   readonly alerts?: AlertService | undefined;
+  readonly rcaReports?: RcaReportService | undefined;
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly logger: Logger;

@@ -46,6 +46,8 @@ import type { Proposal, ProposalStatus } from './proposals/contracts.js';
 import type { ChangePlanner } from './proposals/change-plans.js';
 import type { ChangePlan, ProposeOptions } from './proposals/proposal-service.js';
 import type { AuditRecord } from '../state/ports.js';
+import type { RcaReportView, RcaStatus } from '../rca/contracts.js';
+import type { RcaReportService, StartInvestigation } from '../rca/rca-report-service.js';
 
 /** The answer to a write: either it ran (outcome) or it waits / was refused (proposal). */
 export interface WriteResult {
@@ -366,6 +368,62 @@ export class GovernedServices {
   }
 
   // ── alerts ──────────────────────────────────────────────────────────────────────────────────────────
+
+  // ── RCA reports ─────────────────────────────────────────────────────────────────────────────────────
+
+  private get reports(): RcaReportService {
+    const reports = this.governance.options.rcaReports;
+    if (reports === undefined) throw new ForbiddenError('RCA reports are not available on this server');
+    return reports;
+  }
+
+  rcaReports(filter: {
+    namespace?: string | undefined;
+    status?: RcaStatus | undefined;
+    limit?: number | undefined;
+  }): Promise<RcaReportView[]> {
+    return this.readIn('alerts.read', filter.namespace, 'RCA reports', filter, async () => {
+      const reports = await this.reports.list({
+        namespaces:
+          filter.namespace === undefined ? this.visibleNamespaces('alerts.read') : [filter.namespace],
+        ...(filter.status === undefined ? {} : { statuses: [filter.status] }),
+        ...(filter.limit === undefined ? {} : { limit: filter.limit }),
+      });
+      return reports.filter((report) => this.allows('alerts.read', reportTarget(report)));
+    });
+  }
+
+  async rcaReport(id: string): Promise<RcaReportView> {
+    const report = await this.reports.get(id);
+    return this.guard('alerts.read', reportTarget(report), { id }, () => Promise.resolve(report));
+  }
+
+  /** Opens a running report for an investigation of `alert`. */
+  startRcaReport(input: StartInvestigation): Promise<RcaReportView> {
+    const target: Target = {
+      namespace: input.namespace,
+      ...(input.alert.component === null ? {} : { component: input.alert.component }),
+      ...(input.alert.environment === null ? {} : { environment: input.alert.environment }),
+    };
+    return this.guard(
+      'rca.run',
+      target,
+      input,
+      () => this.reports.start(input),
+      (report) => report.id,
+    );
+  }
+
+  /** Stores a finished (completed or failed) report. */
+  finishRcaReport(report: RcaReportView): Promise<RcaReportView> {
+    return this.guard(
+      'rca.run',
+      reportTarget(report),
+      { id: report.id, status: report.status },
+      () => this.reports.finish(report),
+      (done) => `${done.id} ${done.status}`,
+    );
+  }
 
   private get alertService() {
     const alerts = this.governance.options.alerts;
@@ -696,6 +754,14 @@ function scopeTarget(query: {
     ...(query.project === undefined ? {} : { project: query.project }),
     ...(query.component === undefined ? {} : { component: query.component }),
     ...(query.environment === undefined ? {} : { environment: query.environment }),
+  };
+}
+
+function reportTarget(report: RcaReportView): Target {
+  return {
+    namespace: report.namespace,
+    ...(report.alert.component === null ? {} : { component: report.alert.component }),
+    ...(report.alert.environment === null ? {} : { environment: report.alert.environment }),
   };
 }
 

@@ -8,6 +8,8 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { UnavailableError } from '../core/errors.js';
 import { InProcessEventBus, type EventBus } from '../core/event-bus.js';
 import { AlertEvaluator } from '../telemetry/alerting/alert-evaluator.js';
+import { RcaAgent } from '../agents/rca-agent.js';
+import { RcaReportService } from '../rca/rca-report-service.js';
 import { AlertService } from '../telemetry/alerting/alert-service.js';
 import { randomIds, type IdGenerator } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
@@ -55,6 +57,7 @@ export interface Opspilot {
   readonly evaluator: AlertEvaluator;
   readonly bus: EventBus;
   readonly governance: Governance;
+  readonly rcaAgent: RcaAgent;
   /** A platform-admin token for this server's operator (printed by `opspilot up`), when enabled. */
   adminToken(): Promise<IssuedToken>;
   /** Adopts or replaces what a previous run left, reconciles, then listens. Resolves with the API's URL. */
@@ -168,22 +171,26 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
     logger: logger.child({ component: 'alerting' }),
     intervalMs: config.alerting.evaluationIntervalMs,
   });
+  const rcaReports = new RcaReportService({ store, clock, ids });
   const governance: Governance = await Governance.create({
     config,
     store,
     platform,
     telemetry: telemetry.queries,
     alerts,
+    rcaReports,
     clock,
     ids,
     logger: logger.child({ component: 'governance' }),
   });
   governanceRef.current = governance;
+  const rcaAgent = new RcaAgent({ governance, bus, clock, logger: logger.child({ component: 'rca-agent' }) });
   const app = await createApi({
     governance,
     telemetry: true,
     otlpEndpoint: () => telemetry.otlpEndpoint,
     alerts: true,
+    rca: rcaAgent,
     logger: logger.child({ component: 'api' }),
     version,
     extraRoutes: (api) =>
@@ -203,6 +210,7 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
     evaluator,
     bus,
     governance,
+    rcaAgent,
     async adminToken() {
       const issued = await governance.tokens.issue({
         subject: 'admin',
@@ -240,8 +248,16 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
       await reconciler.start();
       workflows.start();
       housekeeping.start();
-      evaluator.start();
       governance.start();
+      const interrupted = await rcaReports.failInterrupted();
+      if (interrupted.length > 0) {
+        logger.warn(
+          { reports: interrupted.map((report) => report.id) },
+          'RCA investigations interrupted by a stop were marked failed',
+        );
+      }
+      rcaAgent.start();
+      evaluator.start();
       const address = app.server.address() as AddressInfo;
       return `http://${formatHost(address.address)}:${address.port}`;
     },
@@ -251,6 +267,7 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
         // Builds first: a finishing build triggers the reconciler, which must still be there to ignore it.
         await housekeeping.stop();
         await evaluator.stop();
+        await rcaAgent.stop();
         await governance.stop();
         await workflows.stop();
         await reconciler.stop();

@@ -538,7 +538,8 @@ class KyselyRcaReportRepository implements RcaReportRepository {
       .set({ status: record.status, updated_at: record.updatedAt, body: JSON.stringify(record.body) })
       .where('id', '=', record.id)
       .executeTakeFirst();
-    if (Number(result.numUpdatedRows) !== 1) throw new NotFoundError(`RCA report ${record.id} does not exist`);
+    if (Number(result.numUpdatedRows) !== 1)
+      throw new NotFoundError(`RCA report ${record.id} does not exist`);
   }
 
   async get(id: string): Promise<RcaReportRecord | undefined> {

@@ -9,6 +9,7 @@ export const actionInfo = {
   'proposals.read': { write: false, summary: 'read proposals' },
   'audit.read': { write: false, summary: 'read and verify the audit log' },
   'telemetry.ingest': { write: false, summary: 'send telemetry (with a token for the otlp audience)' },
+  'rca.run': { write: false, summary: 'start root-cause investigations and store their reports' },
   'resources.apply': { write: true, summary: 'create or change projects, components, bindings, workflows' },
   'resources.delete': { write: true, summary: 'delete resources' },
   'alerts.manage': { write: true, summary: 'create or change AlertRules and SLOs' },
@@ -65,9 +66,9 @@ const changes: readonly Action[] = [
 export const roleDefinitions: Readonly<Record<Role, RoleDefinition>> = {
   viewer: { summary: 'reads everything in scope', inherits: [], allow: reads },
   developer: {
-    summary: 'viewer + changes and builds outside production',
+    summary: 'viewer + changes and builds outside production, root-cause investigations',
     inherits: ['viewer'],
-    allow: changes.map((action) => [action, 'non-production'] as const),
+    allow: [...changes.map((action) => [action, 'non-production'] as const), ['rca.run', 'any']],
   },
   operator: {
     summary: 'developer + changes in production, alert rules, approvals, audit',
@@ -90,9 +91,10 @@ export const roleDefinitions: Readonly<Record<Role, RoleDefinition>> = {
     ],
   },
   'rca-agent': {
-    summary: 'reads; proposes remediations (never approves, never runs them itself)',
+    summary: 'reads; investigates alerts; proposes remediations (never approves, never runs them itself)',
     inherits: ['viewer'],
     allow: [
+      ['rca.run', 'any'],
       ['component.scale', 'any'],
       ['component.restart', 'any'],
       ['component.rollback', 'any'],
@@ -103,6 +105,7 @@ export const roleDefinitions: Readonly<Record<Role, RoleDefinition>> = {
     summary: 'reads; proposes and, at autonomy level 3 within guardrails, runs scaling and restarts',
     inherits: ['viewer'],
     allow: [
+      ['rca.run', 'any'],
       ['component.scale', 'any'],
       ['component.restart', 'any'],
       ['component.rollback', 'any'],

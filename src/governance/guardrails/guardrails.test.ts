@@ -74,6 +74,26 @@ describe('guardrails', () => {
     expect(evaluateGuardrails(facts({ inFlight: 3 }), defaultGuardrailPolicy).verdict).toBe('deny');
   });
 
+  it('lets a person approve undoing the last scaling within the cooldown', () => {
+    // cart@dev went 3 → 2 at 11:58; going back to 3 now is a revert, not flapping.
+    const revert = evaluateGuardrails(
+      facts({ lastScaledAt: { 'cart@dev': '2026-11-21T11:58:00Z' }, lastScaledFrom: { 'cart@dev': 3 } }),
+      defaultGuardrailPolicy,
+    );
+    expect(revert.verdict).toBe('needs_approval');
+    expect(revert.checks).toContainEqual(
+      expect.objectContaining({ name: 'cooldown', outcome: 'needs_approval' }),
+    );
+    const further = evaluateGuardrails(
+      facts({
+        lastScaledAt: { 'cart@dev': '2026-11-21T11:58:00Z' },
+        lastScaledFrom: { 'cart@dev': 1 },
+      }),
+      defaultGuardrailPolicy,
+    );
+    expect(further.verdict).toBe('deny');
+  });
+
   it('denies every write in a change-freeze window that covers it', () => {
     const window = {
       name: 'black-friday',

@@ -96,6 +96,8 @@ export interface ChangeFacts {
   readonly replicaChanges: readonly ReplicaChange[];
   /** Last executed scaling action per `component@environment`, ISO time. */
   readonly lastScaledAt: Readonly<Record<string, string>>;
+  /** Replicas before that last scaling, per `component@environment`, when known. */
+  readonly lastScaledFrom?: Readonly<Record<string, number>>;
   /** Proposals of the namespace being executed or verified now. */
   readonly inFlight: number;
   readonly freezeWindows: readonly FreezeWindow[];
@@ -206,14 +208,19 @@ export function evaluateGuardrails(facts: ChangeFacts, policy: GuardrailPolicy):
         `${where}: production keeps at least ${policy.minProductionReplicas} replicas (asked ${change.after})`,
       );
     }
-    const last = facts.lastScaledAt[`${change.component}@${change.environment}`];
+    const key = `${change.component}@${change.environment}`;
+    const last = facts.lastScaledAt[key];
     if (change.after !== change.before && last !== undefined) {
       const next = Date.parse(last) + policy.cooldownSeconds * 1000;
       if (next > facts.now.getTime()) {
+        // Undoing the last scaling is not flapping: it may be what ends an incident. A person decides.
+        const revert = facts.lastScaledFrom?.[key] === change.after;
         check(
           'cooldown',
-          'deny',
-          `${where} was scaled at ${last}; next scaling from ${new Date(next).toISOString()} (${policy.cooldownSeconds} s cooldown)`,
+          revert ? 'needs_approval' : 'deny',
+          revert
+            ? `${where} was scaled at ${last}; this returns it to ${change.after} replicas within the ${policy.cooldownSeconds} s cooldown: a person must approve`
+            : `${where} was scaled at ${last}; next scaling from ${new Date(next).toISOString()} (${policy.cooldownSeconds} s cooldown)`,
         );
       }
     }

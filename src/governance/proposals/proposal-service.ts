@@ -539,6 +539,7 @@ export class ProposalService {
       limit: 500,
     });
     const lastScaledAt: Record<string, string> = {};
+    const lastScaledFrom = new Map<string, number>();
     let inFlight = 0;
     for (const record of recent) {
       const proposal = proposalSchema.parse(record.body);
@@ -552,7 +553,12 @@ export class ProposalService {
         if (spec?.component === undefined || spec.environment === undefined) continue;
         const key = `${spec.component}@${spec.environment}`;
         const previous = lastScaledAt[key];
-        if (previous === undefined || previous < at) lastScaledAt[key] = at;
+        if (previous === undefined || previous < at) {
+          lastScaledAt[key] = at;
+          const before = (change.before?.spec as { replicas?: unknown } | undefined)?.replicas;
+          if (typeof before === 'number') lastScaledFrom.set(key, before);
+          else lastScaledFrom.delete(key);
+        }
       }
     }
     const policy = resolvePolicy(this.options.config, namespace, environment);
@@ -567,6 +573,7 @@ export class ProposalService {
         services: [...new Set(plan.changes.map(serviceOf).filter((name) => name !== undefined))],
         replicaChanges: plan.replicaChanges,
         lastScaledAt,
+        lastScaledFrom: Object.fromEntries(lastScaledFrom),
         inFlight,
         freezeWindows: this.options.config.freezeWindows,
         now: this.options.clock.now(),

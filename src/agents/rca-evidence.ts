@@ -1,0 +1,210 @@
+// Gathers what the RCA engine needs about an alert through the governed services, as the caller (the rca-agent
+// principal, or the person who asked): per-component metric series, the dependency graph, platform events and
+// changes around onset. Every read is authorized and audited like any other.
+import type { PlatformSignal, RcaInput, Series } from '../analysis/rca/model.js';
+import { NotFoundError } from '../core/errors.js';
+import type { GovernedServices } from '../governance/governed-services.js';
+import type { Proposal } from '../governance/proposals/contracts.js';
+import type { ReleaseBindingSpec } from '../platform/resource-kinds.js';
+import type { AlertView } from '../telemetry/alerting/contracts.js';
+import { metricQuerySchema, type MetricResult } from '../telemetry/query/contracts.js';
+
+export interface EvidenceWindow {
+  /** Minutes of normal operation before onset to compare with. */
+  readonly baselineMinutes: number;
+  /** The incident is taken to begin this long before the alert's condition first held (rules look back). */
+  readonly onsetLeadSeconds: number;
+}
+
+export const evidenceWindow: EvidenceWindow = { baselineMinutes: 60, onsetLeadSeconds: 60 };
+
+/** The metrics judged for every component: what users feel, what the component consumes, and load. */
+const metrics: readonly { name: string; kind: Series['kind'] }[] = [
+  { name: 'error_rate', kind: 'performance' },
+  { name: 'latency_p95', kind: 'performance' },
+  { name: 'cpu', kind: 'performance' },
+  { name: 'memory', kind: 'performance' },
+  { name: 'request_rate', kind: 'traffic' },
+];
+
+export async function gatherEvidence(
+  services: GovernedServices,
+  alert: AlertView,
+  now: Date,
+  settings: EvidenceWindow = evidenceWindow,
+): Promise<RcaInput> {
+  const onsetUs = (Date.parse(alert.startedAt) - settings.onsetLeadSeconds * 1000) * 1000;
+  const endUs = Math.max(now.getTime() * 1000, onsetUs + 1_000_000);
+  const baselineStartUs = onsetUs - settings.baselineMinutes * 60_000_000;
+  const from = new Date(baselineStartUs / 1000).toISOString();
+  const to = new Date(endUs / 1000).toISOString();
+  const environment = alert.environment ?? undefined;
+  const namespace = alert.namespace;
+  // About 300 points over the whole window, and never coarser than a minute.
+  const stepSeconds = Math.max(5, Math.min(60, Math.round((endUs - baselineStartUs) / 1e6 / 300)));
+
+  const results = await Promise.all(
+    metrics.map(async ({ name, kind }) => {
+      const result = await absentAsEmpty(() =>
+        services.metrics(
+          metricQuerySchema.parse({
+            namespace,
+            environment,
+            metric: name,
+            from,
+            to,
+            step: `${stepSeconds}s`,
+            groupBy: 'component',
+          }),
+        ),
+      );
+      return result === undefined ? [] : seriesOf(result, kind);
+    }),
+  );
+  const graph = await absentAsEmpty(() => services.dependencies({ namespace, environment, from, to }));
+  const signals = [
+    ...(await eventSignals(services, namespace, environment, from)),
+    ...(await changeSignals(services, namespace, environment, baselineStartUs)),
+  ];
+  return {
+    series: results.flat(),
+    edges: (graph?.edges ?? []).map((edge) => [edge.from, edge.to] as const),
+    window: { onsetUs, endUs, baselineStartUs, baselineEndUs: onsetUs },
+    focus: alert.component ?? undefined,
+    signals,
+  };
+}
+
+/** A query with no data in scope (a metric nobody reports) is no evidence, not a failed investigation. */
+async function absentAsEmpty<T>(query: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await query();
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+}
+
+function seriesOf(result: MetricResult, kind: Series['kind']): Series[] {
+  return result.series.map((series) => ({
+    service: series.labels.component ?? series.labels.service ?? 'unknown',
+    metric: result.metric,
+    kind,
+    source: 'metric' as const,
+    unit: result.unit,
+    points: series.points
+      .filter((point): point is { time: string; value: number } => point.value !== null)
+      .map((point) => [Date.parse(point.time) * 1000, point.value] as const),
+  }));
+}
+
+const certainReasons = new Set(['OOMKilled', 'BackOff']);
+
+async function eventSignals(
+  services: GovernedServices,
+  namespace: string,
+  environment: string | undefined,
+  since: string,
+): Promise<PlatformSignal[]> {
+  const events = await services.events({ namespace, environment, since, limit: 1000 });
+  const signals: PlatformSignal[] = [];
+  for (const event of events) {
+    if (event.component === null) continue;
+    const where = `${event.component}${event.environment === null ? '' : `@${event.environment}`}`;
+    const query = `opspilot get events -n ${namespace} --component ${event.component}${event.environment === null ? '' : ` --environment ${event.environment}`} --reason ${event.reason}`;
+    const base = { service: event.component, atUs: Date.parse(event.lastTimestamp) * 1000, query };
+    if (event.reason === 'Scaled' && / to 0 replicas$/.test(event.message)) {
+      signals.push({
+        ...base,
+        source: 'event',
+        reason: 'ScaledToZero',
+        summary: `${where}: ${event.message}`,
+        strength: 'certain',
+      });
+    } else if (certainReasons.has(event.reason)) {
+      signals.push({
+        ...base,
+        source: 'event',
+        reason: event.reason,
+        summary: `${where}: ${event.reason} ×${event.count}: ${event.message}`,
+        strength: 'certain',
+      });
+    } else if (event.reason === 'Unhealthy') {
+      signals.push({
+        ...base,
+        source: 'event',
+        reason: event.reason,
+        summary: `${where}: ${event.message}`,
+        strength: 'suggestive',
+      });
+    }
+  }
+  return signals;
+}
+
+/** Changes that ran: binding changes through proposals (releases, replicas, resources, env). */
+async function changeSignals(
+  services: GovernedServices,
+  namespace: string,
+  environment: string | undefined,
+  sinceUs: number,
+): Promise<PlatformSignal[]> {
+  const proposals = await services.listProposals({
+    namespace,
+    statuses: ['succeeded', 'verifying', 'executing'],
+    limit: 200,
+  });
+  const signals: PlatformSignal[] = [];
+  for (const proposal of proposals) {
+    const at = proposal.execution.startedAt;
+    if (at === null || Date.parse(at) * 1000 < sinceUs) continue;
+    for (const change of proposal.changes) {
+      if (change.kind !== 'ReleaseBinding') continue;
+      const before = change.before?.spec as ReleaseBindingSpec | undefined;
+      const after = change.after?.spec as ReleaseBindingSpec | undefined;
+      const spec = after ?? before;
+      if (spec === undefined || (environment !== undefined && spec.environment !== environment)) continue;
+      signals.push(bindingSignal(proposal, spec, before, after, Date.parse(at) * 1000, namespace));
+    }
+  }
+  return signals;
+}
+
+function bindingSignal(
+  proposal: Proposal,
+  spec: ReleaseBindingSpec,
+  before: ReleaseBindingSpec | undefined,
+  after: ReleaseBindingSpec | undefined,
+  atUs: number,
+  namespace: string,
+): PlatformSignal {
+  const where = `${spec.component}@${spec.environment}`;
+  const base = {
+    service: spec.component,
+    atUs,
+    source: 'change' as const,
+    query: `opspilot proposals show ${proposal.id} -n ${namespace}`,
+  };
+  if (after !== undefined && after.replicas === 0 && (before?.replicas ?? 1) > 0) {
+    return {
+      ...base,
+      reason: 'ScaledToZero',
+      summary: `${where} scaled from ${before?.replicas ?? '?'} to 0 replicas by ${proposal.createdBy.subject} (proposal ${proposal.id})`,
+      strength: 'certain',
+    };
+  }
+  if (before?.release !== after?.release) {
+    return {
+      ...base,
+      reason: 'Release',
+      summary: `${where} moved from release ${before?.release ?? '(latest)'} to ${after?.release ?? '(latest)'} (proposal ${proposal.id}, ${proposal.createdBy.subject})`,
+      strength: 'suggestive',
+    };
+  }
+  return {
+    ...base,
+    reason: 'ConfigChange',
+    summary: `${where} changed: ${proposal.title} (proposal ${proposal.id}, ${proposal.createdBy.subject})`,
+    strength: 'suggestive',
+  };
+}

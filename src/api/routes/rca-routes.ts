@@ -1,0 +1,83 @@
+// REST routes of root-cause analysis: stored reports, and running an investigation of an alert on demand.
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { NotFoundError } from '../../core/errors.js';
+import type { Caller } from '../../governance/principal.js';
+import { resourceNameSchema } from '../../platform/resource-kinds.js';
+import { rcaReportSchema, rcaStatuses, type RcaReportView } from '../../rca/contracts.js';
+import type { AlertView } from '../../telemetry/alerting/contracts.js';
+import { governed } from '../authentication.js';
+import { problemSchema } from '../problem.js';
+import { route } from '../route-actions.js';
+
+/** What runs investigations (the RCA agent). */
+export interface RcaInvestigator {
+  investigate(caller: Caller, alert: AlertView, trigger: RcaReportView['trigger']): Promise<RcaReportView>;
+}
+
+const tags = ['rca'];
+
+export const rcaRoutes: FastifyPluginAsyncZod<{ investigator: RcaInvestigator }> = (
+  app,
+  { investigator },
+) => {
+  app.get(
+    '/api/v1/rca/reports',
+    {
+      ...route('GET /api/v1/rca/reports'),
+      schema: {
+        tags,
+        summary: 'RCA reports, newest first',
+        querystring: z.object({
+          namespace: resourceNameSchema.optional(),
+          status: z.enum(rcaStatuses).optional(),
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+        }),
+        response: {
+          200: z.object({ items: z.array(rcaReportSchema) }),
+          400: problemSchema,
+          403: problemSchema,
+        },
+      },
+    },
+    async (request) => ({ items: await governed(request).rcaReports(request.query) }),
+  );
+  app.get(
+    '/api/v1/rca/reports/:id',
+    {
+      ...route('GET /api/v1/rca/reports/:id'),
+      schema: {
+        tags,
+        summary: 'One RCA report: ranked root causes with evidence, timeline, excluded causes, remediation',
+        params: z.object({ id: z.string().min(1) }),
+        response: { 200: rcaReportSchema, 403: problemSchema, 404: problemSchema },
+      },
+    },
+    async (request) => governed(request).rcaReport(request.params.id),
+  );
+  app.post(
+    '/api/v1/rca/reports',
+    {
+      ...route('POST /api/v1/rca/reports'),
+      schema: {
+        tags,
+        summary: 'Investigate an alert now; answers with the stored report',
+        body: z.strictObject({ alert: z.string().min(1).describe('The alert fingerprint') }),
+        response: { 201: rcaReportSchema, 400: problemSchema, 403: problemSchema, 404: problemSchema },
+      },
+    },
+    async (request, reply) => {
+      const services = governed(request);
+      const alerts = await services.alerts({ limit: 5000 });
+      const alert = alerts.find((candidate) => candidate.fingerprint === request.body.alert);
+      if (alert === undefined) {
+        throw new NotFoundError(`no alert with fingerprint ${request.body.alert} that you may see`, {
+          hint: 'List alerts with `opspilot get alerts -A -o json` (field fingerprint).',
+        });
+      }
+      const report = await investigator.investigate(services.caller, alert, 'manual');
+      return reply.code(201).send(report);
+    },
+  );
+  return Promise.resolve();
+};

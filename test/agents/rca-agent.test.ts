@@ -1,0 +1,249 @@
+// The RCA agent end to end, in-process on a real server (SQLite state, real replicas, real OTLP over HTTP): a
+// component is scaled to zero, its caller's requests fail, the alert fires, and before anyone looks there is a
+// completed report naming the component with the scaling as evidence and a proposal to scale it back, which
+// another person approves.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inheritedEnvironment, loadConfig } from '../../src/config/load-config.js';
+import type { Caller, Role } from '../../src/governance/principal.js';
+import type { EnvironmentStatus } from '../../src/platform/contracts.js';
+import type { RcaReportView } from '../../src/rca/contracts.js';
+import { createOpspilot, type Opspilot } from '../../src/server/opspilot-server.js';
+import { serviceManifest, yamlDocuments } from '../helpers/manifests.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const fixture = fileURLToPath(new URL('../fixtures/http-service.mjs', import.meta.url));
+let workspace: string;
+let opspilot: Opspilot;
+let url: string;
+
+function person(subject: string, role: Role): Caller {
+  return {
+    principal: {
+      subject,
+      kind: 'user',
+      autonomy: 2,
+      issuer: 'test',
+      grants: [{ role, scope: { namespace: 'shop' } }],
+    },
+    edge: 'rest',
+    client: 'vitest',
+  };
+}
+
+const nanos = (ms: number) => `${BigInt(Math.round(ms)) * 1_000_000n}`;
+const resource = (service: string) => ({
+  attributes: [
+    { key: 'service.name', value: { stringValue: service } },
+    { key: 'opspilot.namespace', value: { stringValue: 'shop' } },
+    { key: 'opspilot.component', value: { stringValue: service } },
+    { key: 'opspilot.environment', value: { stringValue: 'dev' } },
+  ],
+});
+
+let traceCounter = 0;
+/**
+ * One request to frontend at `atMs`, instrumented as OpenTelemetry SDKs do: frontend's server span, its client
+ * span to catalog (peer.service), and catalog's server span under it, while catalog is up; when it is down the
+ * client span fails and frontend answers 503.
+ */
+function request(atMs: number, catalogUp: boolean) {
+  traceCounter += 1;
+  const traceId = traceCounter.toString(16).padStart(32, '0');
+  const id = (n: number) => (traceCounter * 3 + n).toString(16).padStart(16, '0');
+  const span = (
+    spanId: string,
+    parentSpanId: string,
+    name: string,
+    kind: number,
+    from: number,
+    to: number,
+    ok: boolean,
+    attributes: unknown[] = [],
+  ) => ({
+    traceId,
+    spanId,
+    parentSpanId,
+    name,
+    kind,
+    startTimeUnixNano: nanos(atMs + from),
+    endTimeUnixNano: nanos(atMs + to),
+    status: ok ? {} : { code: 2, message: 'catalog unavailable' },
+    attributes,
+  });
+  const status = (code: number) => [{ key: 'http.response.status_code', value: { intValue: code } }];
+  const frontendSpans = [
+    span(id(0), '', 'GET /products', 2, 0, catalogUp ? 30 : 5, catalogUp, status(catalogUp ? 200 : 503)),
+    span(id(1), id(0), 'GET', 3, 2, catalogUp ? 28 : 4, catalogUp, [
+      { key: 'peer.service', value: { stringValue: 'catalog' } },
+      ...(catalogUp ? status(200) : []),
+    ]),
+  ];
+  return [
+    { resource: resource('frontend'), scopeSpans: [{ spans: frontendSpans }] },
+    ...(catalogUp
+      ? [
+          {
+            resource: resource('catalog'),
+            scopeSpans: [{ spans: [span(id(2), id(1), 'ListProducts', 2, 5, 25, true, status(200))] }],
+          },
+        ]
+      : []),
+  ];
+}
+
+async function send(resourceSpans: unknown[]): Promise<void> {
+  const response = await fetch(`${opspilot.telemetry.otlpEndpoint ?? ''}/v1/traces`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ resourceSpans }),
+  });
+  expect(response.status).toBe(200);
+}
+
+async function catalogStatus(): Promise<EnvironmentStatus | undefined> {
+  const status = await opspilot.platform.componentStatus('shop', 'catalog');
+  return status.environments.find((item) => item.environment === 'dev');
+}
+
+beforeAll(async () => {
+  workspace = mkdtempSync(join(tmpdir(), 'opspilot-rca-agent-'));
+  const config = loadConfig({
+    cwd: workspace,
+    env: {
+      OPSPILOT_RUNTIME__LOCAL__TERMINATION_GRACE_SECONDS: '1',
+      OPSPILOT_ALERTING__EVALUATION_INTERVAL_MS: '500',
+    },
+    overrides: { dataDir: join(workspace, 'data'), port: 0, otlpPort: 0 },
+  });
+  opspilot = await createOpspilot({
+    config,
+    logger: pino({ level: 'silent' }),
+    baseEnv: inheritedEnvironment(),
+  });
+  url = await opspilot.start();
+  await opspilot.platform.apply([
+    { apiVersion: 'opspilot.dev/v1alpha1', kind: 'Namespace', metadata: { name: 'shop' }, spec: {} },
+    ...yamlDocuments(
+      serviceManifest({
+        name: 'catalog',
+        namespace: 'shop',
+        command: process.execPath,
+        args: [fixture],
+        replicas: 2,
+      }),
+    ),
+    {
+      apiVersion: 'opspilot.dev/v1alpha1',
+      kind: 'AlertRule',
+      metadata: { name: 'frontend-errors', namespace: 'shop' },
+      spec: {
+        component: 'frontend',
+        environment: 'dev',
+        errorRate: { above: 0.2, window: '1m' },
+        for: '0s',
+        severity: 'critical',
+        triggerAiRca: true,
+      },
+    },
+  ]);
+  await waitFor(catalogStatus, (status) => status?.readyReplicas === 2, {
+    what: 'catalog ready',
+    timeoutMs: 30_000,
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await opspilot.stop();
+  rmSync(workspace, { recursive: true, force: true });
+});
+
+describe('RCA agent', () => {
+  it('investigates the firing alert, names the component scaled to zero, and its proposal restores it', async () => {
+    const now = Date.now();
+    // Forty minutes of healthy traffic: a request every 20 s, frontend → catalog.
+    const healthy = [];
+    for (let at = now - 40 * 60_000; at < now - 3 * 60_000; at += 20_000) healthy.push(...request(at, true));
+    await send(healthy);
+
+    // Someone scales catalog to zero (a real change: replicas stop).
+    const scaled = await opspilot.governance
+      .forCaller(person('dave', 'developer'))
+      .propose(await opspilot.governance.planner.scale('shop', 'catalog', 'dev', 0));
+    expect(scaled.status).toMatch(/succeeded|verifying/);
+    await waitFor(catalogStatus, (status) => status?.readyReplicas === 0, { what: 'catalog at zero' });
+
+    // From now on frontend's requests fail.
+    const failing = [];
+    for (let at = Date.now() - 60_000; at <= Date.now(); at += 5_000) failing.push(...request(at, false));
+    await send(failing);
+
+    const report = await waitFor(
+      async () =>
+        (await opspilot.governance.forCaller(person('vic', 'viewer')).rcaReports({ namespace: 'shop' }))[0],
+      (candidate) => candidate?.status === 'completed',
+      { what: 'a completed RCA report', timeoutMs: 30_000 },
+    );
+    if (report === undefined) throw new Error('no report');
+    expect(report.trigger).toBe('alert');
+    expect(report.requestedBy).toBe('rca-agent');
+    expect(report.alert).toMatchObject({
+      rule: 'AlertRule/frontend-errors',
+      component: 'frontend',
+      environment: 'dev',
+    });
+    expect(report.rootCauses[0]).toMatchObject({ service: 'catalog', kind: 'scaled-to-zero' });
+    expect(report.rootCauses[0]?.explains).toContain('frontend');
+    expect(report.rootCauses[0]?.evidence.map((item) => item.metric)).toContain('ScaledToZero');
+    expect(report.narrative).toContain('Most likely cause: catalog (scaled-to-zero');
+    expect(report.durationMs).toBeGreaterThan(0);
+
+    // The remediation waits for a person: the agent never runs it, nor approves it.
+    expect(report.remediation).toMatchObject({ status: 'pending' });
+    expect(report.remediation?.title).toContain('scale catalog in dev from 0 to 2 replicas');
+    const proposalId = report.remediation?.proposal ?? '';
+    const approved = await opspilot.governance.forCaller(person('olga', 'operator')).approve(proposalId);
+    expect(approved.status).toMatch(/verifying|succeeded/);
+    await waitFor(catalogStatus, (status) => status?.readyReplicas === 2, {
+      what: 'catalog back at two replicas',
+      timeoutMs: 30_000,
+    });
+
+    // Every read the agent made is in the audit chain, as rca-agent, and the chain verifies.
+    const agentRecords = await opspilot.governance.audit.list({ principal: 'rca-agent', limit: 100 });
+    expect(agentRecords.map((record) => record.action)).toEqual(
+      expect.arrayContaining(['rca.run', 'telemetry.read', 'platform.read', 'component.scale']),
+    );
+    expect((await opspilot.governance.audit.verify()).ok).toBe(true);
+  }, 90_000);
+
+  it('serves reports over REST and runs an investigation on demand', async () => {
+    const admin = await opspilot.adminToken();
+    const headers = { authorization: `Bearer ${admin.token}`, 'content-type': 'application/json' };
+    const list = (await (await fetch(`${url}/api/v1/rca/reports?namespace=shop`, { headers })).json()) as {
+      items: RcaReportView[];
+    };
+    expect(list.items.length).toBeGreaterThan(0);
+    const first = list.items[0];
+    const one = await fetch(`${url}/api/v1/rca/reports/${first?.id ?? ''}`, { headers });
+    expect(one.status).toBe(200);
+    const run = await fetch(`${url}/api/v1/rca/reports`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ alert: first?.alert.fingerprint }),
+    });
+    expect(run.status).toBe(201);
+    const manual = (await run.json()) as RcaReportView;
+    expect(manual).toMatchObject({ trigger: 'manual', requestedBy: 'admin', status: 'completed' });
+    const missing = await fetch(`${url}/api/v1/rca/reports`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ alert: 'nope' }),
+    });
+    expect(missing.status).toBe(404);
+  }, 30_000);
+});
