@@ -10,6 +10,7 @@ import { registerDelete } from './commands/delete.js';
 import { registerDescribe } from './commands/describe.js';
 import { registerGet } from './commands/get.js';
 import { registerGovernance } from './commands/governance.js';
+import { registerRca } from './commands/rca.js';
 import { registerMcp } from './commands/mcp.js';
 import { registerLogs } from './commands/logs.js';
 import { registerTelemetry } from './commands/telemetry.js';
@@ -63,6 +64,7 @@ registerConfig(program, context);
 registerAnalyze(program, context);
 registerTelemetry(program, context);
 registerGovernance(program, context);
+registerRca(program, context);
 registerMcp(program, context);
 
 try {

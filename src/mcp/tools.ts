@@ -12,6 +12,7 @@ import {
   proposalSummarySchema,
 } from '../governance/proposals/contracts.js';
 import type { ChangePlan } from '../governance/proposals/proposal-service.js';
+import { rcaReportSchema, rcaStatuses } from '../rca/contracts.js';
 import {
   componentStatusSchema,
   nodeViewSchema,
@@ -241,6 +242,9 @@ export const toolNames = [
   'get_service_dependencies',
   'get_active_alerts',
   'get_alert_history',
+  'list_rca_reports',
+  'get_rca_report',
+  'query_incidents',
 ] as const;
 export type ToolName = (typeof toolNames)[number];
 
@@ -936,6 +940,143 @@ export const tools: { readonly [Name in ToolName]: AnyTool } = {
     output: paged(alertEventSchema),
     run: async (services, args, context) =>
       pageBySize(await services.alertHistory({ ...args, limit: 1000 }), args.cursor, context.maxOutputBytes),
+  }),
+  list_rca_reports: read({
+    server: 'observability',
+    toolset: 'alerts',
+    action: 'alerts.read',
+    title: 'RCA reports',
+    description:
+      'Root-cause reports of the RCA agent, newest first: status, the alert, the top root cause and the ready remediation. Read one with get_rca_report.',
+    input: z.object({
+      namespace: namespaceArg.optional(),
+      status: z.enum(rcaStatuses).optional(),
+      cursor,
+    }),
+    output: paged(
+      z.object({
+        id: z.string(),
+        status: z.enum(rcaStatuses),
+        namespace: z.string(),
+        alert: z.string(),
+        createdAt: z.string(),
+        topCause: z.string().nullable(),
+        confidence: z.number().nullable(),
+        remediation: z.string().nullable(),
+      }),
+    ),
+    run: async (services, args, context) => {
+      const reports = await services.rcaReports({
+        namespace: args.namespace,
+        status: args.status,
+        limit: 500,
+      });
+      return pageBySize(
+        reports.map((report) => ({
+          id: report.id,
+          status: report.status,
+          namespace: report.namespace,
+          alert:
+            `${report.alert.rule} ${report.alert.component ?? ''}${report.alert.environment === null ? '' : `@${report.alert.environment}`}`.trim(),
+          createdAt: report.createdAt,
+          topCause:
+            report.rootCauses[0] === undefined
+              ? null
+              : `${report.rootCauses[0].service} (${report.rootCauses[0].kind})`,
+          confidence: report.rootCauses[0]?.score ?? null,
+          remediation:
+            report.remediation === null
+              ? null
+              : `${report.remediation.title} — ${report.remediation.proposal} ${report.remediation.status}`,
+        })),
+        args.cursor,
+        context.maxOutputBytes,
+      );
+    },
+  }),
+  get_rca_report: read({
+    server: 'observability',
+    toolset: 'alerts',
+    action: 'alerts.read',
+    title: 'RCA report',
+    description:
+      'One root-cause report: ranked causes with confidence, evidence (each with the query that shows it again), timeline, excluded causes, recommendations, the remediation proposal, and the narrative.',
+    input: z.object({ id: z.string().min(1) }),
+    output: rcaReportSchema,
+    run: (services, args) => services.rcaReport(args.id),
+  }),
+  query_incidents: read({
+    server: 'observability',
+    toolset: 'alerts',
+    action: 'alerts.read',
+    title: 'Incidents',
+    description:
+      'Incidents: alerts grouped by their group key, newest first, each with its alerts, whether it is still firing, and its latest RCA report. Past incidents help with a new one.',
+    input: z.object({
+      namespace: namespaceArg.optional(),
+      state: z.enum(['open', 'resolved', 'any']).default('any'),
+      cursor,
+    }),
+    output: paged(
+      z.object({
+        groupKey: z.string(),
+        namespace: z.string(),
+        open: z.boolean(),
+        startedAt: z.string(),
+        resolvedAt: z.string().nullable(),
+        alerts: z.array(
+          z.object({ fingerprint: z.string(), rule: z.string(), state: z.string(), summary: z.string() }),
+        ),
+        report: z.object({ id: z.string(), status: z.string(), topCause: z.string().nullable() }).nullable(),
+      }),
+    ),
+    run: async (services, args, context) => {
+      const [alerts, reports] = await Promise.all([
+        services.alerts({ namespace: args.namespace, limit: 5000 }),
+        services.rcaReports({ namespace: args.namespace, limit: 500 }),
+      ]);
+      const groups = new Map<string, typeof alerts>();
+      for (const alert of alerts) groups.set(alert.groupKey, [...(groups.get(alert.groupKey) ?? []), alert]);
+      const incidents = [...groups.entries()].map(([groupKey, members]) => {
+        const open = members.some((alert) => alert.state !== 'resolved');
+        const report = reports.find((candidate) => candidate.groupKey === groupKey);
+        const started = members.map((alert) => alert.startedAt).sort()[0] ?? '';
+        const resolved = open
+          ? null
+          : (members
+              .map((alert) => alert.resolvedAt ?? '')
+              .sort()
+              .at(-1) ?? null);
+        return {
+          groupKey,
+          namespace: members[0]?.namespace ?? '',
+          open,
+          startedAt: started,
+          resolvedAt: resolved,
+          alerts: members.map((alert) => ({
+            fingerprint: alert.fingerprint,
+            rule: alert.rule,
+            state: alert.state,
+            summary: alert.summary,
+          })),
+          report:
+            report === undefined
+              ? null
+              : {
+                  id: report.id,
+                  status: report.status,
+                  topCause: report.rootCauses[0]?.service ?? null,
+                },
+        };
+      });
+      return pageBySize(
+        incidents
+          .filter((incident) => args.state === 'any' || incident.open === (args.state === 'open'))
+          .sort((a, b) => (a.startedAt < b.startedAt ? 1 : -1)),
+        args.cursor,
+        context.maxOutputBytes,
+      );
+    },
   }),
 };
 

@@ -15,6 +15,8 @@ import type { RcaReportView } from '../../src/rca/contracts.js';
 import { createOpspilot, type Opspilot } from '../../src/server/opspilot-server.js';
 import { serviceManifest, yamlDocuments } from '../helpers/manifests.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { runCli } from '../helpers/opspilot-process.js';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 
 const fixture = fileURLToPath(new URL('../fixtures/http-service.mjs', import.meta.url));
 let workspace: string;
@@ -245,5 +247,60 @@ describe('RCA agent', () => {
       body: JSON.stringify({ alert: 'nope' }),
     });
     expect(missing.status).toBe(404);
+  }, 30_000);
+
+  it('serves reports to MCP clients and the CLI', async () => {
+    const issued = await opspilot.governance.tokens.issue({
+      subject: 'vera',
+      grants: [{ role: 'viewer', scope: { namespace: 'shop' } }],
+    });
+    const client = new Client(
+      { name: 'rca-test', version: '1.0.0' },
+      { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    );
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${url}/mcp/observability`), {
+        requestInit: { headers: { authorization: `Bearer ${issued.token}` } },
+      }),
+    );
+    try {
+      const listed = await client.callTool({ name: 'list_rca_reports', arguments: { namespace: 'shop' } });
+      const items = (listed.structuredContent as { items: { id: string; topCause: string | null }[] }).items;
+      expect(items.some((item) => item.topCause === 'catalog (scaled-to-zero)')).toBe(true);
+      const id = items.find((item) => item.topCause === 'catalog (scaled-to-zero)')?.id ?? '';
+      const one = await client.callTool({ name: 'get_rca_report', arguments: { id } });
+      expect((one.structuredContent as RcaReportView).rootCauses[0]?.service).toBe('catalog');
+      const incidents = await client.callTool({ name: 'query_incidents', arguments: { namespace: 'shop' } });
+      const incident = (
+        incidents.structuredContent as {
+          items: { alerts: { rule: string }[]; report: { topCause: string | null } | null }[];
+        }
+      ).items[0];
+      expect(incident?.alerts[0]?.rule).toBe('AlertRule/frontend-errors');
+      expect(incident?.report?.topCause).toBe('catalog');
+      const other = await client.callTool({ name: 'list_rca_reports', arguments: { namespace: 'bank' } });
+      expect(other.isError).toBe(true);
+
+      const env = { OPSPILOT_TOKEN: issued.token };
+      const list = await runCli(['rca', 'list', '-n', 'shop'], { server: url, env });
+      expect(list.code, list.stderr).toBe(0);
+      expect(list.stdout).toMatch(
+        new RegExp(
+          `^${id}\\s+completed\\s+shop\\s+AlertRule/frontend-errors frontend@dev\\s+catalog \\(scaled-to-zero\\)`,
+          'm',
+        ),
+      );
+      const show = await runCli(['rca', 'show', id], { server: url, env });
+      expect(show.code, show.stderr).toBe(0);
+      expect(show.stdout).toContain('Root causes (most likely first):');
+      expect(show.stdout).toMatch(/1\. catalog — scaled-to-zero, \d+%, explains frontend/);
+      expect(show.stdout).toContain('What to do:');
+      // A viewer may read reports but not start investigations.
+      const run = await runCli(['rca', 'run', '--alert', 'anything'], { server: url, env });
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toContain('vera has no role that allows');
+    } finally {
+      await client.close();
+    }
   }, 30_000);
 });

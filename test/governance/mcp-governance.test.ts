@@ -497,6 +497,9 @@ describe('MCP endpoints', () => {
       get_service_dependencies: (namespace) => ({ namespace }),
       get_active_alerts: (namespace) => ({ namespace }),
       get_alert_history: (namespace) => ({ namespace }),
+      list_rca_reports: (namespace) => ({ namespace }),
+      get_rca_report: null,
+      query_incidents: (namespace) => ({ namespace }),
     };
     const roles: Role[] = ['viewer', 'developer', 'operator', 'platform-admin', 'rca-agent', 'sre-agent'];
     const clients = new Map<string, Client>();

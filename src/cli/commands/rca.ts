@@ -1,0 +1,151 @@
+// `opspilot rca list|show|run`: root-cause reports, and investigating an alert on demand.
+import type { Command } from 'commander';
+import { InvalidError } from '../../core/errors.js';
+import type { RcaReportView } from '../../rca/contracts.js';
+import type { CliContext } from '../context.js';
+import { reportError } from '../errors.js';
+import { exitCodes } from '../exit-codes.js';
+import { age, renderData, table } from '../output.js';
+
+function format(text: string, allowed: readonly string[]): string {
+  if (!allowed.includes(text)) {
+    throw new InvalidError(`unknown output format '${text}'`, [], { hint: `Use ${allowed.join(', ')}.` });
+  }
+  return text;
+}
+
+export function registerRca(program: Command, context: CliContext): void {
+  const rca = program
+    .command('rca')
+    .description('Root-cause analysis: reports of the RCA agent, and investigations on demand');
+
+  rca
+    .command('list')
+    .description('RCA reports you may see, newest first')
+    .option('-n, --namespace <name>', 'only this namespace')
+    .option('--status <status>', 'running, completed or failed')
+    .option('--limit <n>', 'at most this many', '50')
+    .option('-o, --output <format>', 'table, json or yaml', 'table')
+    .action(async (options: { namespace?: string; status?: string; limit: string; output: string }) => {
+      try {
+        const output = format(options.output, ['table', 'json', 'yaml']);
+        const result = await context.client().get<{ items: RcaReportView[] }>('/api/v1/rca/reports', {
+          namespace: options.namespace,
+          status: options.status,
+          limit: options.limit,
+        });
+        if (output !== 'table') {
+          context.out(renderData(result, output as 'json' | 'yaml'));
+        } else if (result.items.length === 0) {
+          context.err('No RCA reports.\n');
+        } else {
+          context.out(
+            table(
+              ['ID', 'STATUS', 'NAMESPACE', 'ALERT', 'ROOT CAUSE', 'CONFIDENCE', 'REMEDIATION', 'AGE'],
+              result.items.map((report) => {
+                const top = report.rootCauses[0];
+                return [
+                  report.id,
+                  report.status,
+                  report.namespace,
+                  `${report.alert.rule} ${report.alert.component ?? ''}${report.alert.environment === null ? '' : `@${report.alert.environment}`}`,
+                  top === undefined
+                    ? report.status === 'completed'
+                      ? 'none found'
+                      : '-'
+                    : `${top.service} (${top.kind})`,
+                  top === undefined ? '-' : `${Math.round(top.score * 100)}%`,
+                  report.remediation === null
+                    ? '-'
+                    : `${report.remediation.proposal} ${report.remediation.status}`,
+                  age(report.createdAt),
+                ];
+              }),
+            ),
+          );
+        }
+      } catch (error) {
+        process.exitCode = reportError(error, context.err);
+      }
+    });
+
+  rca
+    .command('show <id>')
+    .description('One report: ranked root causes with evidence, timeline, excluded causes, recommendations')
+    .option('-o, --output <format>', 'text, json or yaml', 'text')
+    .action(async (id: string, options: { output: string }) => {
+      try {
+        const output = format(options.output, ['text', 'json', 'yaml']);
+        const report = await context
+          .client()
+          .get<RcaReportView>(`/api/v1/rca/reports/${encodeURIComponent(id)}`);
+        context.out(
+          output === 'text' ? describeReport(report) : renderData(report, output as 'json' | 'yaml'),
+        );
+      } catch (error) {
+        process.exitCode = reportError(error, context.err);
+      }
+    });
+
+  rca
+    .command('run')
+    .description('Investigate an alert now and print the report')
+    .requiredOption('--alert <fingerprint>', 'the alert (its fingerprint: `opspilot get alerts -o json`)')
+    .option('-o, --output <format>', 'text, json or yaml', 'text')
+    .action(async (options: { alert: string; output: string }) => {
+      try {
+        const output = format(options.output, ['text', 'json', 'yaml']);
+        const report = await context
+          .client()
+          .post<RcaReportView>('/api/v1/rca/reports', { alert: options.alert });
+        context.out(
+          output === 'text' ? describeReport(report) : renderData(report, output as 'json' | 'yaml'),
+        );
+        if (report.status === 'failed') process.exitCode = exitCodes.failure;
+      } catch (error) {
+        process.exitCode = reportError(error, context.err);
+      }
+    });
+}
+
+export function describeReport(report: RcaReportView): string {
+  const lines: string[] = [];
+  const where = `${report.alert.component ?? report.namespace}${report.alert.environment === null ? '' : `@${report.alert.environment}`}`;
+  lines.push(`RCA ${report.id} (${report.status}) — ${report.alert.rule} on ${where}`);
+  lines.push(`  alert:     ${report.alert.summary}`);
+  lines.push(
+    `  requested: ${report.trigger === 'alert' ? 'by the alert' : 'on demand'} as ${report.requestedBy}, ${report.createdAt}${report.durationMs === null ? '' : `, took ${report.durationMs} ms`}`,
+  );
+  if (report.window !== null)
+    lines.push(`  window:    onset ${report.window.onset}, baseline from ${report.window.baselineStart}`);
+  if (report.error !== null) lines.push(`  error:     ${report.error}`);
+  if (report.narrative !== '') lines.push('', report.narrative);
+  if (report.rootCauses.length > 0) {
+    lines.push('', 'Root causes (most likely first):');
+    report.rootCauses.slice(0, 5).forEach((cause, index) => {
+      lines.push(
+        `  ${index + 1}. ${cause.service} — ${cause.kind}, ${Math.round(cause.score * 100)}%${cause.explains.length === 0 ? '' : `, explains ${cause.explains.join(', ')}`}`,
+      );
+      for (const item of cause.evidence.slice(0, 3)) {
+        lines.push(`       ${item.summary}`);
+        lines.push(`         see: ${item.query}`);
+      }
+    });
+  } else if (report.noRootCause !== null) {
+    lines.push('', `No root cause found: ${report.noRootCause}`);
+  }
+  if (report.excluded.length > 0) {
+    lines.push('', 'Excluded:');
+    for (const item of report.excluded.slice(0, 5)) lines.push(`  ${item.service}: ${item.reason}`);
+  }
+  if (report.timeline.length > 0) {
+    lines.push('', 'Timeline:');
+    for (const entry of report.timeline.slice(0, 10))
+      lines.push(`  ${entry.at}  ${entry.service}: ${entry.what}`);
+  }
+  if (report.recommendations.length > 0) {
+    lines.push('', 'What to do:');
+    for (const item of report.recommendations) lines.push(`  - ${item}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
