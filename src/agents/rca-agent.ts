@@ -16,6 +16,7 @@ import type { Caller, Principal } from '../governance/principal.js';
 import type { ChangePlan } from '../governance/proposals/proposal-service.js';
 import type { ReleaseBindingSpec } from '../platform/resource-kinds.js';
 import type { RcaReportView } from '../rca/contracts.js';
+import type { ReportNotifier } from '../rca/notifier.js';
 import { alertSchema, alertTopics, type AlertView } from '../telemetry/alerting/contracts.js';
 import { gatherEvidence } from './rca-evidence.js';
 
@@ -35,6 +36,8 @@ export interface RcaAgentOptions {
   readonly logger: Logger;
   /** A completed report of the same alert group this recent is reused instead of investigating again. */
   readonly reuseMinutes?: number;
+  /** Announces finished reports (Slack, PagerDuty, webhooks). */
+  readonly notifier?: ReportNotifier;
 }
 
 export class RcaAgent {
@@ -62,6 +65,7 @@ export class RcaAgent {
   async stop(): Promise<void> {
     this.unsubscribe?.();
     await Promise.allSettled([...this.inFlight.values()]);
+    await this.options.notifier?.drain();
   }
 
   /**
@@ -122,11 +126,20 @@ export class RcaAgent {
         recommendations: recommendationsFor(alert, analysis.rootCauses[0], remediation),
         remediation,
       };
-      return await services.finishRcaReport({ ...completed, narrative: narrativeOf(completed) });
+      return this.announce(
+        await services.finishRcaReport({ ...completed, narrative: narrativeOf(completed) }),
+      );
     } catch (error) {
       this.options.logger.warn({ err: error, report: report.id }, 'RCA investigation failed');
-      return services.finishRcaReport({ ...report, status: 'failed', error: errorMessage(error) });
+      return this.announce(
+        await services.finishRcaReport({ ...report, status: 'failed', error: errorMessage(error) }),
+      );
     }
+  }
+
+  private announce(report: RcaReportView): RcaReportView {
+    this.options.notifier?.reportFinished(report);
+    return report;
   }
 
   private async recentReport(

@@ -95,6 +95,37 @@ const guardrailPolicySchema = z.strictObject({
   autonomous: guardrailLimitsSchema.partial().optional(),
 });
 
+const notificationChannelSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    type: z.enum(['slack', 'pagerduty', 'webhook']),
+    /** Slack incoming-webhook URL, any webhook URL, or the PagerDuty Events API v2 URL (has a default). */
+    webhookUrl: z.url().optional(),
+    /** PagerDuty: the integration's routing key. */
+    routingKey: z.string().min(1).optional(),
+    /** Only reports of these namespaces (default: all). */
+    namespaces: z.array(z.string()).optional(),
+    /** Only reports of alerts at least this severe. */
+    minSeverity: z.enum(['info', 'warning', 'critical']).default('info'),
+  })
+  .superRefine((channel, context) => {
+    if (channel.type !== 'pagerduty' && channel.webhookUrl === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['webhookUrl'],
+        message: `a ${channel.type} channel needs webhookUrl`,
+      });
+    }
+    if (channel.type === 'pagerduty' && channel.routingKey === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['routingKey'],
+        message: 'a pagerduty channel needs routingKey',
+      });
+    }
+  });
+export type NotificationChannel = z.infer<typeof notificationChannelSchema>;
+
 export const configSchema = z.strictObject({
   /** Where the state database, runtime records and captured output live. */
   dataDir: z.string().min(1).default('./.opspilot'),
@@ -219,6 +250,18 @@ export const configSchema = z.strictObject({
       requestStateTtl: z.string().default('10m'),
       /** On PostgreSQL: how often RoleBindings changed by other opspilot instances are reloaded. */
       roleBindingSyncSeconds: z.coerce.number().positive().default(5),
+    })
+    .prefault({}),
+  notifications: z
+    .strictObject({
+      /** Where finished RCA reports are announced. */
+      channels: z.array(notificationChannelSchema).default([]),
+      /** Base URL of links in messages (default: the server's own address). */
+      dashboardUrl: z.url().optional(),
+      /** Per delivery attempt. */
+      timeoutMs: z.coerce.number().int().min(100).default(5000),
+      /** Attempts per message (with backoff) before it is given up and logged. */
+      attempts: z.coerce.number().int().min(1).max(10).default(3),
     })
     .prefault({}),
   mcp: z

@@ -143,7 +143,7 @@ export function redactConfig(config: Config): unknown {
   return redact(config, []);
 }
 
-const secretKey = /(secret|token|password|passphrase|private|apikey|api_key)/i;
+const secretKey = /(secret|token|password|passphrase|private|apikey|api_key|webhookurl|routingkey)/i;
 
 function redact(value: unknown, path: string[]): unknown {
   if (typeof value === 'string') {

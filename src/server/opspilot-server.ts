@@ -9,6 +9,7 @@ import { UnavailableError } from '../core/errors.js';
 import { InProcessEventBus, type EventBus } from '../core/event-bus.js';
 import { AlertEvaluator } from '../telemetry/alerting/alert-evaluator.js';
 import { RcaAgent } from '../agents/rca-agent.js';
+import { HttpNotifier } from '../adapters/notify/http-notifier.js';
 import { RcaReportService } from '../rca/rca-report-service.js';
 import { AlertService } from '../telemetry/alerting/alert-service.js';
 import { randomIds, type IdGenerator } from '../core/ids.js';
@@ -184,7 +185,18 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
     logger: logger.child({ component: 'governance' }),
   });
   governanceRef.current = governance;
-  const rcaAgent = new RcaAgent({ governance, bus, clock, logger: logger.child({ component: 'rca-agent' }) });
+  const addressRef: { current: string } = { current: '' };
+  const rcaAgent = new RcaAgent({
+    governance,
+    bus,
+    clock,
+    logger: logger.child({ component: 'rca-agent' }),
+    notifier: new HttpNotifier({
+      config: config.notifications,
+      baseUrl: () => addressRef.current,
+      logger: logger.child({ component: 'notify' }),
+    }),
+  });
   const app = await createApi({
     governance,
     telemetry: true,
@@ -234,6 +246,8 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
         });
       }
       started = true;
+      const address = app.server.address() as AddressInfo;
+      addressRef.current = `http://${formatHost(address.address)}:${address.port}`;
       const ingestAuth = config.otlp.auth;
       await telemetry.listen(
         ingestAuth === 'none'
@@ -258,8 +272,7 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
       }
       rcaAgent.start();
       evaluator.start();
-      const address = app.server.address() as AddressInfo;
-      return `http://${formatHost(address.address)}:${address.port}`;
+      return addressRef.current;
     },
     async stop() {
       await app.close();
