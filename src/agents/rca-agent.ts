@@ -17,6 +17,7 @@ import type { ChangePlan } from '../governance/proposals/proposal-service.js';
 import type { ReleaseBindingSpec } from '../platform/resource-kinds.js';
 import type { RcaReportView } from '../rca/contracts.js';
 import type { ReportNotifier } from '../rca/notifier.js';
+import type { ReportWriter } from '../rca/writer.js';
 import { alertSchema, alertTopics, type AlertView } from '../telemetry/alerting/contracts.js';
 import { gatherEvidence } from './rca-evidence.js';
 
@@ -38,6 +39,8 @@ export interface RcaAgentOptions {
   readonly reuseMinutes?: number;
   /** Announces finished reports (Slack, PagerDuty, webhooks). */
   readonly notifier?: ReportNotifier;
+  /** Writes the narrative with an LLM when one is configured; the deterministic one stays if it fails. */
+  readonly writer?: ReportWriter | undefined;
 }
 
 export class RcaAgent {
@@ -126,14 +129,29 @@ export class RcaAgent {
         recommendations: recommendationsFor(alert, analysis.rootCauses[0], remediation),
         remediation,
       };
-      return this.announce(
-        await services.finishRcaReport({ ...completed, narrative: narrativeOf(completed) }),
-      );
+      const written = await this.write({ ...completed, narrative: narrativeOf(completed) });
+      return this.announce(await services.finishRcaReport(written));
     } catch (error) {
       this.options.logger.warn({ err: error, report: report.id }, 'RCA investigation failed');
       return this.announce(
         await services.finishRcaReport({ ...report, status: 'failed', error: errorMessage(error) }),
       );
+    }
+  }
+
+  /** The LLM's narrative when it answers in time; the deterministic one (already in the report) otherwise. */
+  private async write(report: RcaReportView): Promise<RcaReportView> {
+    const writer = this.options.writer;
+    if (writer === undefined) return report;
+    try {
+      const { text, usage } = await writer.narrative(report);
+      return { ...report, narrative: text, llm: { used: true, note: null, ...usage } };
+    } catch (error) {
+      this.options.logger.warn({ err: error, report: report.id }, 'the LLM did not write the narrative');
+      return {
+        ...report,
+        llm: { ...report.llm, note: `deterministic narrative: the LLM failed (${errorMessage(error)})` },
+      };
     }
   }
 

@@ -20,6 +20,7 @@ import { platformRoutes } from './routes/platform-routes.js';
 import { telemetryRoutes } from './routes/telemetry-routes.js';
 import { alertRoutes } from './routes/alert-routes.js';
 import { rcaRoutes, type RcaInvestigator } from './routes/rca-routes.js';
+import type { ReportWriter } from '../rca/writer.js';
 
 export interface ApiOptions {
   /** Every route reaches the platform, telemetry and alerts through it. */
@@ -31,6 +32,8 @@ export interface ApiOptions {
   readonly alerts?: boolean;
   /** Serve the RCA routes; investigations run on it. */
   readonly rca?: RcaInvestigator | undefined;
+  /** Answers chat about reports (an LLM), when configured. */
+  readonly writer?: ReportWriter | undefined;
   /** Registers more routes (the MCP endpoints) after authentication is installed. */
   readonly extraRoutes?: (app: FastifyInstance) => Promise<void>;
   readonly logger: Logger;
@@ -115,7 +118,9 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
     await app.register(telemetryRoutes, { otlpEndpoint: options.otlpEndpoint ?? (() => undefined) });
   }
   if (options.alerts === true) await app.register(alertRoutes);
-  if (options.rca !== undefined) await app.register(rcaRoutes, { investigator: options.rca });
+  if (options.rca !== undefined) {
+    await app.register(rcaRoutes, { investigator: options.rca, writer: options.writer });
+  }
   if (options.extraRoutes !== undefined) await options.extraRoutes(app);
   return app;
 }

@@ -28,6 +28,7 @@ export const routeActions = {
   'GET /api/v1/rca/reports': 'alerts.read',
   'GET /api/v1/rca/reports/:id': 'alerts.read',
   'POST /api/v1/rca/reports': 'rca.run',
+  'POST /api/v1/rca/reports/:id/chat': 'alerts.read',
   'GET /api/v1/events': 'platform.read',
   'GET /api/v1/namespaces/:namespace/events': 'platform.read',
   'GET /api/v1/telemetry/receiver': 'telemetry.read',

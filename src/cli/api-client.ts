@@ -39,6 +39,59 @@ export class ApiClient {
     return this.request<T>('DELETE', path);
   }
 
+  /** POSTs and reads the answer as server-sent events, yielding each event with its parsed JSON data. */
+  async *events(path: string, body: unknown): AsyncGenerator<{ event: string; data: unknown }> {
+    const headers: Record<string, string> = {
+      accept: 'text/event-stream',
+      'content-type': 'application/json',
+      'user-agent': `opspilot-cli/${version}`,
+    };
+    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
+    let response: Response;
+    try {
+      response = await fetch(new URL(path, `${this.server}/`), {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(body),
+      });
+    } catch (error) {
+      throw new UnavailableError(
+        `cannot reach the opspilot server at ${this.server} (${(error as Error).message})`,
+        {
+          hint: 'Start it with `opspilot up`, or point --server / OPSPILOT_SERVER at a running one.',
+        },
+      );
+    }
+    if (!response.ok || response.body === null) {
+      const text = await response.text();
+      const parsed = text === '' ? undefined : safeJson(text);
+      throw new ApiError(
+        response.status,
+        parsed !== undefined && typeof parsed === 'object' && parsed !== null
+          ? parsed
+          : { detail: text || response.statusText },
+      );
+    }
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of response.body) {
+      buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+      let end = buffer.indexOf('\n\n');
+      while (end >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let event = 'message';
+        const data: string[] = [];
+        for (const line of block.split('\n')) {
+          if (line.startsWith('event:')) event = line.slice(6).trim();
+          else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
+        }
+        if (data.length > 0) yield { event, data: safeJson(data.join('\n')) };
+        end = buffer.indexOf('\n\n');
+      }
+    }
+  }
+
   private async request<T>(
     method: string,
     path: string,

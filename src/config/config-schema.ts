@@ -252,6 +252,38 @@ export const configSchema = z.strictObject({
       roleBindingSyncSeconds: z.coerce.number().positive().default(5),
     })
     .prefault({}),
+  llm: z
+    .strictObject({
+      /** Unset: no LLM; reports get the deterministic narrative and chat answers from the report. */
+      provider: z.enum(['openai-compatible', 'anthropic']).optional(),
+      /** e.g. https://api.openai.com/v1, http://localhost:11434/v1 (Ollama), https://api.anthropic.com/v1 */
+      baseUrl: z.url().optional(),
+      model: z.string().min(1).optional(),
+      apiKey: z.string().optional(),
+      /** Longest wait for the narrative; past it the deterministic one is used. */
+      timeoutMs: z.coerce.number().int().min(100).default(15_000),
+      maxOutputTokens: z.coerce.number().int().min(16).default(600),
+      /** USD per million tokens, for the cost recorded with each report. */
+      inputPricePerMillion: z.coerce.number().min(0).default(0),
+      outputPricePerMillion: z.coerce.number().min(0).default(0),
+    })
+    .superRefine((llm, context) => {
+      if (llm.provider !== undefined && llm.model === undefined) {
+        context.addIssue({
+          code: 'custom',
+          path: ['model'],
+          message: `llm.provider ${llm.provider} needs llm.model`,
+        });
+      }
+      if (llm.provider === 'openai-compatible' && llm.baseUrl === undefined) {
+        context.addIssue({
+          code: 'custom',
+          path: ['baseUrl'],
+          message: 'an openai-compatible llm needs llm.baseUrl',
+        });
+      }
+    })
+    .prefault({}),
   notifications: z
     .strictObject({
       /** Where finished RCA reports are announced. */

@@ -48,6 +48,7 @@ import type { ChangePlan, ProposeOptions } from './proposals/proposal-service.js
 import type { AuditRecord } from '../state/ports.js';
 import type { RcaReportView, RcaStatus } from '../rca/contracts.js';
 import type { RcaReportService, StartInvestigation } from '../rca/rca-report-service.js';
+import type { LlmUsage } from '../rca/writer.js';
 
 /** The answer to a write: either it ran (outcome) or it waits / was refused (proposal). */
 export interface WriteResult {
@@ -396,6 +397,14 @@ export class GovernedServices {
   async rcaReport(id: string): Promise<RcaReportView> {
     const report = await this.reports.get(id);
     return this.guard('alerts.read', reportTarget(report), { id }, () => Promise.resolve(report));
+  }
+
+  /** Records what answering a question about a report cost (reading it is what the caller may do). */
+  async addRcaUsage(id: string, usage: LlmUsage): Promise<RcaReportView> {
+    const report = await this.reports.get(id);
+    return this.guard('alerts.read', reportTarget(report), { id, usage }, () =>
+      this.reports.addUsage(id, usage),
+    );
   }
 
   /** Opens a running report for an investigation of `alert`. */

@@ -64,6 +64,8 @@ export const rcaReportSchema = z
       inputTokens: z.number(),
       outputTokens: z.number(),
       costUsd: z.number(),
+      /** Why the narrative is the deterministic one although an LLM is configured (it failed or was slow). */
+      note: z.string().nullable().default(null),
     }),
     error: z.string().nullable(),
   })

@@ -5,6 +5,7 @@ import { NotFoundError } from '../core/errors.js';
 import type { IdGenerator } from '../core/ids.js';
 import type { RcaReportRecord, StateStore } from '../state/ports.js';
 import { rcaReportSchema, type RcaReportView, type RcaStatus } from './contracts.js';
+import type { LlmUsage } from './writer.js';
 
 export interface StartInvestigation {
   readonly namespace: string;
@@ -44,7 +45,7 @@ export class RcaReportService {
       recommendations: [],
       remediation: null,
       narrative: '',
-      llm: { used: false, model: null, inputTokens: 0, outputTokens: 0, costUsd: 0 },
+      llm: { used: false, model: null, inputTokens: 0, outputTokens: 0, costUsd: 0, note: null },
       error: null,
     };
     await this.options.store.rcaReports.insert(toRecord(report));
@@ -61,6 +62,27 @@ export class RcaReportService {
     };
     await this.options.store.rcaReports.update(toRecord(rcaReportSchema.parse(done)));
     return done;
+  }
+
+  /** Adds the tokens and cost of a chat answer to the report's totals. */
+  async addUsage(id: string, usage: LlmUsage): Promise<RcaReportView> {
+    return this.options.store.transaction(async (tx) => {
+      const record = await tx.rcaReports.get(id);
+      if (record === undefined) throw new NotFoundError(`RCA report ${id} does not exist`);
+      const report = rcaReportSchema.parse(record.body);
+      const updated: RcaReportView = {
+        ...report,
+        llm: {
+          ...report.llm,
+          model: report.llm.model ?? usage.model,
+          inputTokens: report.llm.inputTokens + usage.inputTokens,
+          outputTokens: report.llm.outputTokens + usage.outputTokens,
+          costUsd: report.llm.costUsd + usage.costUsd,
+        },
+      };
+      await tx.rcaReports.update({ ...toRecord(updated), updatedAt: this.options.clock.now().toISOString() });
+      return updated;
+    });
   }
 
   async get(id: string): Promise<RcaReportView> {

@@ -10,6 +10,7 @@ import { InProcessEventBus, type EventBus } from '../core/event-bus.js';
 import { AlertEvaluator } from '../telemetry/alerting/alert-evaluator.js';
 import { RcaAgent } from '../agents/rca-agent.js';
 import { HttpNotifier } from '../adapters/notify/http-notifier.js';
+import { createReportWriter } from '../adapters/llm/ai-sdk-writer.js';
 import { RcaReportService } from '../rca/rca-report-service.js';
 import { AlertService } from '../telemetry/alerting/alert-service.js';
 import { randomIds, type IdGenerator } from '../core/ids.js';
@@ -186,11 +187,13 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
   });
   governanceRef.current = governance;
   const addressRef: { current: string } = { current: '' };
+  const writer = createReportWriter(config.llm);
   const rcaAgent = new RcaAgent({
     governance,
     bus,
     clock,
     logger: logger.child({ component: 'rca-agent' }),
+    writer,
     notifier: new HttpNotifier({
       config: config.notifications,
       baseUrl: () => addressRef.current,
@@ -203,6 +206,7 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
     otlpEndpoint: () => telemetry.otlpEndpoint,
     alerts: true,
     rca: rcaAgent,
+    writer,
     logger: logger.child({ component: 'api' }),
     version,
     extraRoutes: (api) =>

@@ -95,7 +95,7 @@ const report: RcaReportView = {
     status: 'pending',
   },
   narrative: 'Most likely cause: product-catalog (scaled-to-zero, confidence 82%).',
-  llm: { used: false, model: null, inputTokens: 0, outputTokens: 0, costUsd: 0 },
+  llm: { used: false, model: null, inputTokens: 0, outputTokens: 0, costUsd: 0, note: null },
   error: null,
 };
 

@@ -1,11 +1,12 @@
 // REST routes of root-cause analysis: stored reports, and running an investigation of an alert on demand.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { NotFoundError } from '../../core/errors.js';
+import { errorMessage, NotFoundError } from '../../core/errors.js';
 import type { Caller } from '../../governance/principal.js';
 import { resourceNameSchema } from '../../platform/resource-kinds.js';
 import { rcaReportSchema, rcaStatuses, type RcaReportView } from '../../rca/contracts.js';
 import type { AlertView } from '../../telemetry/alerting/contracts.js';
+import { deterministicAnswer, type ReportWriter } from '../../rca/writer.js';
 import { governed } from '../authentication.js';
 import { problemSchema } from '../problem.js';
 import { route } from '../route-actions.js';
@@ -17,10 +18,10 @@ export interface RcaInvestigator {
 
 const tags = ['rca'];
 
-export const rcaRoutes: FastifyPluginAsyncZod<{ investigator: RcaInvestigator }> = (
-  app,
-  { investigator },
-) => {
+export const rcaRoutes: FastifyPluginAsyncZod<{
+  investigator: RcaInvestigator;
+  writer?: ReportWriter | undefined;
+}> = (app, { investigator, writer }) => {
   app.get(
     '/api/v1/rca/reports',
     {
@@ -77,6 +78,67 @@ export const rcaRoutes: FastifyPluginAsyncZod<{ investigator: RcaInvestigator }>
       }
       const report = await investigator.investigate(services.caller, alert, 'manual');
       return reply.code(201).send(report);
+    },
+  );
+  app.post(
+    '/api/v1/rca/reports/:id/chat',
+    {
+      ...route('POST /api/v1/rca/reports/:id/chat'),
+      schema: {
+        tags,
+        summary: 'Ask about a report; the answer streams as server-sent events',
+        description:
+          'Events: `delta` {text} (repeated), then `done` {source: llm | report, usage}. Without an LLM, or when it fails before answering, the answer comes from the report itself (source report).',
+        params: z.object({ id: z.string().min(1) }),
+        body: z.strictObject({
+          message: z.string().min(1).max(4000),
+          history: z
+            .array(z.strictObject({ role: z.enum(['user', 'assistant']), content: z.string().max(20_000) }))
+            .max(40)
+            .default([]),
+        }),
+      },
+    },
+    async (request, reply) => {
+      const services = governed(request);
+      const report = await services.rcaReport(request.params.id);
+      reply.hijack();
+      const raw = reply.raw;
+      raw.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+      });
+      const send = (event: string, data: unknown) => {
+        raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      };
+      const fromReport = (note: string | null) => {
+        send('delta', { text: deterministicAnswer(report, request.body.message) });
+        send('done', { source: 'report', usage: null, note });
+      };
+      try {
+        if (writer === undefined) {
+          fromReport(null);
+          return;
+        }
+        let sent = false;
+        try {
+          const { chunks, done } = writer.answer(report, request.body.history, request.body.message);
+          for await (const text of chunks) {
+            sent = true;
+            send('delta', { text });
+          }
+          const usage = await done;
+          await services.addRcaUsage(report.id, usage);
+          send('done', { source: 'llm', usage, note: null });
+        } catch (error) {
+          request.log.warn({ err: error, report: report.id }, 'the LLM did not answer');
+          if (!sent) fromReport(`answered from the report: the LLM failed (${errorMessage(error)})`);
+          else send('error', { message: `the LLM stopped: ${errorMessage(error)}` });
+        }
+      } finally {
+        raw.end();
+      }
     },
   );
   return Promise.resolve();

@@ -1,4 +1,5 @@
 // `opspilot rca list|show|run`: root-cause reports, and investigating an alert on demand.
+import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { InvalidError } from '../../core/errors.js';
 import type { RcaReportView } from '../../rca/contracts.js';
@@ -88,6 +89,38 @@ export function registerRca(program: Command, context: CliContext): void {
     });
 
   rca
+    .command('chat <id> [message...]')
+    .description('Ask about a report; without a message, a conversation on stdin (one question per line)')
+    .addHelpText(
+      'after',
+      `
+Without an LLM configured (llm.* in opspilot.yaml) the answers come from the report itself: ask what changed,
+which evidence, what to do, or what was ruled out.
+
+Examples:
+  opspilot rca chat rca-1a2b3c4d5e6f what changed before the alert
+  opspilot rca chat rca-1a2b3c4d5e6f          # then type questions, Ctrl-D to end`,
+    )
+    .action(async (id: string, words: string[]) => {
+      try {
+        const history: { role: 'user' | 'assistant'; content: string }[] = [];
+        if (words.length > 0) {
+          await ask(context, id, words.join(' '), history);
+          return;
+        }
+        const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+        for await (const line of lines) {
+          const question = line.trim();
+          if (question === '') continue;
+          const answer = await ask(context, id, question, history);
+          history.push({ role: 'user', content: question }, { role: 'assistant', content: answer });
+        }
+      } catch (error) {
+        process.exitCode = reportError(error, context.err);
+      }
+    });
+
+  rca
     .command('run')
     .description('Investigate an alert now and print the report')
     .requiredOption('--alert <fingerprint>', 'the alert (its fingerprint: `opspilot get alerts -o json`)')
@@ -106,6 +139,42 @@ export function registerRca(program: Command, context: CliContext): void {
         process.exitCode = reportError(error, context.err);
       }
     });
+}
+
+/** Streams one answer to stdout; returns the text for the conversation's history. */
+async function ask(
+  context: CliContext,
+  id: string,
+  message: string,
+  history: { role: 'user' | 'assistant'; content: string }[],
+): Promise<string> {
+  let answer = '';
+  for await (const { event, data } of context
+    .client()
+    .events(`/api/v1/rca/reports/${encodeURIComponent(id)}/chat`, { message, history })) {
+    const payload = data as {
+      text?: string;
+      message?: string;
+      source?: string;
+      note?: string | null;
+      usage?: { inputTokens: number; outputTokens: number; costUsd: number } | null;
+    };
+    if (event === 'delta' && payload.text !== undefined) {
+      answer += payload.text;
+      context.out(payload.text);
+    } else if (event === 'error') {
+      context.err(`\n${payload.message ?? 'the answer stopped'}\n`);
+    } else if (event === 'done') {
+      context.out('\n');
+      if (payload.note !== null && payload.note !== undefined) context.err(`(${payload.note})\n`);
+      if (payload.usage !== null && payload.usage !== undefined) {
+        context.err(
+          `(${payload.usage.inputTokens} + ${payload.usage.outputTokens} tokens, $${payload.usage.costUsd.toFixed(4)})\n`,
+        );
+      }
+    }
+  }
+  return answer;
 }
 
 export function describeReport(report: RcaReportView): string {
