@@ -164,8 +164,10 @@ export class RcaAgent {
     services: GovernedServices,
     alert: AlertView,
   ): Promise<RcaReportView | undefined> {
+    // Alerts of one incident start within minutes of each other: a report of the group from shortly before this
+    // alert began (and not older than reuseMinutes) already covers it.
     const since = Math.max(
-      Date.parse(alert.startedAt),
+      Date.parse(alert.startedAt) - 5 * 60_000,
       this.options.clock.now().getTime() - (this.options.reuseMinutes ?? 30) * 60_000,
     );
     const reports = await services.rcaReports({ namespace: alert.namespace, limit: 50 });
@@ -190,8 +192,11 @@ export class RcaAgent {
     let plan: ChangePlan | undefined;
     try {
       if (cause.kind === 'scaled-to-zero') {
-        const previous = /from (\d+) to 0 replicas/.exec(cause.evidence[0]?.summary ?? '')?.[1];
-        const replicas = Math.max(1, Number(previous ?? '1'));
+        const previous = cause.evidence
+          .map((item) => /from (\d+) to 0 replicas|replicas (\d+) → 0/.exec(item.summary))
+          .find((match) => match !== null);
+        const before = previous?.[1] ?? previous?.[2];
+        const replicas = Math.max(1, Number(before ?? '1'));
         plan = await services.plan('component.scale', where, () =>
           planner.scale(alert.namespace, cause.service, environment, replicas),
         );
@@ -217,6 +222,11 @@ export class RcaAgent {
         }
       }
       if (plan === undefined) return null;
+      // The same remediation already waiting for a person (another alert of the incident asked first) is reused.
+      const pending = await services.listProposals({ namespace: alert.namespace, statuses: ['pending'] });
+      const title = plan.title;
+      const same = pending.find((candidate) => candidate.title === title);
+      if (same !== undefined) return { proposal: same.id, title: same.title, status: same.status };
       const proposal = await services.propose(plan);
       return { proposal: proposal.id, title: proposal.title, status: proposal.status };
     } catch (error) {

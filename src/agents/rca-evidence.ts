@@ -106,10 +106,13 @@ async function eventSignals(
   environment: string | undefined,
   since: string,
 ): Promise<PlatformSignal[]> {
-  const events = await services.events({ namespace, environment, since, limit: 1000 });
+  // Releases belong to no environment: read the namespace's events and keep this environment's and those.
+  const events = await services.events({ namespace, since, limit: 2000 });
   const signals: PlatformSignal[] = [];
   for (const event of events) {
     if (event.component === null) continue;
+    if (environment !== undefined && event.environment !== null && event.environment !== environment)
+      continue;
     const where = `${event.component}${event.environment === null ? '' : `@${event.environment}`}`;
     const query = `opspilot get events -n ${namespace} --component ${event.component}${event.environment === null ? '' : ` --environment ${event.environment}`} --reason ${event.reason}`;
     const base = { service: event.component, atUs: Date.parse(event.lastTimestamp) * 1000, query };
@@ -128,6 +131,23 @@ async function eventSignals(
         reason: event.reason,
         summary: `${where}: ${event.reason} ×${event.count}: ${event.message}`,
         strength: 'certain',
+      });
+    } else if (event.reason === 'ReleaseCreated' && !/-1 /.test(`${event.message} `)) {
+      // A new release of the component (not its first): a change that often causes incidents.
+      signals.push({
+        ...base,
+        source: 'change',
+        reason: 'Release',
+        summary: `${where}: ${event.message}`,
+        strength: 'suggestive',
+      });
+    } else if (event.reason === 'BindingChanged') {
+      signals.push({
+        ...base,
+        source: 'change',
+        reason: / → 0\)$/.test(event.message) ? 'ScaledToZero' : 'ConfigChange',
+        summary: `${where}: ${event.message}`,
+        strength: / → 0\)$/.test(event.message) ? 'certain' : 'suggestive',
       });
     } else if (event.reason === 'Unhealthy') {
       signals.push({

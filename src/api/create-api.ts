@@ -21,6 +21,8 @@ import { telemetryRoutes } from './routes/telemetry-routes.js';
 import { alertRoutes } from './routes/alert-routes.js';
 import { rcaRoutes, type RcaInvestigator } from './routes/rca-routes.js';
 import type { ReportWriter } from '../rca/writer.js';
+import type { DemoFaults } from '../demo/demo-faults.js';
+import { demoRoutes } from './routes/demo-routes.js';
 
 export interface ApiOptions {
   /** Every route reaches the platform, telemetry and alerts through it. */
@@ -34,6 +36,8 @@ export interface ApiOptions {
   readonly rca?: RcaInvestigator | undefined;
   /** Answers chat about reports (an LLM), when configured. */
   readonly writer?: ReportWriter | undefined;
+  /** The demo shop's fault scenarios. */
+  readonly demoFaults?: DemoFaults | undefined;
   /** Registers more routes (the MCP endpoints) after authentication is installed. */
   readonly extraRoutes?: (app: FastifyInstance) => Promise<void>;
   readonly logger: Logger;
@@ -121,6 +125,7 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   if (options.rca !== undefined) {
     await app.register(rcaRoutes, { investigator: options.rca, writer: options.writer });
   }
+  if (options.demoFaults !== undefined) await app.register(demoRoutes, { faults: options.demoFaults });
   if (options.extraRoutes !== undefined) await options.extraRoutes(app);
   return app;
 }

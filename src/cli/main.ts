@@ -11,6 +11,7 @@ import { registerDescribe } from './commands/describe.js';
 import { registerGet } from './commands/get.js';
 import { registerGovernance } from './commands/governance.js';
 import { registerRca } from './commands/rca.js';
+import { registerDemo } from './commands/demo.js';
 import { registerMcp } from './commands/mcp.js';
 import { registerLogs } from './commands/logs.js';
 import { registerTelemetry } from './commands/telemetry.js';
@@ -65,6 +66,7 @@ registerAnalyze(program, context);
 registerTelemetry(program, context);
 registerGovernance(program, context);
 registerRca(program, context);
+registerDemo(program, context);
 registerMcp(program, context);
 
 try {

@@ -365,6 +365,30 @@ export class PlatformService {
     if (!this.checkImmutable(existing, next, report)) return items;
     await tx.resources.update(next, existing.generation);
     items.push(item(next, 'configured', document.index));
+    if (kind === 'ReleaseBinding' && specChanged) {
+      // A binding change is what many incidents start from: keep it in the events next to what the runtime did.
+      const before = existing.spec as Record<string, unknown>;
+      const after = next.spec as Record<string, unknown>;
+      const fields = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter(
+        (field) => canonicalJson(before[field] ?? null) !== canonicalJson(after[field] ?? null),
+      );
+      await tx.events.record({
+        namespace,
+        objectKind: 'ReleaseBinding',
+        objectName: name,
+        project: references.project,
+        component: references.component,
+        environment: references.environment,
+        type: 'Normal',
+        reason: 'BindingChanged',
+        message: `Changed ${fields.join(', ')} of ${name}${
+          fields.includes('replicas')
+            ? ` (replicas ${String(before.replicas)} → ${String(after.replicas)})`
+            : ''
+        }`,
+        timestamp: now,
+      });
+    }
     if (kind === 'Component' && specChanged) {
       const current = await tx.resources.get({ kind, namespace, name });
       if (current !== undefined) items.push(await this.release(tx, current, now, document.index));

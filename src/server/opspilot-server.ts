@@ -1,5 +1,7 @@
 // The composition root: builds every part from the frozen config and wires them together.
 // createOpspilot() builds and never listens; start() adopts replicas, reconciles and then listens.
+import { join } from 'node:path';
+import { packageRoot } from './package-info.js';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { createApi } from '../api/create-api.js';
@@ -9,6 +11,7 @@ import { UnavailableError } from '../core/errors.js';
 import { InProcessEventBus, type EventBus } from '../core/event-bus.js';
 import { AlertEvaluator } from '../telemetry/alerting/alert-evaluator.js';
 import { RcaAgent } from '../agents/rca-agent.js';
+import { DemoFaults } from '../demo/demo-faults.js';
 import { HttpNotifier } from '../adapters/notify/http-notifier.js';
 import { createReportWriter } from '../adapters/llm/ai-sdk-writer.js';
 import { RcaReportService } from '../rca/rca-report-service.js';
@@ -207,6 +210,7 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
     alerts: true,
     rca: rcaAgent,
     writer,
+    demoFaults: new DemoFaults({ governance, platform, root: join(packageRoot, 'demo') }),
     logger: logger.child({ component: 'api' }),
     version,
     extraRoutes: (api) =>

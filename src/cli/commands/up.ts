@@ -130,10 +130,23 @@ async function startDemo(opspilot: Opspilot, context: CliContext, printUrls: boo
   context.out(`demo: applied ${files.length} file(s), ${changed} change(s)\n`);
   if (!printUrls) return;
 
-  const deadline = Date.now() + 30_000;
+  const namespaces = [
+    ...new Set(
+      documents
+        .map((document) => (document.value as { metadata?: { namespace?: string } }).metadata?.namespace)
+        .filter((namespace): namespace is string => namespace !== undefined),
+    ),
+  ].sort();
+  const deadline = Date.now() + 60_000;
   let bindings: Resource[] = [];
   while (Date.now() < deadline) {
-    bindings = await opspilot.platform.list('ReleaseBinding', { namespace: 'demo' });
+    bindings = (
+      await Promise.all(
+        namespaces.map((namespace) => opspilot.platform.list('ReleaseBinding', { namespace })),
+      )
+    )
+      .flat()
+      .filter((binding) => (binding.spec as { state?: string }).state !== 'Undeploy');
     if (bindings.every((binding) => (binding.status as EnvironmentStatus | undefined)?.phase === 'Running'))
       break;
     await sleep(500);
@@ -141,6 +154,7 @@ async function startDemo(opspilot: Opspilot, context: CliContext, printUrls: boo
   const rows = bindings.map((binding) => {
     const status = binding.status as EnvironmentStatus | undefined;
     return [
+      binding.metadata.namespace ?? '',
       (binding.spec as { component: string }).component,
       status?.environment ?? '-',
       `${status?.readyReplicas ?? 0}/${status?.desiredReplicas ?? 0}`,
@@ -148,8 +162,8 @@ async function startDemo(opspilot: Opspilot, context: CliContext, printUrls: boo
       status?.endpoint ?? '-',
     ];
   });
-  context.out(`\n${table(['COMPONENT', 'ENV', 'READY', 'PHASE', 'ENDPOINT'], rows)}`);
+  context.out(`\n${table(['NAMESPACE', 'COMPONENT', 'ENV', 'READY', 'PHASE', 'ENDPOINT'], rows)}`);
   context.out(
-    '\nTry: opspilot get components -n demo   ·   opspilot get events -n demo   ·   Ctrl-C to stop\n',
+    '\nTry: opspilot get components -n shop   ·   opspilot demo faults   ·   opspilot rca list   ·   Ctrl-C to stop\n',
   );
 }

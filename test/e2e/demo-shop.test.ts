@@ -1,0 +1,132 @@
+// The acceptance path of the product, as a user runs it: `opspilot up --demo` runs the shop (eleven services with
+// the OpenTelemetry SDK and a load generator, real processes), `opspilot demo fault catalog-scaled-to-zero`
+// breaks it, and within a minute there is a completed RCA report naming product-catalog with the scaling as
+// evidence and a proposal to scale it back; another person approves it, the shop recovers, the audit verifies.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EnvironmentStatus } from '../../src/platform/contracts.js';
+import type { RcaReportView } from '../../src/rca/contracts.js';
+import { runCli, startServer, type RunningServer } from '../helpers/opspilot-process.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+let workspace: string;
+let server: RunningServer;
+
+const cli = (args: string[], token?: string) =>
+  runCli(args, { server: server.url, ...(token === undefined ? {} : { env: { OPSPILOT_TOKEN: token } }) });
+
+async function binding(name: string): Promise<EnvironmentStatus | undefined> {
+  const response = await fetch(`${server.url}/api/v1/namespaces/shop/releasebindings/${name}`, {
+    headers: server.headers,
+  });
+  return ((await response.json()) as { status?: EnvironmentStatus }).status;
+}
+
+beforeAll(async () => {
+  workspace = mkdtempSync(join(tmpdir(), 'opspilot-demo-'));
+  server = await startServer({
+    dataDir: join(workspace, 'data'),
+    args: ['--demo'],
+    env: { OPSPILOT_ALERTING__EVALUATION_INTERVAL_MS: '2000' },
+  });
+  await waitFor(
+    () => binding('frontend-prod'),
+    (status) => status?.phase === 'Running',
+    {
+      what: 'the shop running',
+      timeoutMs: 60_000,
+    },
+  );
+}, 90_000);
+
+afterAll(async () => {
+  await server.stop();
+  rmSync(workspace, { recursive: true, force: true });
+});
+
+describe('the demo shop', () => {
+  it('lists its fault scenarios with their ground truth', async () => {
+    const result = await cli(['demo', 'faults', '-o', 'json']);
+    expect(result.code, result.stderr).toBe(0);
+    const faults = (JSON.parse(result.stdout) as { items: { name: string; truth: { component: string } }[] })
+      .items;
+    expect(faults.map((fault) => fault.name)).toEqual(
+      expect.arrayContaining([
+        'catalog-scaled-to-zero',
+        'slow-release',
+        'memory-leak',
+        'pool-exhaustion',
+        'exception-release',
+        'over-provisioned',
+        'cert-expiry',
+      ]),
+    );
+  });
+
+  it('finds product-catalog scaled to zero, and its remediation approved by another person restores the shop', async () => {
+    // A minute of normal traffic first: the baseline.
+    await new Promise((resolve) => setTimeout(resolve, 60_000));
+    const injected = Date.now();
+    const before = await cli(['rca', 'list', '-n', 'shop', '-o', 'json']);
+    // Nothing was wrong before the fault: no report names a root cause (a cold start may fire an alert).
+    for (const item of (JSON.parse(before.stdout) as { items: RcaReportView[] }).items) {
+      expect(item.rootCauses.map((cause) => cause.service)).not.toContain('product-catalog');
+    }
+    const fault = await cli(['demo', 'fault', 'catalog-scaled-to-zero', '--env', 'prod']);
+    expect(fault.code, fault.stderr).toBe(0);
+    expect(fault.stdout).toContain('scaled product-catalog-prod from 2 to 0 replicas');
+
+    const report = await waitFor(
+      async () => {
+        const listed = await cli(['rca', 'list', '-n', 'shop', '-o', 'json']);
+        return (JSON.parse(listed.stdout) as { items: RcaReportView[] }).items.find(
+          (item) => item.status === 'completed' && Date.parse(item.createdAt) >= injected,
+        );
+      },
+      (candidate) => candidate !== undefined,
+      { what: 'a completed RCA report', timeoutMs: 60_000, intervalMs: 1000 },
+    );
+    if (report === undefined) throw new Error('no report');
+    expect(Date.parse(report.completedAt ?? '') - injected).toBeLessThan(60_000);
+    expect(report.rootCauses[0]).toMatchObject({ service: 'product-catalog', kind: 'scaled-to-zero' });
+    expect(report.rootCauses[0]?.evidence.map((item) => item.summary).join('\n')).toContain(
+      'Scaled product-catalog-prod from 2 to 0 replicas',
+    );
+    expect(report.remediation).toMatchObject({
+      title: 'scale product-catalog in prod from 0 to 2 replicas',
+      status: 'pending',
+    });
+
+    // The agent never approves its own proposals; a person does: olga, an operator of the shop.
+    const olga = await cli([
+      'token',
+      'create',
+      '--subject',
+      'olga',
+      '--role',
+      'operator',
+      '--namespace',
+      'shop',
+      '--data-dir',
+      join(workspace, 'data'),
+    ]);
+    const approved = await cli(
+      ['proposals', 'approve', report.remediation?.proposal ?? ''],
+      olga.stdout.trim(),
+    );
+    expect(approved.code, approved.stderr).toBe(0);
+    await waitFor(
+      () => binding('product-catalog-prod'),
+      (status) => status?.readyReplicas === 2,
+      {
+        what: 'product-catalog back at two replicas',
+        timeoutMs: 30_000,
+      },
+    );
+    const verify = await cli(['audit', 'verify']);
+    expect(verify.code).toBe(0);
+    expect(verify.stdout).toMatch(/^audit chain ok/);
+  }, 240_000);
+});
