@@ -1,5 +1,5 @@
 // checkout: places orders: reads the cart, prices in the user's currency, charges, stores the order, ships and
-// mails. Fault `pool-exhaustion`: a release with QUERIES_PER_ORDER=40 stores every line item with its own query
+// mails. Fault `pool-exhaustion`: a release with QUERIES_PER_ORDER=200 stores every line item with its own query
 // (N+1), in parallel, and exhausts the database's connection pool.
 import { number, service } from './lib.mjs';
 

@@ -34,7 +34,7 @@ const { meter } = service('database', {
   'POST /query': async ({ body }) => {
     await acquire(number('POOL_TIMEOUT_MS', 500));
     try {
-      await sleep(number('QUERY_MS', 4) + Math.random() * 2);
+      await sleep(number('QUERY_MS', 10) + Math.random() * 2);
       return { body: { rows: 1, statement: String(body.sql ?? '').slice(0, 40) } };
     } finally {
       release();

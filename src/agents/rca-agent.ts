@@ -164,10 +164,10 @@ export class RcaAgent {
     services: GovernedServices,
     alert: AlertView,
   ): Promise<RcaReportView | undefined> {
-    // Alerts of one incident start within minutes of each other: a report of the group from shortly before this
-    // alert began (and not older than reuseMinutes) already covers it.
+    // Alerts of one incident fire together: a report of the group made from a minute before this alert began
+    // covers it. (Not longer: burn-rate alerts stay firing for hours and would swallow the next incident.)
     const since = Math.max(
-      Date.parse(alert.startedAt) - 5 * 60_000,
+      Date.parse(alert.startedAt) - 60_000,
       this.options.clock.now().getTime() - (this.options.reuseMinutes ?? 30) * 60_000,
     );
     const reports = await services.rcaReports({ namespace: alert.namespace, limit: 50 });
