@@ -66,11 +66,12 @@ try {
         );
         if (report === undefined) await sleep(500);
       }
+      const fingerprint = report?.alert.fingerprint;
       const reportAlert =
-        report === undefined
+        fingerprint === undefined
           ? undefined
           : (await get<{ items: AlertView[] }>('/api/v1/alerts?namespace=shop')).items.find(
-              (candidate) => candidate.fingerprint === report?.alert.fingerprint,
+              (candidate) => candidate.fingerprint === fingerprint,
             );
       const top1 = report?.rootCauses[0]?.service ?? null;
       outcomes.push({
