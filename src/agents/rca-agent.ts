@@ -72,10 +72,12 @@ export class RcaAgent {
   }
 
   /**
-   * Investigates an alert as `caller` (the agent, or a person running `opspilot rca run`). One investigation per
-   * alert group at a time; an alert-triggered one reuses a recent completed report of its group.
+   * Investigates an alert as `caller` (the agent, or a person running `opspilot rca run`). The agent runs one
+   * investigation per alert group at a time and reuses a report of the group made as the alert began.
    */
   investigate(caller: Caller, alert: AlertView, trigger: RcaReportView['trigger']): Promise<RcaReportView> {
+    // A person's run always runs as that person (and is authorized as them): only the agent's runs are shared.
+    if (trigger === 'manual') return this.run(caller, alert, trigger);
     const running = this.inFlight.get(alert.groupKey);
     if (running !== undefined) return running;
     const work = this.run(caller, alert, trigger).finally(() => {

@@ -2,17 +2,13 @@
 // through Anthropic's Messages API, and reports that still complete when the endpoint fails or hangs. No hosted
 // model can be reached from here, so a local HTTP server answers in those APIs' wire formats (the JSON bodies,
 // server-sent events and usage fields the real services send).
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inheritedEnvironment, loadConfig } from '../../src/config/load-config.js';
 import { systemPrincipal, type Caller } from '../../src/governance/principal.js';
 import type { RcaReportView } from '../../src/rca/contracts.js';
-import { createOpspilot, type Opspilot } from '../../src/server/opspilot-server.js';
+import type { Opspilot } from '../../src/server/opspilot-server.js';
+import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
 import type { AlertView } from '../../src/telemetry/alerting/contracts.js';
 import { runCli } from '../helpers/opspilot-process.js';
 
@@ -108,24 +104,6 @@ async function fakeLlm(): Promise<FakeLlm> {
   return fake;
 }
 
-async function startWith(
-  env: Record<string, string>,
-  workspace: string,
-): Promise<{ opspilot: Opspilot; url: string }> {
-  const config = loadConfig({
-    cwd: workspace,
-    env,
-    overrides: { dataDir: join(workspace, 'data'), port: 0, otlpPort: 0 },
-  });
-  const opspilot = await createOpspilot({
-    config,
-    logger: pino({ level: 'silent' }),
-    baseEnv: inheritedEnvironment(),
-  });
-  const url = await opspilot.start();
-  return { opspilot, url };
-}
-
 const admin: Caller = { principal: systemPrincipal, edge: 'rest', client: 'vitest' };
 
 async function fireAlert(opspilot: Opspilot): Promise<AlertView> {
@@ -172,35 +150,31 @@ async function chat(url: string, token: string, id: string, message: string) {
 
 describe('with an OpenAI-compatible endpoint', () => {
   let fake: FakeLlm;
-  let workspace: string;
+  let server: InProcessServer;
   let opspilot: Opspilot;
   let url: string;
 
   beforeAll(async () => {
     fake = await fakeLlm();
-    workspace = mkdtempSync(join(tmpdir(), 'opspilot-llm-'));
-    ({ opspilot, url } = await startWith(
-      {
-        OPSPILOT_LLM__PROVIDER: 'openai-compatible',
-        OPSPILOT_LLM__BASE_URL: fake.url,
-        OPSPILOT_LLM__MODEL: 'test-model',
-        OPSPILOT_LLM__API_KEY: 'sk-test',
-        OPSPILOT_LLM__TIMEOUT_MS: '800',
-        OPSPILOT_LLM__INPUT_PRICE_PER_MILLION: '3',
-        OPSPILOT_LLM__OUTPUT_PRICE_PER_MILLION: '15',
-      },
-      workspace,
-    ));
+    server = await startInProcess({
+      OPSPILOT_LLM__PROVIDER: 'openai-compatible',
+      OPSPILOT_LLM__BASE_URL: fake.url,
+      OPSPILOT_LLM__MODEL: 'test-model',
+      OPSPILOT_LLM__API_KEY: 'sk-test',
+      OPSPILOT_LLM__TIMEOUT_MS: '800',
+      OPSPILOT_LLM__INPUT_PRICE_PER_MILLION: '3',
+      OPSPILOT_LLM__OUTPUT_PRICE_PER_MILLION: '15',
+    });
+    ({ opspilot, url } = server);
     await opspilot.platform.apply([
       { apiVersion: 'opspilot.dev/v1alpha1', kind: 'Namespace', metadata: { name: 'shop' }, spec: {} },
     ]);
   }, 30_000);
 
   afterAll(async () => {
-    await opspilot.stop();
+    await server.close();
     fake.server.closeAllConnections();
     await new Promise((resolve) => fake.server.close(resolve));
-    rmSync(workspace, { recursive: true, force: true });
   });
 
   it('writes the narrative, grounded in the report, and records tokens and cost', async () => {
@@ -268,30 +242,26 @@ describe('with an OpenAI-compatible endpoint', () => {
 
 describe('with Anthropic', () => {
   let fake: FakeLlm;
-  let workspace: string;
+  let server: InProcessServer;
   let opspilot: Opspilot;
 
   beforeAll(async () => {
     fake = await fakeLlm();
-    workspace = mkdtempSync(join(tmpdir(), 'opspilot-llm-'));
-    ({ opspilot } = await startWith(
-      {
-        OPSPILOT_LLM__PROVIDER: 'anthropic',
-        OPSPILOT_LLM__BASE_URL: fake.url,
-        OPSPILOT_LLM__MODEL: 'claude-test',
-        OPSPILOT_LLM__API_KEY: 'sk-ant-test',
-      },
-      workspace,
-    ));
+    server = await startInProcess({
+      OPSPILOT_LLM__PROVIDER: 'anthropic',
+      OPSPILOT_LLM__BASE_URL: fake.url,
+      OPSPILOT_LLM__MODEL: 'claude-test',
+      OPSPILOT_LLM__API_KEY: 'sk-ant-test',
+    });
+    ({ opspilot } = server);
     await opspilot.platform.apply([
       { apiVersion: 'opspilot.dev/v1alpha1', kind: 'Namespace', metadata: { name: 'shop' }, spec: {} },
     ]);
   }, 30_000);
 
   afterAll(async () => {
-    await opspilot.stop();
+    await server.close();
     await new Promise((resolve) => fake.server.close(resolve));
-    rmSync(workspace, { recursive: true, force: true });
   });
 
   it('writes the narrative through the Messages API', async () => {
@@ -308,21 +278,20 @@ describe('with Anthropic', () => {
 });
 
 describe('without an LLM', () => {
-  let workspace: string;
+  let server: InProcessServer;
   let opspilot: Opspilot;
   let url: string;
 
   beforeAll(async () => {
-    workspace = mkdtempSync(join(tmpdir(), 'opspilot-llm-'));
-    ({ opspilot, url } = await startWith({}, workspace));
+    server = await startInProcess();
+    ({ opspilot, url } = server);
     await opspilot.platform.apply([
       { apiVersion: 'opspilot.dev/v1alpha1', kind: 'Namespace', metadata: { name: 'shop' }, spec: {} },
     ]);
   }, 30_000);
 
   afterAll(async () => {
-    await opspilot.stop();
-    rmSync(workspace, { recursive: true, force: true });
+    await server.close();
   });
 
   it('answers chat from the report', async () => {

@@ -2,24 +2,20 @@
 // component is scaled to zero, its caller's requests fail, the alert fires, and before anyone looks there is a
 // completed report naming the component with the scaling as evidence and a proposal to scale it back, which
 // another person approves.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inheritedEnvironment, loadConfig } from '../../src/config/load-config.js';
 import type { Caller, Role } from '../../src/governance/principal.js';
 import type { EnvironmentStatus } from '../../src/platform/contracts.js';
 import type { RcaReportView } from '../../src/rca/contracts.js';
-import { createOpspilot, type Opspilot } from '../../src/server/opspilot-server.js';
+import type { Opspilot } from '../../src/server/opspilot-server.js';
+import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
 import { serviceManifest, yamlDocuments } from '../helpers/manifests.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { runCli } from '../helpers/opspilot-process.js';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 
 const fixture = fileURLToPath(new URL('../fixtures/http-service.mjs', import.meta.url));
-let workspace: string;
+let server: InProcessServer;
 let opspilot: Opspilot;
 let url: string;
 
@@ -113,21 +109,11 @@ async function catalogStatus(): Promise<EnvironmentStatus | undefined> {
 }
 
 beforeAll(async () => {
-  workspace = mkdtempSync(join(tmpdir(), 'opspilot-rca-agent-'));
-  const config = loadConfig({
-    cwd: workspace,
-    env: {
-      OPSPILOT_RUNTIME__LOCAL__TERMINATION_GRACE_SECONDS: '1',
-      OPSPILOT_ALERTING__EVALUATION_INTERVAL_MS: '500',
-    },
-    overrides: { dataDir: join(workspace, 'data'), port: 0, otlpPort: 0 },
+  server = await startInProcess({
+    OPSPILOT_RUNTIME__LOCAL__TERMINATION_GRACE_SECONDS: '1',
+    OPSPILOT_ALERTING__EVALUATION_INTERVAL_MS: '500',
   });
-  opspilot = await createOpspilot({
-    config,
-    logger: pino({ level: 'silent' }),
-    baseEnv: inheritedEnvironment(),
-  });
-  url = await opspilot.start();
+  ({ opspilot, url } = server);
   await opspilot.platform.apply([
     { apiVersion: 'opspilot.dev/v1alpha1', kind: 'Namespace', metadata: { name: 'shop' }, spec: {} },
     ...yamlDocuments(
@@ -160,8 +146,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await opspilot.stop();
-  rmSync(workspace, { recursive: true, force: true });
+  await server.close();
 });
 
 describe('RCA agent', () => {

@@ -1,38 +1,24 @@
 // Tokens on the OTLP receiver (otlp.auth: required): a real server, real HTTP, OTLP/JSON bodies as an
 // OpenTelemetry SDK or Collector sends them.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { networkInterfaces, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
+import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inheritedEnvironment, loadConfig } from '../../src/config/load-config.js';
 import { otlpAudience } from '../../src/governance/governance.js';
-import { createOpspilot, type Opspilot } from '../../src/server/opspilot-server.js';
+import type { Opspilot } from '../../src/server/opspilot-server.js';
+import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-let workspace: string;
+let server: InProcessServer;
 let opspilot: Opspilot;
 let otlp: string;
 
 beforeAll(async () => {
-  workspace = mkdtempSync(join(tmpdir(), 'opspilot-otlp-auth-'));
-  const config = loadConfig({
-    cwd: workspace,
-    env: { OPSPILOT_OTLP__AUTH: 'required' },
-    overrides: { dataDir: join(workspace, 'data'), port: 0, otlpPort: 0 },
-  });
-  opspilot = await createOpspilot({
-    config,
-    logger: pino({ level: 'silent' }),
-    baseEnv: inheritedEnvironment(),
-  });
-  await opspilot.start();
+  server = await startInProcess({ OPSPILOT_OTLP__AUTH: 'required' });
+  opspilot = server.opspilot;
   otlp = opspilot.telemetry.otlpEndpoint ?? '';
 }, 30_000);
 
 afterAll(async () => {
-  await opspilot.stop();
-  rmSync(workspace, { recursive: true, force: true });
+  await server.close();
 });
 
 const logs = (...namespaces: string[]) => ({
@@ -121,31 +107,18 @@ const external = Object.values(networkInterfaces())
   .find((entry) => entry !== undefined && !entry.internal && entry.family === 'IPv4')?.address;
 
 describe.skipIf(external === undefined)('OTLP receiver with otlp.auth: auto', () => {
-  let dir: string;
-  let server: Opspilot;
+  let everywhere: InProcessServer;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'opspilot-otlp-auto-'));
-    const config = loadConfig({
-      cwd: dir,
-      env: { OPSPILOT_OTLP__HOST: '0.0.0.0' },
-      overrides: { dataDir: join(dir, 'data'), port: 0, otlpPort: 0 },
-    });
-    server = await createOpspilot({
-      config,
-      logger: pino({ level: 'silent' }),
-      baseEnv: inheritedEnvironment(),
-    });
-    await server.start();
+    everywhere = await startInProcess({ OPSPILOT_OTLP__HOST: '0.0.0.0' });
   }, 30_000);
 
   afterAll(async () => {
-    await server.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await everywhere.close();
   });
 
   it('accepts loopback senders without a token and asks one of the others', async () => {
-    const port = new URL(server.telemetry.otlpEndpoint ?? '').port;
+    const port = new URL(everywhere.opspilot.telemetry.otlpEndpoint ?? '').port;
     const post = (host: string) =>
       fetch(`http://${host}:${port}/v1/logs`, {
         method: 'POST',
