@@ -25,6 +25,11 @@ export interface RankSettings extends JudgeSettings {
   readonly victimShare: number;
   /** Platform signals this long before onset still count (a release takes a while to hurt). */
   readonly signalLookbackUs: number;
+  /**
+   * Of a service that fails while its incoming traffic surges and a caller of it changed, the share of its
+   * weight that moves to that caller: the load it drives is the cause, the service its victim.
+   */
+  readonly drivenLoadShare: number;
 }
 
 export const rankSettings: RankSettings = {
@@ -34,6 +39,7 @@ export const rankSettings: RankSettings = {
   stoppedServingFraction: 0.1,
   victimShare: 0.8,
   signalLookbackUs: 30 * 60_000_000,
+  drivenLoadShare: 0.8,
 };
 
 interface Weighed {
@@ -42,6 +48,8 @@ interface Weighed {
   readonly weight: number;
   readonly explainedBy: string | null;
   readonly signal?: PlatformSignal;
+  /** Set on a caller's evidence: the surge of traffic it drives into this callee. */
+  readonly drives?: string;
 }
 
 /** A platform signal in the shape of a series verdict, so that it ranks and reports like one. */
@@ -129,7 +137,7 @@ export function analyzeRootCauses(input: RcaInput, settings: RankSettings = rank
   const anomalousServices = new Set(
     [...weighed.keys()].filter((service) => inScope === undefined || inScope.has(service)),
   );
-  const candidates: { service: string; raw: number; items: Weighed[]; explains: string[] }[] = [];
+  const candidates: Candidate[] = [];
   const excluded: ExcludedCause[] = [];
   for (const [service, items] of weighed) {
     items.sort((a, b) => b.weight - a.weight);
@@ -156,6 +164,7 @@ export function analyzeRootCauses(input: RcaInput, settings: RankSettings = rank
     }
     candidates.push({ service, raw: own * (1 + Math.log1p(explains.length)), items, explains });
   }
+  moveDrivenLoad(candidates, verdicts, input, callers, settings);
   candidates.sort((a, b) => b.raw - a.raw || a.service.localeCompare(b.service));
   const total = candidates.reduce((sum, candidate) => sum + candidate.raw, 0);
 
@@ -216,6 +225,71 @@ export function analyzeRootCauses(input: RcaInput, settings: RankSettings = rank
       edges: input.edges.length,
     },
   };
+}
+
+interface Candidate {
+  readonly service: string;
+  raw: number;
+  readonly items: Weighed[];
+  explains: string[];
+}
+
+/**
+ * A service failing under a surge of incoming traffic while a caller of it changed (a release, a configuration
+ * change) is the victim of the load that caller now drives: most of its weight moves to the caller, with the
+ * surge as the caller's evidence.
+ */
+function moveDrivenLoad(
+  candidates: Candidate[],
+  verdicts: readonly SeriesVerdict[],
+  input: RcaInput,
+  callers: Map<string, Set<string>>,
+  settings: RankSettings,
+): void {
+  const { window } = input;
+  const changed = new Set(
+    (input.signals ?? [])
+      .filter(
+        (signal) =>
+          signal.source === 'change' &&
+          signal.atUs >= window.onsetUs - settings.signalLookbackUs &&
+          signal.atUs <= window.endUs,
+      )
+      .map((signal) => signal.service),
+  );
+  const surges = new Map<string, SeriesVerdict>();
+  for (const verdict of verdicts) {
+    if (verdict.series.kind !== 'traffic' || !verdict.anomalous || verdict.change <= 0) continue;
+    const known = surges.get(verdict.series.service);
+    if (known === undefined || verdict.z > known.z) surges.set(verdict.series.service, verdict);
+  }
+  for (const victim of [...candidates]) {
+    const surge = surges.get(victim.service);
+    if (surge === undefined) continue;
+    const drivers = candidates.filter(
+      (candidate) =>
+        candidate !== victim &&
+        changed.has(candidate.service) &&
+        (callers.get(victim.service)?.has(candidate.service) ?? false),
+    );
+    if (drivers.length === 0) continue;
+    const moved = victim.raw * settings.drivenLoadShare;
+    victim.raw -= moved;
+    for (const driver of drivers) {
+      driver.raw += moved / drivers.length;
+      driver.explains = [...new Set([...driver.explains, victim.service, ...victim.explains])]
+        .filter((service) => service !== driver.service)
+        .sort();
+      driver.items.push({
+        verdict: surge,
+        unexplained: 1,
+        weight: moved / drivers.length,
+        explainedBy: null,
+        drives: victim.service,
+      });
+      driver.items.sort((a, b) => b.weight - a.weight);
+    }
+  }
 }
 
 /** Performance changes, and traffic that stopped: a service that no longer serves. */
@@ -294,7 +368,9 @@ function evidenceOf(item: Weighed, input: RcaInput, iso: (us: number) => string)
     metric: series.metric,
     unit: series.unit,
     summary:
-      describe(verdict) +
+      (item.drives === undefined
+        ? describe(verdict)
+        : `${item.drives}: ${describe(verdict)}, the load this service sends it since its change`) +
       (item.explainedBy === null || item.unexplained >= 1
         ? ''
         : `; ${Math.round((1 - item.unexplained) * 100)}% of it also at ${item.explainedBy}, which it calls`),

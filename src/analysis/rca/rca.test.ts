@@ -182,6 +182,47 @@ describe('platform signals', () => {
   });
 });
 
+describe('driven load', () => {
+  it('blames the changed caller for a callee that fails under the load it now sends', () => {
+    const input = (withRelease: boolean) => ({
+      window,
+      edges: [
+        ['checkout', 'database'],
+        ['frontend', 'checkout'],
+      ] as Edge[],
+      series: [
+        series('database', 'requests', 5, 0.5, () => 200, { kind: 'traffic' }),
+        series('database', 'errors', 0.001, 0.0005, () => 0.5),
+        series('checkout', 'errors', 0.001, 0.0005, () => 0.6),
+        series('frontend', 'errors', 0.001, 0.0005, () => 0.1),
+      ],
+      signals: withRelease
+        ? [
+            {
+              service: 'checkout',
+              atUs: window.onsetUs - minute,
+              source: 'change' as const,
+              reason: 'Release',
+              summary: 'checkout: Created release checkout-2',
+              strength: 'suggestive' as const,
+              query: 'opspilot get events -n shop --component checkout --reason ReleaseCreated',
+            },
+          ]
+        : [],
+    });
+    // Without a change upstream, the failing database is the cause.
+    expect(analyzeRootCauses(input(false)).rootCauses[0]?.service).toBe('database');
+    const report = analyzeRootCauses(input(true));
+    expect(report.rootCauses[0]).toMatchObject({ service: 'checkout', explains: ['database', 'frontend'] });
+    expect(report.rootCauses[0]?.evidence.map((item) => item.summary)).toContainEqual(
+      expect.stringMatching(
+        /^database: requests rose from 5\.\d+ s to (199|200)\.\d+ s \(z 50\), the load this service sends it since its change$/,
+      ),
+    );
+    expect(report.rootCauses.map((cause) => cause.service)).toContain('database');
+  });
+});
+
 describe('judgeSeries', () => {
   it('cannot judge a series seen too rarely in the baseline', () => {
     const sparse: Series = {
