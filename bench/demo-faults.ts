@@ -99,6 +99,9 @@ try {
 const byFault = new Map<string, Outcome[]>();
 for (const outcome of outcomes) byFault.set(outcome.fault, [...(byFault.get(outcome.fault) ?? []), outcome]);
 const numbers = (values: (number | null)[]) => values.filter((value): value is number => value !== null);
+/** Median of the runs that measured something; null when none did (no alert, no report). */
+const medianOf = (values: (number | null)[]) =>
+  numbers(values).length === 0 ? null : median(numbers(values));
 print({
   benchmark: 'demo shop fault scenarios: fault → alert, alert → report, top-1 root cause (no LLM)',
   machine: machine(),
@@ -108,8 +111,8 @@ print({
       fault,
       {
         truth: items[0]?.truth,
-        faultToAlertMsMedian: median(numbers(items.map((item) => item.faultToAlertMs))),
-        alertToReportMsMedian: median(numbers(items.map((item) => item.alertToReportMs))),
+        faultToAlertMsMedian: medianOf(items.map((item) => item.faultToAlertMs)),
+        alertToReportMsMedian: medianOf(items.map((item) => item.alertToReportMs)),
         top1Correct: `${items.filter((item) => item.correct).length}/${items.length}`,
         top1: items.map((item) => item.top1),
         alerts: items.map((item) => item.alert),
@@ -118,8 +121,8 @@ print({
   ),
   overall: {
     top1Correct: `${outcomes.filter((outcome) => outcome.correct).length}/${outcomes.length}`,
-    alertToReportMsMedian: median(numbers(outcomes.map((outcome) => outcome.alertToReportMs))),
-    faultToAlertMsMedian: median(numbers(outcomes.map((outcome) => outcome.faultToAlertMs))),
+    alertToReportMsMedian: medianOf(outcomes.map((outcome) => outcome.alertToReportMs)),
+    faultToAlertMsMedian: medianOf(outcomes.map((outcome) => outcome.faultToAlertMs)),
   },
   targets: { top1: 'all', alertToReportMs: '< 2000 (p50)', faultToAlertMs: '< 30000' },
 });
