@@ -20,6 +20,9 @@ const changeSchema = z.union([
   z.strictObject({ release: z.strictObject({ component: z.string(), env }) }),
   z.strictObject({ bindingEnv: z.strictObject({ component: z.string(), env }) }),
   z.strictObject({
+    build: z.strictObject({ component: z.string(), parameters: env }),
+  }),
+  z.strictObject({
     resources: z.strictObject({
       component: z.string(),
       requests: z.record(z.string(), z.string()).optional(),
@@ -105,6 +108,28 @@ export class DemoFaults {
     return { fault: name, environment, changes };
   }
 
+  /** Runs the component's build with these parameters and waits for its outcome (a minute at most). */
+  private async build(component: string, parameters: Record<string, string>): Promise<string> {
+    const name = `${component}-build-${Date.now().toString(36)}`;
+    await this.options.platform.apply([
+      {
+        apiVersion: 'opspilot.dev/v1alpha1',
+        kind: 'WorkflowRun',
+        metadata: { name, namespace: this.namespace },
+        spec: { component, parameters },
+      },
+    ]);
+    const deadline = Date.now() + 60_000;
+    let phase = 'Pending';
+    while (Date.now() < deadline) {
+      const run = await this.options.platform.get('WorkflowRun', this.namespace, name);
+      phase = (run.status as { phase?: string } | undefined)?.phase ?? 'Pending';
+      if (phase === 'Succeeded' || phase === 'Failed' || phase === 'Cancelled') break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    return `build ${name} ${phase}`;
+  }
+
   /** Puts the shop back as demo/shop.yaml declares it, through the governed path. */
   async heal(): Promise<{ proposals: { id: string; title: string; status: string }[] }> {
     const file = join(this.options.root, 'shop.yaml');
@@ -123,6 +148,16 @@ export class DemoFaults {
 
   private async run(change: z.infer<typeof changeSchema>, environment: string): Promise<string> {
     const platform = this.options.platform;
+    if ('build' in change) {
+      // A good build first when there is none to compare with, then the one with the changed input.
+      const { component, parameters } = change.build;
+      const runs = await platform.list('WorkflowRun', { namespace: this.namespace, component });
+      const good = runs.some((run) => (run.status as { phase?: string } | undefined)?.phase === 'Succeeded');
+      const outcomes: string[] = [];
+      if (!good) outcomes.push(await this.build(component, {}));
+      outcomes.push(await this.build(component, parameters));
+      return outcomes.join('; ');
+    }
     if ('release' in change) {
       // The component's own environment changes: a new release that rolls out.
       const { component } = change.release;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnvironmentStatus } from '../../src/platform/contracts.js';
 import type { RcaReportView } from '../../src/rca/contracts.js';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { runCli, startServer, type RunningServer } from '../helpers/opspilot-process.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -129,4 +130,36 @@ describe('the demo shop', () => {
     expect(verify.code).toBe(0);
     expect(verify.stdout).toMatch(/^audit chain ok/);
   }, 240_000);
+
+  it('fails a build on a wrong source path, and comparing with the last good run shows the changed input', async () => {
+    const fault = await cli(['demo', 'fault', 'build-failure']);
+    expect(fault.code, fault.stderr).toBe(0);
+    expect(fault.stdout).toMatch(/build email-build-\w+ Succeeded; build email-build-\w+ Failed/);
+    const failed = /build (email-build-\w+) Failed/.exec(fault.stdout)?.[1] ?? '';
+    const client = new Client({ name: 'demo-test', version: '1.0.0' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${server.url}/mcp/control-plane`), {
+        requestInit: { headers: server.headers },
+      }),
+    );
+    try {
+      const result = await client.callTool({
+        name: 'compare_workflow_runs',
+        arguments: { namespace: 'shop', run: failed },
+      });
+      const comparison = result.structuredContent as {
+        baseline: string | null;
+        changedInputs: { field: string; after: unknown }[];
+        firstDifferences: { failed: string | null }[];
+      };
+      expect(comparison.baseline).toMatch(/^email-build-/);
+      expect(comparison.changedInputs).toContainEqual(
+        expect.objectContaining({ field: 'parameters', after: { SOURCE: 'src/email.mjs' } }),
+      );
+      // The first output line that differs already names the wrong path.
+      expect(comparison.firstDifferences[0]?.failed).toMatch(/compiling src\/email\.mjs$/);
+    } finally {
+      await client.close();
+    }
+  }, 60_000);
 });
