@@ -5,6 +5,7 @@
 // is written from the report itself.
 import type { RootCause } from '../analysis/rca/model.js';
 import { analyzeRootCauses } from '../analysis/rca/rank-root-causes.js';
+import { withErrorTemplates } from '../analysis/rca/error-templates.js';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { EventBus } from '../core/event-bus.js';
@@ -19,7 +20,7 @@ import type { RcaReportView } from '../rca/contracts.js';
 import type { ReportNotifier } from '../rca/notifier.js';
 import type { ReportWriter } from '../rca/writer.js';
 import { alertSchema, alertTopics, type AlertView } from '../telemetry/alerting/contracts.js';
-import { gatherEvidence } from './rca-evidence.js';
+import { gatherErrorTemplates, gatherEvidence } from './rca-evidence.js';
 
 /** Who alert-triggered investigations run as. */
 export const rcaAgentPrincipal: Principal = {
@@ -114,7 +115,14 @@ export class RcaAgent {
     });
     try {
       const input = await gatherEvidence(services, alert, this.options.clock.now());
-      const analysis = analyzeRootCauses(input);
+      const templates = await gatherErrorTemplates(services, alert, input.window);
+      const analysis = withErrorTemplates(
+        analyzeRootCauses(input),
+        templates,
+        input.window,
+        (template) =>
+          `get_error_summary ${JSON.stringify({ namespace: alert.namespace, component: template.components[0], environment: alert.environment ?? undefined })} — "${template.template}"`,
+      );
       const remediation = await this.remediate(services, alert, analysis.rootCauses[0]);
       const completed: RcaReportView = {
         ...report,

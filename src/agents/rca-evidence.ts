@@ -1,13 +1,18 @@
 // Gathers what the RCA engine needs about an alert through the governed services, as the caller (the rca-agent
 // principal, or the person who asked): per-component metric series, the dependency graph, platform events and
 // changes around onset. Every read is authorized and audited like any other.
-import type { PlatformSignal, RcaInput, Series } from '../analysis/rca/model.js';
+import type { TemplateTrend } from '../analysis/rca/error-templates.js';
+import type { PlatformSignal, RcaInput, RcaWindow, Series } from '../analysis/rca/model.js';
 import { NotFoundError } from '../core/errors.js';
 import type { GovernedServices } from '../governance/governed-services.js';
 import type { Proposal } from '../governance/proposals/contracts.js';
 import type { ReleaseBindingSpec } from '../platform/resource-kinds.js';
 import type { AlertView } from '../telemetry/alerting/contracts.js';
-import { metricQuerySchema, type MetricResult } from '../telemetry/query/contracts.js';
+import {
+  errorSummaryQuerySchema,
+  metricQuerySchema,
+  type MetricResult,
+} from '../telemetry/query/contracts.js';
 
 export interface EvidenceWindow {
   /** Minutes of normal operation before onset to compare with. */
@@ -83,6 +88,37 @@ async function absentAsEmpty<T>(query: () => Promise<T>): Promise<T | undefined>
     if (error instanceof NotFoundError) return undefined;
     throw error;
   }
+}
+
+/** Error templates of the namespace over the whole window, with their trend, for withErrorTemplates(). */
+export async function gatherErrorTemplates(
+  services: GovernedServices,
+  alert: AlertView,
+  window: RcaWindow,
+): Promise<TemplateTrend[]> {
+  const from = new Date(window.baselineStartUs / 1000).toISOString();
+  const to = new Date(window.endUs / 1000).toISOString();
+  const summary = await absentAsEmpty(() =>
+    services.errorSummary(
+      errorSummaryQuerySchema.parse({
+        namespace: alert.namespace,
+        environment: alert.environment ?? undefined,
+        from,
+        to,
+        limit: 30,
+        buckets: 60,
+        newSince: new Date(window.onsetUs / 1000).toISOString(),
+      }),
+    ),
+  );
+  return (summary?.templates ?? []).map((template) => ({
+    template: template.template,
+    components: template.components,
+    firstEverSeenUs: Date.parse(template.firstEverSeen) * 1000,
+    trend: template.trend.map((point) => [Date.parse(point.time) * 1000, point.count] as const),
+    samples: template.samples,
+    traceIds: template.traceIds,
+  }));
 }
 
 function seriesOf(result: MetricResult, kind: Series['kind']): Series[] {

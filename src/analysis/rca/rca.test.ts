@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Edge, RcaWindow, Series } from './model.js';
 import { analyzeRootCauses } from './rank-root-causes.js';
 import { judgeSeries } from './judge-series.js';
+import { withErrorTemplates } from './error-templates.js';
 
 const minute = 60_000_000;
 const start = Date.UTC(2026, 10, 21, 10, 0) * 1000;
@@ -250,5 +251,71 @@ describe('judgeSeries', () => {
     expect(verdict?.anomalous).toBe(true);
     expect(verdict?.departures).toHaveLength(15);
     expect(verdict?.firstAnomalousUs).toBe(window.onsetUs);
+  });
+});
+
+describe('error templates', () => {
+  it('add new and surging error messages of a root cause to its evidence, and nothing steady', () => {
+    const report = analyzeRootCauses({
+      window,
+      edges: [],
+      series: [series('cart', 'errors', 0.001, 0.0005, () => 0.3)],
+    });
+    const trend = (before: number, after: number) =>
+      Array.from(
+        { length: 75 },
+        (_, index) => [start + index * minute, index < 60 ? before : after] as const,
+      );
+    const enriched = withErrorTemplates(
+      report,
+      [
+        {
+          template: 'cannot read properties of undefined (reading <*>)',
+          components: ['cart'],
+          firstEverSeenUs: window.onsetUs + minute,
+          trend: trend(0, 4),
+          samples: ["cannot read properties of undefined (reading 'quantity')"],
+          traceIds: ['abc'],
+        },
+        {
+          template: 'cache miss for <*>',
+          components: ['cart'],
+          firstEverSeenUs: start,
+          trend: trend(2, 2),
+          samples: [],
+          traceIds: [],
+        },
+      ],
+      window,
+      (template) => `opspilot logs cart --grep "${template.template}"`,
+    );
+    const evidence = enriched.rootCauses[0]?.evidence ?? [];
+    expect(evidence.map((item) => item.source)).toEqual(['metric', 'log']);
+    // Buckets wider than the incident so far: a new template's lines all count, wherever its bucket starts.
+    const coarse = withErrorTemplates(
+      report,
+      [
+        {
+          template: 'connection pool exhausted',
+          components: ['cart'],
+          firstEverSeenUs: window.onsetUs + minute,
+          trend: [
+            [start, 0],
+            [start + 30 * minute, 0],
+            [start + 60 * minute - 5 * minute, 12],
+          ],
+          samples: [],
+          traceIds: [],
+        },
+      ],
+      window,
+      () => '',
+    );
+    expect(coarse.rootCauses[0]?.evidence.at(-1)?.summary).toBe(
+      `new error in cart's log: "connection pool exhausted" 12× since onset`,
+    );
+    expect(evidence[1]?.summary).toMatch(
+      /^new error in cart's log: "cannot read properties of undefined \(reading <\*>\)" 60× since onset, e\.g\. /,
+    );
   });
 });

@@ -195,7 +195,7 @@ export function describeReport(report: RcaReportView): string {
       lines.push(
         `  ${index + 1}. ${cause.service} — ${cause.kind}, ${Math.round(cause.score * 100)}%${cause.explains.length === 0 ? '' : `, explains ${cause.explains.join(', ')}`}`,
       );
-      for (const item of cause.evidence.slice(0, 3)) {
+      for (const item of cause.evidence.slice(0, 5)) {
         lines.push(`       ${item.summary}`);
         lines.push(`         see: ${item.query}`);
       }
