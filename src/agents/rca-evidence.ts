@@ -48,8 +48,14 @@ export async function gatherEvidence(
   // About 300 points over the whole window, and never coarser than a minute.
   const stepSeconds = Math.max(5, Math.min(60, Math.round((endUs - baselineStartUs) / 1e6 / 300)));
 
+  // The metric the alert itself watches, when it is not one of the above (a threshold on any stored metric).
+  const watched = await watchedMetric(services, alert);
+  const judged =
+    watched === undefined || metrics.some((metric) => metric.name === watched)
+      ? metrics
+      : [...metrics, { name: watched, kind: 'performance' as const }];
   const results = await Promise.all(
-    metrics.map(async ({ name, kind }) => {
+    judged.map(async ({ name, kind }) => {
       const result = await absentAsEmpty(() =>
         services.metrics(
           metricQuerySchema.parse({
@@ -87,6 +93,18 @@ async function absentAsEmpty<T>(query: () => Promise<T>): Promise<T | undefined>
   } catch (error) {
     if (error instanceof NotFoundError) return undefined;
     throw error;
+  }
+}
+
+/** The stored metric a threshold AlertRule watches, if the alert comes from one the caller may read. */
+async function watchedMetric(services: GovernedServices, alert: AlertView): Promise<string | undefined> {
+  const name = /^AlertRule\/(.+)$/.exec(alert.rule)?.[1];
+  if (name === undefined) return undefined;
+  try {
+    const rule = await services.get('AlertRule', alert.namespace, name);
+    return (rule.spec as { threshold?: { metric?: string } }).threshold?.metric;
+  } catch {
+    return undefined;
   }
 }
 
