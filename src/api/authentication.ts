@@ -2,7 +2,6 @@
 // on the request. A route without an entry in route-actions.ts refuses to register, so none is left open by
 // accident. Unauthenticated and forbidden requests are audited like the others.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { digest } from '../core/canonical-json.js';
 import { UnauthenticatedError } from '../core/errors.js';
 import type { Governance } from '../governance/governance.js';
 import type { GovernedServices } from '../governance/governed-services.js';
@@ -59,40 +58,20 @@ export function installAuthentication(app: FastifyInstance, governance: Governan
       principal = await governance.authenticate(request.headers.authorization, audiences);
     } catch (error) {
       if (!(error instanceof UnauthenticatedError)) throw error;
-      await governance.audit.append({
-        principal: '(unauthenticated)',
-        principalKind: 'anonymous',
-        client: userAgent,
-        edge,
-        action,
-        namespace: '',
-        target: `${request.method} ${path}`,
-        argsDigest: digest(null),
-        decision: 'deny',
-        reasons: [error.message],
-        result: 'unauthenticated',
-        latencyMs: performance.now() - started,
-      });
+      const target = `${request.method} ${path}`;
+      await governance.recordDenial(
+        { principal: undefined, client: userAgent, edge, action, target },
+        error.message,
+        started,
+      );
       return challenge(request, reply, error, mcpPath);
     }
     request.governedServices = governance.forCaller({ principal, edge, client: userAgent });
     // The coarse gate: the route's action somewhere. Services check the exact scope of every call.
     if (!request.governedServices.may(action)) {
       const reason = `${principal.subject} has no role that allows ${action}`;
-      await governance.audit.append({
-        principal: principal.subject,
-        principalKind: principal.kind,
-        client: userAgent,
-        edge,
-        action,
-        namespace: '',
-        target: `${request.method} ${path}`,
-        argsDigest: digest(null),
-        decision: 'deny',
-        reasons: [reason],
-        result: 'forbidden',
-        latencyMs: performance.now() - started,
-      });
+      const target = `${request.method} ${path}`;
+      await governance.recordDenial({ principal, client: userAgent, edge, action, target }, reason, started);
       const body = problem('forbidden', reason, {
         hint: `Ask an admin for a RoleBinding whose role includes ${action} (see docs/governance.md).`,
       });

@@ -114,20 +114,11 @@ export class Governance {
   async ingestPermit(authorization: string | undefined, client: string): Promise<'*' | ReadonlySet<string>> {
     const started = performance.now();
     const refuse = async (principal: Principal | undefined, error: Error): Promise<never> => {
-      await this.audit.append({
-        principal: principal?.subject ?? '(unauthenticated)',
-        principalKind: principal?.kind ?? 'anonymous',
-        client,
-        edge: 'otlp',
-        action: 'telemetry.ingest',
-        namespace: '',
-        target: 'otlp',
-        argsDigest: digest(null),
-        decision: 'deny',
-        reasons: [error.message],
-        result: principal === undefined ? 'unauthenticated' : 'forbidden',
-        latencyMs: performance.now() - started,
-      });
+      await this.recordDenial(
+        { principal, client, edge: 'otlp', action: 'telemetry.ingest', target: 'otlp' },
+        error.message,
+        started,
+      );
       throw error;
     };
     let principal: Principal;
@@ -152,6 +143,38 @@ export class Governance {
       );
     }
     return namespaces === '*' ? '*' : new Set(namespaces);
+  }
+
+  /**
+   * Audits a request refused before any service ran: unauthenticated (no principal) or without the action
+   * anywhere. Resolves once the record is committed.
+   */
+  async recordDenial(
+    request: {
+      readonly principal: Principal | undefined;
+      readonly client: string;
+      readonly edge: string;
+      readonly action: string;
+      readonly target: string;
+    },
+    reason: string,
+    started: number,
+  ): Promise<void> {
+    const { principal } = request;
+    await this.audit.append({
+      principal: principal?.subject ?? '(unauthenticated)',
+      principalKind: principal?.kind ?? 'anonymous',
+      client: request.client,
+      edge: request.edge,
+      action: request.action,
+      namespace: '',
+      target: request.target,
+      argsDigest: digest(null),
+      decision: 'deny',
+      reasons: [reason],
+      result: principal === undefined ? 'unauthenticated' : 'forbidden',
+      latencyMs: performance.now() - started,
+    });
   }
 
   /** Reloads RoleBinding grants into the authorizer (after every platform change that touched them). */
