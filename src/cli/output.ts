@@ -1,5 +1,6 @@
 // Renders resources and events for people (aligned tables) and for programs (JSON, YAML).
 import { stringify } from 'yaml';
+import { InvalidError } from '../core/errors.js';
 import type { ComponentStatus, EnvironmentStatus, PlatformEvent } from '../platform/contracts.js';
 import type {
   AlertRuleSpec,
@@ -19,6 +20,19 @@ import type {
 } from '../platform/resource-kinds.js';
 
 export type OutputFormat = 'table' | 'json' | 'yaml';
+
+/** The -o value, if it is one of `allowed`; else an error naming the choices. */
+export function parseOutputFormat<F extends string>(text: string, allowed: readonly F[]): F {
+  const format = allowed.find((candidate) => candidate === text);
+  if (format === undefined) {
+    const choices =
+      allowed.length > 1
+        ? `${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1) ?? ''}`
+        : (allowed[0] ?? '');
+    throw new InvalidError(`unknown output format '${text}'`, [], { hint: `Use ${choices}.` });
+  }
+  return format;
+}
 
 export function renderData(data: unknown, format: Exclude<OutputFormat, 'table'>): string {
   return format === 'json' ? `${JSON.stringify(data, null, 2)}\n` : stringify(data, { lineWidth: 0 });

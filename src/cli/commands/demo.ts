@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { reportError } from '../errors.js';
-import { renderData, table } from '../output.js';
+import { parseOutputFormat, renderData, table } from '../output.js';
 
 interface Outcome {
   proposals: { id: string; title: string; status: string }[];
@@ -19,11 +19,12 @@ export function registerDemo(program: Command, context: CliContext): void {
     .option('-o, --output <format>', 'table, json or yaml', 'table')
     .action(async (options: { output: string }) => {
       try {
+        const output = parseOutputFormat(options.output, ['table', 'json', 'yaml']);
         const result = await context.client().get<{
           items: { name: string; description: string; truth: { component: string; kind: string } }[];
         }>('/api/v1/demo/faults');
-        if (options.output === 'json' || options.output === 'yaml') {
-          context.out(renderData(result, options.output));
+        if (output !== 'table') {
+          context.out(renderData(result, output));
           return;
         }
         context.out(

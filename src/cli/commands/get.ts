@@ -6,7 +6,15 @@ import { formatBytes } from '../../core/quantity.js';
 import { kindInfo, kinds, resolveKind, type Resource } from '../../platform/resource-kinds.js';
 import type { CliContext } from '../context.js';
 import { reportError } from '../errors.js';
-import { age, eventTable, renderData, resourceTable, table, type OutputFormat } from '../output.js';
+import {
+  age,
+  eventTable,
+  parseOutputFormat,
+  renderData,
+  resourceTable,
+  table,
+  type OutputFormat,
+} from '../output.js';
 import type { AlertEventView, AlertView } from '../../telemetry/alerting/contracts.js';
 
 interface GetOptions {
@@ -57,7 +65,7 @@ Examples:
     )
     .action(async (kindText: string, name: string | undefined, options: GetOptions) => {
       try {
-        const format = parseFormat(options.output);
+        const format = parseOutputFormat(options.output, formats);
         if (['event', 'events', 'ev'].includes(kindText.toLowerCase())) {
           await getEvents(context, options, format);
           return;
@@ -206,11 +214,4 @@ async function getNodes(context: CliContext, format: OutputFormat): Promise<void
       ]),
     ),
   );
-}
-
-function parseFormat(text: string): OutputFormat {
-  const format = formats.find((candidate) => candidate === text);
-  if (format === undefined)
-    throw new InvalidError(`unknown output format '${text}'`, [], { hint: 'Use table, json or yaml.' });
-  return format;
 }

@@ -9,7 +9,7 @@ import type { AuditRecord } from '../../governance/audit/audit-log.js';
 import type { CliContext } from '../context.js';
 import { reportError } from '../errors.js';
 import { exitCodes } from '../exit-codes.js';
-import { renderData, table, type OutputFormat } from '../output.js';
+import { parseOutputFormat, renderData, table } from '../output.js';
 
 interface TokenOptions {
   subject: string;
@@ -110,12 +110,13 @@ Examples:
     .option('-o, --output <format>', 'table, json or yaml', 'table')
     .action(async (options: { namespace?: string; status?: string; output: string }) => {
       try {
+        const output = parseOutputFormat(options.output, ['table', 'json', 'yaml']);
         const result = await context.client().get<{ items: ProposalSummary[] }>('/api/v1/proposals', {
           namespace: options.namespace,
           status: options.status,
         });
-        if (options.output !== 'table') {
-          context.out(renderData(result.items, dataFormat(options.output)));
+        if (output !== 'table') {
+          context.out(renderData(result.items, output));
           return;
         }
         context.out(
@@ -143,12 +144,9 @@ Examples:
     .option('-o, --output <format>', 'text, json or yaml', 'text')
     .action(async (id: string, options: { output: string }) => {
       try {
+        const output = parseOutputFormat(options.output, ['text', 'json', 'yaml']);
         const proposal = await context.client().get<Proposal>(`/api/v1/proposals/${encodeURIComponent(id)}`);
-        context.out(
-          options.output === 'text'
-            ? describeProposal(proposal)
-            : renderData(proposal, dataFormat(options.output)),
-        );
+        context.out(output === 'text' ? describeProposal(proposal) : renderData(proposal, output));
       } catch (error) {
         process.exitCode = reportError(error, context.err);
       }
@@ -270,11 +268,6 @@ Examples:
         }
       },
     );
-}
-
-function dataFormat(output: string): Exclude<OutputFormat, 'table'> {
-  if (output === 'json' || output === 'yaml') return output;
-  throw new InvalidError(`unknown output format ${output}`, [], { hint: 'Use table, text, json or yaml.' });
 }
 
 function describeProposal(proposal: Proposal): string {

@@ -1,19 +1,11 @@
 // `opspilot rca list|show|run`: root-cause reports, and investigating an alert on demand.
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { InvalidError } from '../../core/errors.js';
 import type { RcaReportView } from '../../rca/contracts.js';
 import type { CliContext } from '../context.js';
 import { reportError } from '../errors.js';
 import { exitCodes } from '../exit-codes.js';
-import { age, renderData, table } from '../output.js';
-
-function format(text: string, allowed: readonly string[]): string {
-  if (!allowed.includes(text)) {
-    throw new InvalidError(`unknown output format '${text}'`, [], { hint: `Use ${allowed.join(', ')}.` });
-  }
-  return text;
-}
+import { age, parseOutputFormat, renderData, table } from '../output.js';
 
 export function registerRca(program: Command, context: CliContext): void {
   const rca = program
@@ -29,14 +21,14 @@ export function registerRca(program: Command, context: CliContext): void {
     .option('-o, --output <format>', 'table, json or yaml', 'table')
     .action(async (options: { namespace?: string; status?: string; limit: string; output: string }) => {
       try {
-        const output = format(options.output, ['table', 'json', 'yaml']);
+        const output = parseOutputFormat(options.output, ['table', 'json', 'yaml']);
         const result = await context.client().get<{ items: RcaReportView[] }>('/api/v1/rca/reports', {
           namespace: options.namespace,
           status: options.status,
           limit: options.limit,
         });
         if (output !== 'table') {
-          context.out(renderData(result, output as 'json' | 'yaml'));
+          context.out(renderData(result, output));
         } else if (result.items.length === 0) {
           context.err('No RCA reports.\n');
         } else {
@@ -76,13 +68,11 @@ export function registerRca(program: Command, context: CliContext): void {
     .option('-o, --output <format>', 'text, json or yaml', 'text')
     .action(async (id: string, options: { output: string }) => {
       try {
-        const output = format(options.output, ['text', 'json', 'yaml']);
+        const output = parseOutputFormat(options.output, ['text', 'json', 'yaml']);
         const report = await context
           .client()
           .get<RcaReportView>(`/api/v1/rca/reports/${encodeURIComponent(id)}`);
-        context.out(
-          output === 'text' ? describeReport(report) : renderData(report, output as 'json' | 'yaml'),
-        );
+        context.out(output === 'text' ? describeReport(report) : renderData(report, output));
       } catch (error) {
         process.exitCode = reportError(error, context.err);
       }
@@ -127,13 +117,11 @@ Examples:
     .option('-o, --output <format>', 'text, json or yaml', 'text')
     .action(async (options: { alert: string; output: string }) => {
       try {
-        const output = format(options.output, ['text', 'json', 'yaml']);
+        const output = parseOutputFormat(options.output, ['text', 'json', 'yaml']);
         const report = await context
           .client()
           .post<RcaReportView>('/api/v1/rca/reports', { alert: options.alert });
-        context.out(
-          output === 'text' ? describeReport(report) : renderData(report, output as 'json' | 'yaml'),
-        );
+        context.out(output === 'text' ? describeReport(report) : renderData(report, output));
         if (report.status === 'failed') process.exitCode = exitCodes.failure;
       } catch (error) {
         process.exitCode = reportError(error, context.err);
