@@ -104,6 +104,15 @@ async function fakeLlm(): Promise<FakeLlm> {
   return fake;
 }
 
+/** A server with the namespace the alerts below belong to. */
+async function startShop(env: Record<string, string> = {}): Promise<InProcessServer> {
+  const server = await startInProcess(env);
+  await server.opspilot.platform.apply([
+    { apiVersion: 'opspilot.dev/v1alpha1', kind: 'Namespace', metadata: { name: 'shop' }, spec: {} },
+  ]);
+  return server;
+}
+
 const admin: Caller = { principal: systemPrincipal, edge: 'rest', client: 'vitest' };
 
 async function fireAlert(opspilot: Opspilot): Promise<AlertView> {
@@ -156,7 +165,7 @@ describe('with an OpenAI-compatible endpoint', () => {
 
   beforeAll(async () => {
     fake = await fakeLlm();
-    server = await startInProcess({
+    server = await startShop({
       OPSPILOT_LLM__PROVIDER: 'openai-compatible',
       OPSPILOT_LLM__BASE_URL: fake.url,
       OPSPILOT_LLM__MODEL: 'test-model',
@@ -166,9 +175,6 @@ describe('with an OpenAI-compatible endpoint', () => {
       OPSPILOT_LLM__OUTPUT_PRICE_PER_MILLION: '15',
     });
     ({ opspilot, url } = server);
-    await opspilot.platform.apply([
-      { apiVersion: 'opspilot.dev/v1alpha1', kind: 'Namespace', metadata: { name: 'shop' }, spec: {} },
-    ]);
   }, 30_000);
 
   afterAll(async () => {
@@ -247,16 +253,13 @@ describe('with Anthropic', () => {
 
   beforeAll(async () => {
     fake = await fakeLlm();
-    server = await startInProcess({
+    server = await startShop({
       OPSPILOT_LLM__PROVIDER: 'anthropic',
       OPSPILOT_LLM__BASE_URL: fake.url,
       OPSPILOT_LLM__MODEL: 'claude-test',
       OPSPILOT_LLM__API_KEY: 'sk-ant-test',
     });
     ({ opspilot } = server);
-    await opspilot.platform.apply([
-      { apiVersion: 'opspilot.dev/v1alpha1', kind: 'Namespace', metadata: { name: 'shop' }, spec: {} },
-    ]);
   }, 30_000);
 
   afterAll(async () => {
@@ -283,11 +286,8 @@ describe('without an LLM', () => {
   let url: string;
 
   beforeAll(async () => {
-    server = await startInProcess();
+    server = await startShop();
     ({ opspilot, url } = server);
-    await opspilot.platform.apply([
-      { apiVersion: 'opspilot.dev/v1alpha1', kind: 'Namespace', metadata: { name: 'shop' }, spec: {} },
-    ]);
   }, 30_000);
 
   afterAll(async () => {
