@@ -6,6 +6,7 @@
 import type { RootCause } from '../analysis/rca/model.js';
 import { analyzeRootCauses } from '../analysis/rca/rank-root-causes.js';
 import { withErrorTemplates } from '../analysis/rca/error-templates.js';
+import { findTraceOrigins, withTraceOrigins } from '../analysis/rca/trace-origins.js';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { EventBus } from '../core/event-bus.js';
@@ -20,7 +21,7 @@ import type { RcaReportView } from '../rca/contracts.js';
 import type { ReportNotifier } from '../rca/notifier.js';
 import type { ReportWriter } from '../rca/writer.js';
 import { alertSchema, alertTopics, type AlertView } from '../telemetry/alerting/contracts.js';
-import { gatherErrorTemplates, gatherEvidence } from './rca-evidence.js';
+import { gatherErrorTemplates, gatherEvidence, gatherTraceSample } from './rca-evidence.js';
 
 /** Who alert-triggered investigations run as. */
 export const rcaAgentPrincipal: Principal = {
@@ -115,13 +116,22 @@ export class RcaAgent {
     });
     try {
       const input = await gatherEvidence(services, alert, this.options.clock.now());
-      const templates = await gatherErrorTemplates(services, alert, input.window);
-      const analysis = withErrorTemplates(
-        analyzeRootCauses(input),
-        templates,
-        input.window,
-        (template) =>
-          `get_error_summary ${JSON.stringify({ namespace: alert.namespace, component: template.components[0], environment: alert.environment ?? undefined })} — "${template.template}"`,
+      const [templates, traces] = await Promise.all([
+        gatherErrorTemplates(services, alert, input.window),
+        gatherTraceSample(services, alert, input.window),
+      ]);
+      const origins = findTraceOrigins(traces);
+      const analysis = withTraceOrigins(
+        withErrorTemplates(
+          analyzeRootCauses(input),
+          templates,
+          input.window,
+          (template) =>
+            `get_error_summary ${JSON.stringify({ namespace: alert.namespace, component: template.components[0], environment: alert.environment ?? undefined })} — "${template.template}"`,
+        ),
+        origins,
+        (origin) =>
+          `query_trace_spans ${JSON.stringify({ namespace: alert.namespace, traceId: origin.exampleTraceId })}`,
       );
       const remediation = await this.remediate(services, alert, analysis.rootCauses[0]);
       const completed: RcaReportView = {
@@ -137,6 +147,14 @@ export class RcaAgent {
         timeline: [...analysis.timeline],
         noRootCause: analysis.noRootCause,
         recommendations: recommendationsFor(alert, analysis.rootCauses[0], remediation),
+        traces:
+          origins.errors.length + origins.latency.length === 0 && origins.sampled.traces === 0
+            ? null
+            : {
+                errors: [...origins.errors],
+                latency: [...origins.latency],
+                sampled: origins.sampled,
+              },
         remediation,
       };
       const written = await this.write({ ...completed, narrative: narrativeOf(completed) });
@@ -309,6 +327,19 @@ export function narrativeOf(report: RcaReportView): string {
           .join(', ')}.`,
       );
     }
+  }
+  const traces = report.traces;
+  const errorOrigin = traces?.errors[0];
+  if (errorOrigin !== undefined) {
+    lines.push(
+      `In the traces, failures begin at ${errorOrigin.service} (${errorOrigin.operation}) in ${errorOrigin.traces} of ${errorOrigin.of} failing traces.`,
+    );
+  }
+  const latencyOrigin = traces?.latency[0];
+  if (latencyOrigin !== undefined) {
+    lines.push(
+      `Of the latency added to requests, ${Math.round(latencyOrigin.share * 100)}% is spent in ${latencyOrigin.service} (+${latencyOrigin.addedMs} ms per request, mostly ${latencyOrigin.operation}).`,
+    );
   }
   for (const excluded of report.excluded.slice(0, 3))
     lines.push(`Not ${excluded.service}: ${excluded.reason}.`);

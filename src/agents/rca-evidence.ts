@@ -2,6 +2,7 @@
 // principal, or the person who asked): per-component metric series, the dependency graph, platform events and
 // changes around onset. Every read is authorized and audited like any other.
 import type { TemplateTrend } from '../analysis/rca/error-templates.js';
+import type { findTraceOrigins, TraceSide } from '../analysis/rca/trace-origins.js';
 import type { PlatformSignal, RcaInput, RcaWindow, Series } from '../analysis/rca/model.js';
 import { NotFoundError } from '../core/errors.js';
 import type { GovernedServices } from '../governance/governed-services.js';
@@ -11,6 +12,7 @@ import type { AlertView } from '../telemetry/alerting/contracts.js';
 import {
   errorSummaryQuerySchema,
   metricQuerySchema,
+  traceQuerySchema,
   type MetricResult,
 } from '../telemetry/query/contracts.js';
 
@@ -137,6 +139,29 @@ export async function gatherErrorTemplates(
     samples: template.samples,
     traceIds: template.traceIds,
   }));
+}
+
+/** Traces sampled before and after onset (failing ones and any), for findTraceOrigins(). */
+export async function gatherTraceSample(
+  services: GovernedServices,
+  alert: AlertView,
+  window: RcaWindow,
+  perSide = 50,
+): Promise<Parameters<typeof findTraceOrigins>[0]> {
+  const iso = (us: number) => new Date(us / 1000).toISOString();
+  const scope = { namespace: alert.namespace, environment: alert.environment ?? undefined, limit: perSide };
+  const sample = async (fromUs: number, toUs: number, status?: 'error'): Promise<TraceSide> => {
+    const query = traceQuerySchema.parse({ ...scope, from: iso(fromUs), to: iso(toUs), status });
+    const found = await absentAsEmpty(() => services.traceSample(query));
+    return { traces: found?.traces ?? [], fromUs, toUs, truncated: found?.truncated ?? false };
+  };
+  const [failing, failingBefore, all, allBefore] = await Promise.all([
+    sample(window.onsetUs, window.endUs, 'error'),
+    sample(window.baselineStartUs, window.baselineEndUs, 'error'),
+    sample(window.onsetUs, window.endUs),
+    sample(window.baselineStartUs, window.baselineEndUs),
+  ]);
+  return { failing, failingBefore, all, allBefore };
 }
 
 function seriesOf(result: MetricResult, kind: Series['kind']): Series[] {

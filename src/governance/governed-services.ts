@@ -34,6 +34,7 @@ import type {
   ResourceUsage,
   ResourceUsageQuery,
   TraceQuery,
+  TraceSample,
   TraceSearchResult,
   TraceView,
 } from '../telemetry/query/contracts.js';
@@ -342,6 +343,17 @@ export class GovernedServices {
 
   traces(query: TraceQuery): Promise<TraceSearchResult> {
     return this.guard('telemetry.read', scopeTarget(query), query, () => this.telemetry.traces(query));
+  }
+
+  /** Traces matching `query` with all their spans, for the trace analyzers (one read, one audit record). */
+  traceSample(query: TraceQuery): Promise<TraceSample> {
+    return this.guard(
+      'telemetry.read',
+      scopeTarget(query),
+      query,
+      () => this.telemetry.traceSample(query),
+      (result) => `${result.traces.length} traces`,
+    );
   }
 
   metricNames(scope: {

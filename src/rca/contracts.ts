@@ -25,6 +25,42 @@ export const rootCauseSchema = z.object({
   explains: z.array(z.string()),
 });
 
+const traceOriginsSchema = z
+  .object({
+    errors: z.array(
+      z.object({
+        service: z.string(),
+        operation: z.string(),
+        traces: z.number().describe('Failing traces since onset in which a failure began here'),
+        of: z.number().describe('Failing traces sampled since onset'),
+        tracesBefore: z.number(),
+        ofBefore: z.number(),
+        message: z.string().nullable(),
+        exampleTraceId: z.string(),
+      }),
+    ),
+    latency: z.array(
+      z.object({
+        service: z.string(),
+        baselineMs: z.number().describe('Mean critical-path self time per trace before onset'),
+        incidentMs: z.number(),
+        addedMs: z.number(),
+        share: z.number().describe('Of the latency added to the mean trace, the part spent here (0..1)'),
+        operation: z.string(),
+        traces: z.number(),
+        tracesBefore: z.number(),
+        exampleTraceId: z.string(),
+      }),
+    ),
+    sampled: z.object({
+      failingTraces: z.number(),
+      failingTracesBefore: z.number(),
+      traces: z.number(),
+      tracesBefore: z.number(),
+    }),
+  })
+  .describe('Where errors originate and latency is added, from traces sampled before and after onset');
+
 export const rcaReportSchema = z
   .object({
     id: z.string(),
@@ -53,6 +89,7 @@ export const rcaReportSchema = z
     timeline: z.array(z.object({ at: z.string(), service: z.string(), what: z.string() })),
     noRootCause: z.string().nullable(),
     recommendations: z.array(z.string()),
+    traces: traceOriginsSchema.nullable().default(null),
     remediation: z
       .object({ proposal: z.string(), title: z.string(), status: z.string() })
       .nullable()

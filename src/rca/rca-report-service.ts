@@ -43,6 +43,7 @@ export class RcaReportService {
       timeline: [],
       noRootCause: null,
       recommendations: [],
+      traces: null,
       remediation: null,
       narrative: '',
       llm: { used: false, model: null, inputTokens: 0, outputTokens: 0, costUsd: 0, note: null },

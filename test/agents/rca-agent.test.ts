@@ -186,6 +186,14 @@ describe('RCA agent', () => {
     expect(report.rootCauses[0]).toMatchObject({ service: 'catalog', kind: 'scaled-to-zero' });
     expect(report.rootCauses[0]?.explains).toContain('frontend');
     expect(report.rootCauses[0]?.evidence.map((item) => item.metric)).toContain('ScaledToZero');
+    // The traces agree: failures begin at the call to catalog, which no catalog span answered.
+    expect(report.traces?.errors[0]).toMatchObject({
+      service: 'catalog',
+      operation: 'frontend → catalog GET',
+      message: 'catalog unavailable',
+    });
+    expect(report.rootCauses[0]?.evidence.map((item) => item.metric)).toContain('trace.error_origin');
+    expect(report.narrative).toContain('failures begin at catalog');
     expect(report.narrative).toContain('Most likely cause: catalog (scaled-to-zero');
     expect(report.durationMs).toBeGreaterThan(0);
 

@@ -89,6 +89,7 @@ const report: RcaReportView = {
   timeline: [],
   noRootCause: null,
   recommendations: [],
+  traces: null,
   remediation: {
     proposal: 'p-1',
     title: 'scale product-catalog in prod from 0 to 2 replicas',

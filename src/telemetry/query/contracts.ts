@@ -194,6 +194,30 @@ export const traceSearchResultSchema = z
   .meta({ id: 'TraceSearchResult' });
 export type TraceSearchResult = z.infer<typeof traceSearchResultSchema>;
 
+/** One span of a sampled trace, flat, with times in µs since the epoch: what trace analyzers read. */
+export const flatSpanSchema = z.object({
+  spanId: z.string(),
+  parentSpanId: z.string().nullable(),
+  service: z.string(),
+  name: z.string(),
+  kind: z.string(),
+  startUs: z.number(),
+  endUs: z.number(),
+  error: z.boolean().describe('Status ERROR or an HTTP status of 500 or more'),
+  statusMessage: z.string().nullable(),
+  peer: z.string().nullable().describe('The called service of a CLIENT span (peer.service, server.address)'),
+});
+export type FlatSpan = z.infer<typeof flatSpanSchema>;
+
+export const traceSampleSchema = z
+  .object({
+    window: z.object({ from: z.string(), to: z.string() }),
+    traces: z.array(z.object({ traceId: z.string(), spans: z.array(flatSpanSchema) })),
+    truncated: z.boolean(),
+  })
+  .meta({ id: 'TraceSample' });
+export type TraceSample = z.infer<typeof traceSampleSchema>;
+
 export interface SpanNode {
   spanId: string;
   parentSpanId: string | null;

@@ -15,6 +15,7 @@ import {
   type ErrorSummary,
   type ErrorSummaryQuery,
   type ErrorTemplate,
+  type FlatSpan,
   type LogEntryView,
   type LogQuery,
   type LogResult,
@@ -24,6 +25,7 @@ import {
   type ResourceUsageQuery,
   type SpanNode,
   type TraceQuery,
+  type TraceSample,
   type TraceSearchResult,
   type TraceView,
 } from './contracts.js';
@@ -574,6 +576,60 @@ export class TelemetryQueryService {
       services: [...new Set(row.resource_ids.map((id) => this.store.resource(id)?.service ?? '?'))].sort(),
     }));
     return { window: windowView(window), traces, truncated: rows.length > query.limit };
+  }
+
+  /**
+   * The traces `traces(query)` finds, each with all its spans (of the query's namespace), in one read: what the
+   * trace analyzers (where errors originate, where latency is added) need.
+   */
+  async traceSample(query: TraceQuery): Promise<TraceSample> {
+    const found = await this.traces(query);
+    if (found.traces.length === 0) return { window: found.window, traces: [], truncated: false };
+    const window = resolveWindow(query, this.clock.now());
+    const rows = await this.run<{
+      trace_id: string;
+      span_id: string;
+      parent_span_id: string;
+      resource_id: number;
+      name: string;
+      kind: number;
+      start_us: number;
+      duration_us: number;
+      status_code: number;
+      http_status: number | null;
+      status_message: string | null;
+      peer: string | null;
+    }>(
+      `SELECT trace_id, span_id, parent_span_id, resource_id, name, kind, epoch_us(ts)::DOUBLE AS start_us,
+              duration_us, status_code, http_status, status_message, peer
+       FROM spans
+       WHERE trace_id IN (SELECT unnest($ids::VARCHAR[]))
+         AND ts >= ${time('from')} - INTERVAL 1 HOUR AND ts <= ${time('to')} + INTERVAL 1 HOUR
+       ORDER BY ts LIMIT 200000`,
+      { ids: found.traces.map((trace) => trace.traceId), from: window.fromUs, to: window.toUs },
+    );
+    const byTrace = new Map<string, FlatSpan[]>(found.traces.map((trace) => [trace.traceId, []]));
+    for (const row of rows) {
+      const resource = this.store.resource(row.resource_id);
+      if (resource?.namespace !== query.namespace) continue;
+      byTrace.get(row.trace_id)?.push({
+        spanId: row.span_id,
+        parentSpanId: row.parent_span_id === '' ? null : row.parent_span_id,
+        service: resource.component,
+        name: row.name,
+        kind: spanKinds[row.kind] ?? 'UNSPECIFIED',
+        startUs: row.start_us,
+        endUs: row.start_us + row.duration_us,
+        error: row.status_code === 2 || (row.http_status ?? 0) >= 500,
+        statusMessage: row.status_message,
+        peer: row.peer,
+      });
+    }
+    return {
+      window: found.window,
+      traces: [...byTrace].map(([traceId, spans]) => ({ traceId, spans })),
+      truncated: found.truncated,
+    };
   }
 
   /** A whole trace as a span tree, with self times and the critical path. */

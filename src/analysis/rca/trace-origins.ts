@@ -1,0 +1,395 @@
+// Where, in the traces, an incident's errors originate and its latency is added. Pure.
+//
+// Errors: in each failing trace, an error span none of whose children failed is where the failure began (its
+// parents only passed it on). A CLIENT span of that kind failed in the call itself (refused, timed out, an
+// uninstrumented callee answered 5xx): the origin is the called service.
+//
+// Latency: each trace's duration is the sum of the self times along its critical path. Summing them per service
+// and comparing the mean per trace after onset with the mean before tells which services the added end-to-end
+// latency went to; the differences add up to the change of the mean trace duration.
+import { criticalPath } from '../traces/critical-path.js';
+import type { Evidence, RcaReport } from './model.js';
+
+export interface OriginSpan {
+  readonly spanId: string;
+  readonly parentSpanId: string | null;
+  readonly service: string;
+  readonly name: string;
+  readonly kind: string;
+  readonly startUs: number;
+  readonly endUs: number;
+  readonly error: boolean;
+  readonly statusMessage: string | null;
+  /** The called service of a CLIENT span, when known. */
+  readonly peer: string | null;
+}
+
+export interface SampledTrace {
+  readonly traceId: string;
+  readonly spans: readonly OriginSpan[];
+}
+
+export interface ErrorOrigin {
+  readonly service: string;
+  /** The failing operation; for a failed call, `caller → callee operation`. */
+  readonly operation: string;
+  /** Failing traces after onset in which a failure began here, of all failing traces sampled after onset. */
+  readonly traces: number;
+  readonly of: number;
+  /** The same, before onset (failures that were already usual). */
+  readonly tracesBefore: number;
+  readonly ofBefore: number;
+  readonly message: string | null;
+  readonly exampleTraceId: string;
+}
+
+export interface LatencyOrigin {
+  readonly service: string;
+  /** Mean critical-path self time per trace, before and after onset (ms). */
+  readonly baselineMs: number;
+  readonly incidentMs: number;
+  readonly addedMs: number;
+  /** Of the latency added to the mean trace, the part that went to this service (0..1). */
+  readonly share: number;
+  /** The operation of this service with the most added self time. */
+  readonly operation: string;
+  readonly traces: number;
+  readonly tracesBefore: number;
+  /** The sampled trace after onset where this service's critical-path self time was greatest. */
+  readonly exampleTraceId: string;
+}
+
+export interface TraceOrigins {
+  readonly errors: readonly ErrorOrigin[];
+  readonly latency: readonly LatencyOrigin[];
+  readonly sampled: {
+    readonly failingTraces: number;
+    readonly failingTracesBefore: number;
+    readonly traces: number;
+    readonly tracesBefore: number;
+  };
+}
+
+export interface TraceOriginSettings {
+  /** An error origin is listed when it explains at least this share of the failing traces after onset… */
+  readonly minErrorShare: number;
+  /** …and failures began there at least this many times as often (per second) as before onset. */
+  readonly errorSurgeFactor: number;
+  /** Traces needed on each side before latency is compared. */
+  readonly minTraces: number;
+  /** A service's added latency must exceed this many standard errors of the difference of means… */
+  readonly minStandardErrors: number;
+  /** …and this share of the added latency of the mean trace. */
+  readonly minLatencyShare: number;
+}
+
+export const traceOriginSettings: TraceOriginSettings = {
+  minErrorShare: 0.2,
+  errorSurgeFactor: 5,
+  minTraces: 5,
+  minStandardErrors: 3,
+  minLatencyShare: 0.2,
+};
+
+/** Traces sampled from a window: the newest ones, all of them unless `truncated`. */
+export interface TraceSide {
+  readonly traces: readonly SampledTrace[];
+  readonly fromUs: number;
+  readonly toUs: number;
+  readonly truncated: boolean;
+}
+
+/**
+ * `failing`/`failingBefore`: failing traces sampled after and before onset; `all`/`allBefore`: traces sampled
+ * regardless of status (for latency).
+ */
+export function findTraceOrigins(
+  sample: {
+    readonly failing: TraceSide;
+    readonly failingBefore: TraceSide;
+    readonly all: TraceSide;
+    readonly allBefore: TraceSide;
+  },
+  settings: TraceOriginSettings = traceOriginSettings,
+): TraceOrigins {
+  return {
+    errors: errorOrigins(sample.failing, sample.failingBefore, settings),
+    latency: latencyOrigins(sample.all.traces, sample.allBefore.traces, settings),
+    sampled: {
+      failingTraces: sample.failing.traces.length,
+      failingTracesBefore: sample.failingBefore.traces.length,
+      traces: sample.all.traces.length,
+      tracesBefore: sample.allBefore.traces.length,
+    },
+  };
+}
+
+/** Seconds a side's traces cover: the whole window, or since its oldest trace when the sample is truncated. */
+function coveredSeconds(side: TraceSide): number {
+  let fromUs = side.fromUs;
+  if (side.truncated) {
+    let oldest = side.toUs;
+    for (const trace of side.traces) for (const span of trace.spans) oldest = Math.min(oldest, span.startUs);
+    fromUs = Math.max(fromUs, oldest);
+  }
+  return Math.max(1, (side.toUs - fromUs) / 1e6);
+}
+
+interface OriginKey {
+  readonly service: string;
+  readonly operation: string;
+  readonly message: string | null;
+}
+
+/** Where failures began in one trace, once per (service, operation). */
+function originsOf(trace: SampledTrace): Map<string, OriginKey> {
+  const children = childMap(trace.spans);
+  const origins = new Map<string, OriginKey>();
+  for (const span of trace.spans) {
+    if (!span.error) continue;
+    const kids = children.get(span.spanId) ?? [];
+    if (kids.some((child) => child.error)) continue;
+    const callee = span.kind === 'CLIENT' ? (kids[0]?.service ?? span.peer) : null;
+    const origin: OriginKey =
+      callee === null || callee === span.service
+        ? { service: span.service, operation: span.name, message: span.statusMessage }
+        : {
+            service: callee,
+            operation: `${span.service} → ${callee} ${span.name}`,
+            message: span.statusMessage,
+          };
+    origins.set(`${origin.service}\u0000${origin.operation}`, origin);
+  }
+  return origins;
+}
+
+function errorOrigins(
+  failing: TraceSide,
+  failingBefore: TraceSide,
+  settings: TraceOriginSettings,
+): ErrorOrigin[] {
+  if (failing.traces.length === 0) return [];
+  const count = (traces: readonly SampledTrace[]) => {
+    const counts = new Map<string, { origin: OriginKey; traces: number; example: string }>();
+    for (const trace of traces) {
+      for (const [key, origin] of originsOf(trace)) {
+        const known = counts.get(key);
+        if (known === undefined) counts.set(key, { origin, traces: 1, example: trace.traceId });
+        else known.traces += 1;
+      }
+    }
+    return counts;
+  };
+  const after = count(failing.traces);
+  const before = count(failingBefore.traces);
+  const seconds = coveredSeconds(failing);
+  const secondsBefore = coveredSeconds(failingBefore);
+  const out: ErrorOrigin[] = [];
+  for (const [key, { origin, traces, example }] of after) {
+    const tracesBefore = before.get(key)?.traces ?? 0;
+    if (traces / failing.traces.length < settings.minErrorShare) continue;
+    if (traces / seconds < settings.errorSurgeFactor * (tracesBefore / secondsBefore)) continue;
+    out.push({
+      service: origin.service,
+      operation: origin.operation,
+      traces,
+      of: failing.traces.length,
+      tracesBefore,
+      ofBefore: failingBefore.traces.length,
+      message: origin.message,
+      exampleTraceId: example,
+    });
+  }
+  return out.sort((a, b) => b.traces - a.traces || a.service.localeCompare(b.service));
+}
+
+interface Contribution {
+  /** Critical-path self time per service (µs). */
+  readonly byService: Map<string, number>;
+  /** …and per service and operation. */
+  readonly byOperation: Map<string, number>;
+}
+
+/** Critical-path self time of one trace, per service; a call that left no callee span counts for its callee. */
+function contributionOf(trace: SampledTrace): Contribution {
+  const spans = trace.spans.map((span) => ({ ...span, parentSpanId: span.parentSpanId ?? '' }));
+  const { path, selfTimeUs } = criticalPath(spans);
+  const byId = new Map(trace.spans.map((span) => [span.spanId, span]));
+  const children = childMap(trace.spans);
+  const byService = new Map<string, number>();
+  const byOperation = new Map<string, number>();
+  for (const id of path) {
+    const span = byId.get(id);
+    if (span === undefined) continue;
+    const leafCall =
+      span.kind === 'CLIENT' && span.peer !== null && (children.get(span.spanId) ?? []).length === 0;
+    const service = leafCall && span.peer !== null ? span.peer : span.service;
+    const self = selfTimeUs.get(id) ?? 0;
+    byService.set(service, (byService.get(service) ?? 0) + self);
+    const operation = `${service}\u0000${leafCall ? `${span.service} → ${service} ${span.name}` : span.name}`;
+    byOperation.set(operation, (byOperation.get(operation) ?? 0) + self);
+  }
+  return { byService, byOperation };
+}
+
+function latencyOrigins(
+  all: readonly SampledTrace[],
+  allBefore: readonly SampledTrace[],
+  settings: TraceOriginSettings,
+): LatencyOrigin[] {
+  if (all.length < settings.minTraces || allBefore.length < settings.minTraces) return [];
+  const after = all.map(contributionOf);
+  const before = allBefore.map(contributionOf);
+  const services = new Set(
+    [...after, ...before].flatMap((contribution) => [...contribution.byService.keys()]),
+  );
+  const added = new Map<string, { mean: number; meanBefore: number; standardError: number }>();
+  for (const service of services) {
+    const a = after.map((contribution) => contribution.byService.get(service) ?? 0);
+    const b = before.map((contribution) => contribution.byService.get(service) ?? 0);
+    const mean = average(a);
+    const meanBefore = average(b);
+    const standardError = Math.sqrt(variance(a, mean) / a.length + variance(b, meanBefore) / b.length);
+    added.set(service, { mean, meanBefore, standardError });
+  }
+  const totalAdded = [...added.values()].reduce(
+    (sum, item) => sum + Math.max(0, item.mean - item.meanBefore),
+    0,
+  );
+  if (totalAdded <= 0) return [];
+  const out: LatencyOrigin[] = [];
+  for (const [service, { mean, meanBefore, standardError }] of added) {
+    const delta = mean - meanBefore;
+    const share = delta / totalAdded;
+    if (delta <= settings.minStandardErrors * standardError || share < settings.minLatencyShare) continue;
+    out.push({
+      service,
+      baselineMs: round(meanBefore / 1000),
+      incidentMs: round(mean / 1000),
+      addedMs: round(delta / 1000),
+      share: round(share),
+      operation: topOperation(service, after, before),
+      traces: after.filter((contribution) => contribution.byService.has(service)).length,
+      tracesBefore: before.filter((contribution) => contribution.byService.has(service)).length,
+      exampleTraceId: exampleOf(service, all, after),
+    });
+  }
+  return out.sort((a, b) => b.addedMs - a.addedMs || a.service.localeCompare(b.service));
+}
+
+function topOperation(
+  service: string,
+  after: readonly Contribution[],
+  before: readonly Contribution[],
+): string {
+  const prefix = `${service}\u0000`;
+  const mean = (contributions: readonly Contribution[], key: string) =>
+    average(contributions.map((contribution) => contribution.byOperation.get(key) ?? 0));
+  const keys = new Set(
+    [...after, ...before].flatMap((contribution) =>
+      [...contribution.byOperation.keys()].filter((key) => key.startsWith(prefix)),
+    ),
+  );
+  let best = '';
+  let bestAdded = -Infinity;
+  for (const key of [...keys].sort()) {
+    const delta = mean(after, key) - mean(before, key);
+    if (delta > bestAdded) {
+      bestAdded = delta;
+      best = key.slice(prefix.length);
+    }
+  }
+  return best;
+}
+
+function exampleOf(
+  service: string,
+  traces: readonly SampledTrace[],
+  contributions: readonly Contribution[],
+): string {
+  let best = 0;
+  for (let index = 1; index < contributions.length; index += 1) {
+    if (
+      (contributions[index]?.byService.get(service) ?? 0) > (contributions[best]?.byService.get(service) ?? 0)
+    )
+      best = index;
+  }
+  return traces[best]?.traceId ?? '';
+}
+
+/**
+ * Adds each trace origin to the root cause of its service as evidence (after the item that ranked it), with
+ * the query that shows it. Origins in services that are not root causes stay in `origins` for the report.
+ */
+export function withTraceOrigins(
+  report: RcaReport,
+  origins: TraceOrigins,
+  query: (origin: ErrorOrigin | LatencyOrigin) => string,
+): RcaReport {
+  const at = report.window.end;
+  const evidence = new Map<string, Evidence[]>();
+  const add = (service: string, item: Evidence) => {
+    evidence.set(service, [...(evidence.get(service) ?? []), item]);
+  };
+  for (const origin of origins.errors) {
+    add(origin.service, {
+      source: 'trace',
+      metric: 'trace.error_origin',
+      unit: 'traces',
+      summary: `failures begin here in ${origin.traces} of ${origin.of} failing traces since onset (${origin.tracesBefore} of ${origin.ofBefore} before): ${origin.operation}${origin.message === null ? '' : ` — ${origin.message}`}; e.g. trace ${origin.exampleTraceId}`,
+      z: 0,
+      change: origin.traces,
+      baseline: { median: origin.tracesBefore, scale: 0, samples: origin.ofBefore },
+      peak: { at, value: origin.traces },
+      unexplained: 1,
+      query: query(origin),
+    });
+  }
+  for (const origin of origins.latency) {
+    add(origin.service, {
+      source: 'trace',
+      metric: 'trace.critical_path_self_time',
+      unit: 'ms',
+      summary: `adds ${origin.addedMs} ms to the mean request on the critical path (${origin.baselineMs} → ${origin.incidentMs} ms per trace, ${Math.round(origin.share * 100)}% of the added latency), most in ${origin.operation}; e.g. trace ${origin.exampleTraceId}`,
+      z: 0,
+      change: origin.addedMs,
+      baseline: { median: origin.baselineMs, scale: 0, samples: origin.tracesBefore },
+      peak: { at, value: origin.incidentMs },
+      unexplained: 1,
+      query: query(origin),
+    });
+  }
+  return {
+    ...report,
+    rootCauses: report.rootCauses.map((cause) => {
+      const own = evidence.get(cause.service);
+      if (own === undefined) return cause;
+      const [first, ...rest] = cause.evidence;
+      return { ...cause, evidence: first === undefined ? own : [first, ...own, ...rest] };
+    }),
+  };
+}
+
+function childMap(spans: readonly OriginSpan[]): Map<string, OriginSpan[]> {
+  const children = new Map<string, OriginSpan[]>();
+  for (const span of spans) {
+    if (span.parentSpanId === null) continue;
+    const list = children.get(span.parentSpanId);
+    if (list === undefined) children.set(span.parentSpanId, [span]);
+    else list.push(span);
+  }
+  return children;
+}
+
+function average(values: readonly number[]): number {
+  return values.length === 0 ? 0 : values.reduce((sum, value) => sum + value, 0) / values.length;
+}
+
+function variance(values: readonly number[], mean: number): number {
+  if (values.length < 2) return 0;
+  return values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (values.length - 1);
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
