@@ -1,23 +1,24 @@
 // Demo-shop fault scenarios end to end on a real `opspilot up --demo` (eleven instrumented services, a load
-// generator, the default 15 s alert evaluation, no LLM): per scenario, fault → first firing alert, alert → stored
-// RCA report, and whether the report's top root cause is the scenario's ground truth. Each run injects the fault,
-// measures, heals and lets the shop settle. RUNS (default 1) runs per scenario; medians over runs. Prints JSON.
+// generator, the default 15 s alert evaluation, no LLM). Per scenario and run: the fault is injected, then
+// - for faults users feel: fault → first firing alert, alert → stored RCA report, whether the report's top root
+//   cause is the scenario's ground truth, and where the report's traces say failures begin / latency is added;
+// - over-provisioned (costs money, raises no alert): fault → the first right-sizing recommendation (MCP
+//   get_resource_recommendations) whose largest over-provisioning is the ground truth;
+// - build-failure (nothing that runs changes): fault → the failed run compared with the last good one (MCP
+//   compare_workflow_runs), correct when the changed input is the wrong source path;
+// then the shop is healed and left to settle. RUNS (default 3) runs per scenario; medians over runs. Prints JSON.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import type { RcaReportView } from '../src/rca/contracts.js';
 import type { AlertView } from '../src/telemetry/alerting/contracts.js';
 import { startServer } from '../test/helpers/opspilot-process.js';
 import { machine, median, print } from './lib/harness.js';
 
-const runs = Number(process.env.RUNS ?? 1);
+const runs = Number(process.env.RUNS ?? 3);
 const baselineMs = Number(process.env.BASELINE_MS ?? 120_000);
 const settleMs = Number(process.env.SETTLE_MS ?? 90_000);
-/**
- * Faults that raise no alert by design: over-provisioned costs money, not users (right-sizing judges it), and a
- * failed build changes nothing that runs (compare_workflow_runs explains it).
- */
-const noAlert = new Set(['over-provisioned', 'build-failure']);
 const only = process.env.FAULTS?.split(',');
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -33,69 +34,170 @@ const post = async <T>(path: string, body: unknown): Promise<T> =>
       body: JSON.stringify(body),
     })
   ).json()) as T;
+const mcp = new Client({ name: 'bench-demo', version: '1.0.0' });
+await mcp.connect(
+  new StreamableHTTPClientTransport(new URL(`${server.url}/mcp/control-plane`), {
+    requestInit: { headers: server.headers },
+  }),
+);
+const tool = async <T>(name: string, args: Record<string, unknown>): Promise<T> =>
+  (await mcp.callTool({ name, arguments: args })).structuredContent as T;
 
 interface Outcome {
   fault: string;
   truth: string;
   faultToAlertMs: number | null;
   alertToReportMs: number | null;
+  /** Right-sizing and build faults: fault → the verdict that names the truth. */
+  faultToVerdictMs: number | null;
   top1: string | null;
   correct: boolean;
   alert: string | null;
+  traceOrigin: string | null;
+  /** Control: what the verdict named just before the fault (the truth here would make the check meaningless). */
+  before: string | null;
+}
+
+interface Fault {
+  name: string;
+  truth: { component: string };
+}
+
+/** Alert, report, top-1 and the report's trace origin. */
+async function alerting(fault: Fault, injected: number): Promise<Outcome> {
+  let alert: AlertView | undefined;
+  let report: RcaReportView | undefined;
+  const deadline = injected + 180_000;
+  while (Date.now() < deadline && report === undefined) {
+    const alerts = (await get<{ items: AlertView[] }>('/api/v1/alerts?namespace=shop&state=firing')).items;
+    alert ??= alerts
+      .filter((candidate) => Date.parse(candidate.firedAt ?? '') >= injected)
+      .sort((a, b) => Date.parse(a.firedAt ?? '') - Date.parse(b.firedAt ?? ''))[0];
+    const reports = (await get<{ items: RcaReportView[] }>('/api/v1/rca/reports?namespace=shop')).items;
+    report = reports.find(
+      (candidate) => candidate.status === 'completed' && Date.parse(candidate.createdAt) >= injected,
+    );
+    if (report === undefined) await sleep(500);
+  }
+  const fingerprint = report?.alert.fingerprint;
+  const reportAlert =
+    fingerprint === undefined
+      ? undefined
+      : (await get<{ items: AlertView[] }>('/api/v1/alerts?namespace=shop')).items.find(
+          (candidate) => candidate.fingerprint === fingerprint,
+        );
+  const top1 = report?.rootCauses[0]?.service ?? null;
+  return {
+    fault: fault.name,
+    truth: fault.truth.component,
+    faultToAlertMs: alert === undefined ? null : Date.parse(alert.firedAt ?? '') - injected,
+    alertToReportMs:
+      report === undefined || reportAlert?.firedAt == null
+        ? null
+        : Date.parse(report.completedAt ?? '') - Date.parse(reportAlert.firedAt),
+    faultToVerdictMs: null,
+    top1,
+    correct: top1 === fault.truth.component,
+    alert: alert?.rule ?? null,
+    traceOrigin: report?.traces?.errors[0]?.service ?? report?.traces?.latency[0]?.service ?? null,
+    before: null,
+  };
+}
+
+interface Recommendation {
+  component: string;
+  verdict: string;
+  cpuChangeMillicores: number | null;
+  memoryChangeBytes: number | null;
+}
+
+/** The binding right-sizing finds most over-provisioned (by memory it would free, then cpu), if any. */
+async function mostOverProvisioned(): Promise<string | null> {
+  const { recommendations } = await tool<{ recommendations: Recommendation[] }>(
+    'get_resource_recommendations',
+    { namespace: 'shop', environment: 'prod', period: 'last_5m' },
+  );
+  const over = recommendations
+    .filter((item) => item.verdict === 'over-provisioned')
+    .sort(
+      (a, b) =>
+        (b.memoryChangeBytes ?? 0) - (a.memoryChangeBytes ?? 0) ||
+        (b.cpuChangeMillicores ?? 0) - (a.cpuChangeMillicores ?? 0),
+    );
+  return over[0]?.component ?? null;
+}
+
+/** Polls right-sizing until its most over-provisioned binding is the truth. */
+async function rightSizing(fault: Fault, injected: number): Promise<Outcome> {
+  let top1: string | null = null;
+  let verdictAt: number | null = null;
+  while (Date.now() < injected + 180_000) {
+    top1 = await mostOverProvisioned();
+    if (top1 === fault.truth.component) {
+      verdictAt = Date.now();
+      break;
+    }
+    await sleep(2000);
+  }
+  return verdictOutcome(fault, injected, top1, verdictAt);
+}
+
+/** Compares the failed build the fault started with the last good one: the changed input must be named. */
+async function buildComparison(fault: Fault, injected: number, outcome: string): Promise<Outcome> {
+  const failed = /build (\S+) Failed/.exec(outcome)?.[1];
+  let named = false;
+  if (failed !== undefined) {
+    const comparison = await tool<{ changedInputs: { field: string; after: unknown }[] }>(
+      'compare_workflow_runs',
+      { namespace: 'shop', run: failed },
+    );
+    named = comparison.changedInputs.some((input) => JSON.stringify(input.after).includes('src/email.mjs'));
+  }
+  return verdictOutcome(fault, injected, named ? fault.truth.component : null, named ? Date.now() : null);
+}
+
+function verdictOutcome(fault: Fault, injected: number, top1: string | null, at: number | null): Outcome {
+  return {
+    fault: fault.name,
+    truth: fault.truth.component,
+    faultToAlertMs: null,
+    alertToReportMs: null,
+    faultToVerdictMs: at === null ? null : at - injected,
+    top1,
+    correct: top1 === fault.truth.component,
+    alert: null,
+    traceOrigin: null,
+    before: null,
+  };
 }
 
 const outcomes: Outcome[] = [];
 try {
   await sleep(baselineMs);
-  const { items: faults } = await get<{ items: { name: string; truth: { component: string } }[] }>(
-    '/api/v1/demo/faults',
-  );
+  const { items: faults } = await get<{ items: Fault[] }>('/api/v1/demo/faults');
   for (let run = 0; run < runs; run += 1) {
     for (const fault of faults) {
-      if (noAlert.has(fault.name) || (only !== undefined && !only.includes(fault.name))) continue;
+      if (only !== undefined && !only.includes(fault.name)) continue;
+      const before = fault.name === 'over-provisioned' ? await mostOverProvisioned() : null;
       const injected = Date.now();
-      await post(`/api/v1/demo/faults/${fault.name}`, { environment: 'prod' });
-      let alert: AlertView | undefined;
-      let report: RcaReportView | undefined;
-      const deadline = injected + 180_000;
-      while (Date.now() < deadline && report === undefined) {
-        const alerts = (await get<{ items: AlertView[] }>('/api/v1/alerts?namespace=shop&state=firing'))
-          .items;
-        alert ??= alerts
-          .filter((candidate) => Date.parse(candidate.firedAt ?? '') >= injected)
-          .sort((a, b) => Date.parse(a.firedAt ?? '') - Date.parse(b.firedAt ?? ''))[0];
-        const reports = (await get<{ items: RcaReportView[] }>('/api/v1/rca/reports?namespace=shop')).items;
-        report = reports.find(
-          (candidate) => candidate.status === 'completed' && Date.parse(candidate.createdAt) >= injected,
-        );
-        if (report === undefined) await sleep(500);
-      }
-      const fingerprint = report?.alert.fingerprint;
-      const reportAlert =
-        fingerprint === undefined
-          ? undefined
-          : (await get<{ items: AlertView[] }>('/api/v1/alerts?namespace=shop')).items.find(
-              (candidate) => candidate.fingerprint === fingerprint,
-            );
-      const top1 = report?.rootCauses[0]?.service ?? null;
-      outcomes.push({
-        fault: fault.name,
-        truth: fault.truth.component,
-        faultToAlertMs: alert === undefined ? null : Date.parse(alert.firedAt ?? '') - injected,
-        alertToReportMs:
-          report === undefined || reportAlert?.firedAt == null
-            ? null
-            : Date.parse(report.completedAt ?? '') - Date.parse(reportAlert.firedAt),
-        top1,
-        correct: top1 === fault.truth.component,
-        alert: alert?.rule ?? null,
+      const result = await post<{ changes?: string[] }>(`/api/v1/demo/faults/${fault.name}`, {
+        environment: 'prod',
       });
-      process.stderr.write(`${JSON.stringify(outcomes.at(-1))}\n`);
+      const outcome =
+        fault.name === 'over-provisioned'
+          ? await rightSizing(fault, injected)
+          : fault.name === 'build-failure'
+            ? await buildComparison(fault, injected, (result.changes ?? []).join('; '))
+            : await alerting(fault, injected);
+      outcome.before = before;
+      outcomes.push(outcome);
+      process.stderr.write(`${JSON.stringify(outcome)}\n`);
       await post('/api/v1/demo/heal', {});
       await sleep(settleMs);
     }
   }
 } finally {
+  await mcp.close();
   await server.stop();
   rmSync(workspace, { recursive: true, force: true });
 }
@@ -107,7 +209,8 @@ const numbers = (values: (number | null)[]) => values.filter((value): value is n
 const medianOf = (values: (number | null)[]) =>
   numbers(values).length === 0 ? null : median(numbers(values));
 print({
-  benchmark: 'demo shop fault scenarios: fault → alert, alert → report, top-1 root cause (no LLM)',
+  benchmark:
+    'demo shop fault scenarios: fault → alert, alert → report, top-1 root cause (no LLM); right-sizing and build comparison',
   machine: machine(),
   runs,
   scenarios: Object.fromEntries(
@@ -118,8 +221,11 @@ print({
         faultToAlertMsMedian: medianOf(items.map((item) => item.faultToAlertMs)),
         alertToReportMsMedian: medianOf(items.map((item) => item.alertToReportMs)),
         top1Correct: `${items.filter((item) => item.correct).length}/${items.length}`,
+        faultToVerdictMsMedian: medianOf(items.map((item) => item.faultToVerdictMs)),
         top1: items.map((item) => item.top1),
         alerts: items.map((item) => item.alert),
+        traceOrigins: items.map((item) => item.traceOrigin),
+        ...(fault === 'over-provisioned' ? { beforeFault: items.map((item) => item.before) } : {}),
       },
     ]),
   ),

@@ -263,6 +263,8 @@ export const configSchema = z.strictObject({
       /** Longest wait for the narrative; past it the deterministic one is used. */
       timeoutMs: z.coerce.number().int().min(100).default(15_000),
       maxOutputTokens: z.coerce.number().int().min(16).default(600),
+      /** Chat: read-only tool calls (logs, metrics, traces, status, events) the LLM may make per answer; 0: none. */
+      maxToolSteps: z.coerce.number().int().min(0).max(20).default(5),
       /** USD per million tokens, for the cost recorded with each report. */
       inputPricePerMillion: z.coerce.number().min(0).default(0),
       outputPricePerMillion: z.coerce.number().min(0).default(0),

@@ -1,6 +1,7 @@
 // The port through which an LLM writes a report's narrative and answers questions about it. Optional: without
 // one, or when it fails or is slow, the deterministic narrative and answers (below) are used. An LLM never
 // changes the verdict: it only sees the finished report.
+import type { z } from 'zod';
 import type { RcaReportView } from './contracts.js';
 
 export interface LlmUsage {
@@ -15,15 +16,33 @@ export interface ChatTurn {
   readonly content: string;
 }
 
+/**
+ * A read the LLM may make while answering a question about a report: as the person asking (authorized and
+ * audited like their own reads), within the report's namespace. Never a write.
+ */
+export interface ChatTool {
+  readonly name: string;
+  readonly description: string;
+  readonly input: z.ZodObject;
+  run(args: Record<string, unknown>): Promise<unknown>;
+}
+
+/** A piece of a streamed answer: text, or a tool the LLM called to look something up. */
+export type ChatChunk = { readonly text: string } | { readonly tool: string; readonly input: unknown };
+
 export interface ReportWriter {
   /** A better-written narrative of the finished report, within the configured timeout. */
   narrative(report: RcaReportView): Promise<{ text: string; usage: LlmUsage }>;
-  /** Streams an answer grounded in the report; `done` resolves with the usage once the stream ends. */
+  /**
+   * Streams an answer grounded in the report, looking further with `tools` where the report is not enough;
+   * `done` resolves with the usage (every step) once the stream ends.
+   */
   answer(
     report: RcaReportView,
     history: readonly ChatTurn[],
     question: string,
-  ): { chunks: AsyncIterable<string>; done: Promise<LlmUsage> };
+    tools: readonly ChatTool[],
+  ): { chunks: AsyncIterable<ChatChunk>; done: Promise<LlmUsage> };
 }
 
 /** Answers from the report alone: what changed, the evidence, what to do, what was ruled out. */

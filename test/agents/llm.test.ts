@@ -12,7 +12,8 @@ import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
 import type { AlertView } from '../../src/telemetry/alerting/contracts.js';
 import { runCli } from '../helpers/opspilot-process.js';
 
-type Mode = 'ok' | 'fail' | 'hang';
+/** `tools`: the chat answer first calls query_logs, then answers once the tool result comes back. */
+type Mode = 'ok' | 'fail' | 'hang' | 'tools';
 
 interface FakeLlm {
   url: string;
@@ -63,6 +64,27 @@ function answer(
       return;
     }
     response.writeHead(200, { 'content-type': 'text/event-stream' });
+    const messages = body.messages as { role: string }[];
+    if (fake.mode === 'tools' && !messages.some((message) => message.role === 'tool')) {
+      // A tool call as OpenAI streams it: id and name first, the arguments in pieces, finish_reason tool_calls.
+      const call = (fn: Record<string, unknown>, first: boolean) =>
+        openAiChunk(
+          {
+            ...(first ? { role: 'assistant', content: null } : {}),
+            tool_calls: [{ index: 0, ...(first ? { id: 'call_1', type: 'function' } : {}), function: fn }],
+          },
+          null,
+        );
+      response.write(`data: ${JSON.stringify(call({ name: 'query_logs', arguments: '' }, true))}\n\n`);
+      for (const piece of ['{"component":"front', 'end","minSeverity":"ERROR",', '"period":"last_1h"}'])
+        response.write(`data: ${JSON.stringify(call({ arguments: piece }, false))}\n\n`);
+      response.write(`data: ${JSON.stringify(openAiChunk({}, 'tool_calls'))}\n\n`);
+      response.write(
+        `data: ${JSON.stringify({ ...openAiChunk({}, null), choices: [], usage: { prompt_tokens: 1000, completion_tokens: 20, total_tokens: 1020 } })}\n\n`,
+      );
+      response.end('data: [DONE]\n\n');
+      return;
+    }
     response.write(`data: ${JSON.stringify(openAiChunk({ role: 'assistant', content: '' }, null))}\n\n`);
     for (const text of chunks)
       response.write(`data: ${JSON.stringify(openAiChunk({ content: text }, null))}\n\n`);
@@ -243,6 +265,107 @@ describe('with an OpenAI-compatible endpoint', () => {
     expect(cli.code, cli.stderr).toBe(0);
     expect(cli.stdout).toBe(`${chunks.join('')}\n`);
     expect(cli.stderr).toMatch(/900 \+ 7 tokens, \$0\.0028/);
+  }, 30_000);
+});
+
+describe('chat with read-only tools', () => {
+  let fake: FakeLlm;
+  let server: InProcessServer;
+  let opspilot: Opspilot;
+  let url: string;
+
+  beforeAll(async () => {
+    fake = await fakeLlm();
+    server = await startShop({
+      OPSPILOT_LLM__PROVIDER: 'openai-compatible',
+      OPSPILOT_LLM__BASE_URL: fake.url,
+      OPSPILOT_LLM__MODEL: 'test-model',
+    });
+    ({ opspilot, url } = server);
+  }, 30_000);
+
+  afterAll(async () => {
+    await server.close();
+    fake.server.closeAllConnections();
+    await new Promise((resolve) => fake.server.close(resolve));
+  });
+
+  it('looks things up as the person asking, in the report namespace only, and answers with what it found', async () => {
+    const report = await opspilot.rcaAgent.investigate(admin, await fireAlert(opspilot), 'manual');
+    // An error the report does not hold, in frontend's log.
+    const logs = await fetch(`${opspilot.telemetry.otlpEndpoint ?? ''}/v1/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        resourceLogs: [
+          {
+            resource: {
+              attributes: [
+                { key: 'service.name', value: { stringValue: 'frontend' } },
+                { key: 'opspilot.namespace', value: { stringValue: 'shop' } },
+                { key: 'opspilot.component', value: { stringValue: 'frontend' } },
+                { key: 'opspilot.environment', value: { stringValue: 'dev' } },
+              ],
+            },
+            scopeLogs: [
+              {
+                logRecords: [
+                  {
+                    timeUnixNano: `${BigInt(Date.now() - 30_000) * 1_000_000n}`,
+                    severityNumber: 17,
+                    severityText: 'ERROR',
+                    body: { stringValue: 'payment gateway timed out after 3000 ms' },
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+    });
+    expect(logs.status).toBe(200);
+
+    fake.mode = 'tools';
+    const token = (await opspilot.adminToken()).token;
+    const events = await chat(url, token, report.id, 'what did frontend log?');
+    expect(events.find((item) => item.event === 'tool')).toMatchObject({
+      event: 'tool',
+      data: { name: 'query_logs', input: { component: 'frontend', minSeverity: 'ERROR', period: 'last_1h' } },
+    });
+    expect(events.filter((item) => item.event === 'delta').map((item) => item.data.text)).toEqual(chunks);
+    // Both steps are paid for.
+    expect(events.at(-1)).toMatchObject({
+      event: 'done',
+      data: { source: 'llm', usage: { inputTokens: 1900, outputTokens: 27 } },
+    });
+
+    // The model was offered the reads (never a write, never a namespace) and got the log line back.
+    const [first, second] = fake.requests.slice(-2);
+    const offered = (
+      first?.body.tools as { function: { name: string; parameters: { properties: object } } }[]
+    ).map((item) => item.function);
+    expect(offered.map((item) => item.name).sort()).toEqual([
+      'get_component_status',
+      'get_error_summary',
+      'get_events',
+      'query_logs',
+      'query_metrics',
+      'query_trace_spans',
+      'query_traces',
+    ]);
+    for (const item of offered) expect(Object.keys(item.parameters.properties)).not.toContain('namespace');
+    const toolMessage = (second?.body.messages as { role: string; content: string }[]).find(
+      (message) => message.role === 'tool',
+    );
+    expect(toolMessage?.content).toContain('payment gateway timed out after 3000 ms');
+
+    // The read is the asking person's, authorized and audited as theirs.
+    const records = await opspilot.governance.audit.list({ action: 'telemetry.read', namespace: 'shop' });
+    expect(records.find((record) => record.target.includes('frontend'))).toMatchObject({
+      principal: 'admin',
+      edge: 'rest',
+      decision: 'allow',
+    });
   }, 30_000);
 });
 

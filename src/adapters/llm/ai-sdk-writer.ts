@@ -3,10 +3,19 @@
 // within it; the ranking is not its to change.
 import { createAnthropic } from '@ai-sdk/anthropic';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
-import { generateText, streamText, type LanguageModel, type LanguageModelUsage } from 'ai';
+import {
+  generateText,
+  stepCountIs,
+  streamText,
+  tool,
+  type LanguageModel,
+  type LanguageModelUsage,
+  type TextStreamPart,
+  type ToolSet,
+} from 'ai';
 import type { Config } from '../../config/config-schema.js';
 import type { RcaReportView } from '../../rca/contracts.js';
-import type { ChatTurn, LlmUsage, ReportWriter } from '../../rca/writer.js';
+import type { ChatChunk, ChatTool, ChatTurn, LlmUsage, ReportWriter } from '../../rca/writer.js';
 
 type LlmConfig = Config['llm'];
 
@@ -15,6 +24,19 @@ analysis report as JSON. Write for an on-call engineer: short, concrete, no spec
 the most likely root cause and its confidence, the evidence that supports it (with the queries to see it again),
 what it explains, what was ruled out and why, and the ready remediation and how to approve it. If the report
 found no root cause, say so and why. Never invent services, numbers or events that are not in the report.`;
+
+const toolAdvice = `When the report does not answer the question, look it up with the tools (read-only, in the
+report's namespace and window) and say what you looked at. Prefer the report's own evidence queries.`;
+
+/** Text and tool calls of a multi-step stream; a failed step ends the stream with its error. */
+async function* chunksOf(stream: AsyncIterable<TextStreamPart<ToolSet>>): AsyncIterable<ChatChunk> {
+  for await (const part of stream) {
+    if (part.type === 'text-delta') yield { text: part.text };
+    else if (part.type === 'tool-call') yield { tool: part.toolName, input: part.input };
+    else if (part.type === 'error')
+      throw part.error instanceof Error ? part.error : new Error(String(part.error));
+  }
+}
 
 /** The report without what the model does not need (ids of proposals stay: people approve them). */
 function grounding(report: RcaReportView): string {
@@ -74,24 +96,36 @@ export class AiSdkWriter implements ReportWriter {
     report: RcaReportView,
     history: readonly ChatTurn[],
     question: string,
-  ): { chunks: AsyncIterable<string>; done: Promise<LlmUsage> } {
+    tools: readonly ChatTool[],
+  ): { chunks: AsyncIterable<ChatChunk>; done: Promise<LlmUsage> } {
     const result = streamText({
       model: this.model,
-      system: `${system}\nThe report:\n${grounding(report)}`,
+      system: `${system}\n${toolAdvice}\nThe report:\n${grounding(report)}`,
       messages: [
         ...history.map((turn) => ({ role: turn.role, content: turn.content })),
         { role: 'user', content: question },
       ],
+      tools: Object.fromEntries(
+        (this.config.maxToolSteps === 0 ? [] : tools).map((item) => [
+          item.name,
+          tool({
+            description: item.description,
+            inputSchema: item.input,
+            execute: (input: Record<string, unknown>) => item.run(input),
+          }),
+        ]),
+      ),
+      stopWhen: stepCountIs(this.config.maxToolSteps + 1),
       maxOutputTokens: this.config.maxOutputTokens,
       maxRetries: 0,
       abortSignal: AbortSignal.timeout(this.config.timeoutMs * 4),
       // Errors reach the caller through the stream (and the chat falls back to the report); no console noise.
       onError: () => undefined,
     });
-    return {
-      chunks: result.textStream,
-      done: Promise.resolve(result.usage).then((usage) => this.usage(usage)),
-    };
+    const done = Promise.resolve(result.totalUsage).then((usage) => this.usage(usage));
+    // A failed stream rejects `done` too; the caller learns of it from the chunks and may not wait for it.
+    done.catch(() => undefined);
+    return { chunks: chunksOf(result.fullStream), done };
   }
 
   private usage(usage: LanguageModelUsage): LlmUsage {

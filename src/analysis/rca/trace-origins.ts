@@ -221,9 +221,10 @@ function contributionOf(trace: SampledTrace): Contribution {
   for (const id of path) {
     const span = byId.get(id);
     if (span === undefined) continue;
-    const leafCall =
-      span.kind === 'CLIENT' && span.peer !== null && (children.get(span.spanId) ?? []).length === 0;
-    const service = leafCall && span.peer !== null ? span.peer : span.service;
+    const callee =
+      span.kind === 'CLIENT' && (children.get(span.spanId) ?? []).length === 0 ? span.peer : null;
+    const leafCall = callee !== null;
+    const service = callee ?? span.service;
     const self = selfTimeUs.get(id) ?? 0;
     byService.set(service, (byService.get(service) ?? 0) + self);
     const operation = `${service}\u0000${leafCall ? `${span.service} → ${service} ${span.name}` : span.name}`;

@@ -1,6 +1,7 @@
 // REST routes of root-cause analysis: stored reports, and running an investigation of an alert on demand.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { rcaChatTools } from '../../agents/rca-chat-tools.js';
 import { errorMessage, NotFoundError } from '../../core/errors.js';
 import type { Caller } from '../../governance/principal.js';
 import { resourceNameSchema } from '../../platform/resource-kinds.js';
@@ -88,7 +89,7 @@ export const rcaRoutes: FastifyPluginAsyncZod<{
         tags,
         summary: 'Ask about a report; the answer streams as server-sent events',
         description:
-          'Events: `delta` {text} (repeated), then `done` {source: llm | report, usage}. Without an LLM, or when it fails before answering, the answer comes from the report itself (source report).',
+          'Events: `delta` {text} (repeated), `tool` {name, input} when the LLM looks something up (read-only, as the caller, audited), then `done` {source: llm | report, usage}. Without an LLM, or when it fails before answering, the answer comes from the report itself (source report).',
         params: z.object({ id: z.string().min(1) }),
         body: z.strictObject({
           message: z.string().min(1).max(4000),
@@ -123,10 +124,19 @@ export const rcaRoutes: FastifyPluginAsyncZod<{
         }
         let sent = false;
         try {
-          const { chunks, done } = writer.answer(report, request.body.history, request.body.message);
-          for await (const text of chunks) {
+          const { chunks, done } = writer.answer(
+            report,
+            request.body.history,
+            request.body.message,
+            rcaChatTools(services, report),
+          );
+          for await (const chunk of chunks) {
+            if ('tool' in chunk) {
+              send('tool', { name: chunk.tool, input: chunk.input });
+              continue;
+            }
             sent = true;
-            send('delta', { text });
+            send('delta', { text: chunk.text });
           }
           const usage = await done;
           await services.addRcaUsage(report.id, usage);

@@ -142,6 +142,8 @@ async function ask(
     .events(`/api/v1/rca/reports/${encodeURIComponent(id)}/chat`, { message, history })) {
     const payload = data as {
       text?: string;
+      name?: string;
+      input?: unknown;
       message?: string;
       source?: string;
       note?: string | null;
@@ -150,6 +152,8 @@ async function ask(
     if (event === 'delta' && payload.text !== undefined) {
       answer += payload.text;
       context.out(payload.text);
+    } else if (event === 'tool') {
+      context.err(`(looked up: ${payload.name ?? '?'} ${JSON.stringify(payload.input ?? {})})\n`);
     } else if (event === 'error') {
       context.err(`\n${payload.message ?? 'the answer stopped'}\n`);
     } else if (event === 'done') {
@@ -190,6 +194,21 @@ export function describeReport(report: RcaReportView): string {
     });
   } else if (report.noRootCause !== null) {
     lines.push('', `No root cause found: ${report.noRootCause}`);
+  }
+  const traces = report.traces;
+  if (traces !== null && traces.errors.length + traces.latency.length > 0) {
+    lines.push(
+      '',
+      `Traces (${traces.sampled.failingTraces} failing, ${traces.sampled.traces} sampled since onset):`,
+    );
+    for (const origin of traces.errors.slice(0, 3))
+      lines.push(
+        `  failures begin at ${origin.service} (${origin.operation}) in ${origin.traces}/${origin.of} failing traces, e.g. ${origin.exampleTraceId}`,
+      );
+    for (const origin of traces.latency.slice(0, 3))
+      lines.push(
+        `  +${origin.addedMs} ms per request at ${origin.service} (${Math.round(origin.share * 100)}% of the added latency, mostly ${origin.operation}), e.g. ${origin.exampleTraceId}`,
+      );
   }
   if (report.excluded.length > 0) {
     lines.push('', 'Excluded:');
