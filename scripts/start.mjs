@@ -1,4 +1,5 @@
-// `npm start`: compile when dist/ is missing or older than the sources, then run `opspilot up --demo`
+// `npm start`: compile when dist/ is missing or older than the sources (and build the dashboard likewise), then
+// run `opspilot up --demo`
 // in this same process (so that Ctrl-C reaches exactly one opspilot). Extra arguments pass through:
 //   npm start -- --port 7500
 import { execFileSync } from 'node:child_process';
@@ -37,6 +38,30 @@ if (builtAt() < sources) {
       cwd: root,
       stdio: 'inherit',
     },
+  );
+}
+
+// The dashboard (web/ → dist/web), when missing or older than its sources.
+function webBuiltAt() {
+  try {
+    return statSync(join(root, 'dist', 'web', 'index.html')).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+if (webBuiltAt() < Math.max(newest(join(root, 'web')), newest(join(root, 'package.json')))) {
+  process.stderr.write('opspilot: building the dashboard (vite build)…\n');
+  execFileSync(
+    process.execPath,
+    [
+      join(root, 'node_modules', 'vite', 'bin', 'vite.js'),
+      'build',
+      '--config',
+      'web/vite.config.ts',
+      '--logLevel',
+      'warn',
+    ],
+    { cwd: root, stdio: 'inherit' },
   );
 }
 

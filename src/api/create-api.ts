@@ -22,6 +22,8 @@ import { alertRoutes } from './routes/alert-routes.js';
 import { rcaRoutes, type RcaInvestigator } from './routes/rca-routes.js';
 import type { ReportWriter } from '../rca/writer.js';
 import type { DemoFaults } from '../demo/demo-faults.js';
+import { dashboardRoutes } from './routes/dashboard-routes.js';
+import { streamRoutes } from './routes/stream-routes.js';
 import { demoRoutes } from './routes/demo-routes.js';
 
 export interface ApiOptions {
@@ -38,6 +40,8 @@ export interface ApiOptions {
   readonly writer?: ReportWriter | undefined;
   /** The demo shop's fault scenarios. */
   readonly demoFaults?: DemoFaults | undefined;
+  /** Folder of the built dashboard (dist/web): served at `/`. */
+  readonly dashboardRoot?: string | undefined;
   /** Registers more routes (the MCP endpoints) after authentication is installed. */
   readonly extraRoutes?: (app: FastifyInstance) => Promise<void>;
   readonly logger: Logger;
@@ -118,6 +122,7 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   );
   await app.register(governanceRoutes, { governance: options.governance });
   await app.register(platformRoutes);
+  await app.register(streamRoutes);
   if (options.telemetry === true) {
     await app.register(telemetryRoutes, { otlpEndpoint: options.otlpEndpoint ?? (() => undefined) });
   }
@@ -126,6 +131,8 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
     await app.register(rcaRoutes, { investigator: options.rca, writer: options.writer });
   }
   if (options.demoFaults !== undefined) await app.register(demoRoutes, { faults: options.demoFaults });
+  if (options.dashboardRoot !== undefined)
+    await app.register(dashboardRoutes, { root: options.dashboardRoot });
   if (options.extraRoutes !== undefined) await options.extraRoutes(app);
   return app;
 }

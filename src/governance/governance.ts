@@ -11,6 +11,7 @@ import type { RoleBindingSpec } from '../platform/resource-kinds.js';
 import type { RcaReportService } from '../rca/rca-report-service.js';
 import type { StateStore } from '../state/ports.js';
 import type { AlertService } from '../telemetry/alerting/alert-service.js';
+import type { ChangeFeed } from '../core/change-feed.js';
 import type { TelemetryQueryService } from '../telemetry/query/telemetry-query-service.js';
 import { PeriodicTask } from '../core/periodic-task.js';
 import { AuditLog } from './audit/audit-log.js';
@@ -28,6 +29,8 @@ export interface GovernanceOptions {
   readonly telemetry?: TelemetryQueryService | undefined;
   readonly alerts?: AlertService | undefined;
   readonly rcaReports?: RcaReportService | undefined;
+  /** What changed, per namespace, for live views (the dashboard's event stream). */
+  readonly changes?: ChangeFeed | undefined;
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly logger: Logger;

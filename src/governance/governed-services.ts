@@ -2,6 +2,7 @@
 // authorized (Casbin, scoped to the caller's tenants), audited (fail closed: no audit record, no answer),
 // and, for writes, turned into a proposal that guardrails judge.
 import { digest } from '../core/canonical-json.js';
+import type { Change } from '../core/change-feed.js';
 import { ForbiddenError, isDomainError } from '../core/errors.js';
 import type {
   ApplyOutcome,
@@ -381,6 +382,31 @@ export class GovernedServices {
   }
 
   // ── alerts ──────────────────────────────────────────────────────────────────────────────────────────
+
+  // ── live changes ────────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Calls `listener` with each change in `namespace` the caller may see (alerts with alerts.read, approvals with
+   * proposals.read, the rest with platform.read); the subscription itself is one audited read. Returns the
+   * unsubscribe.
+   */
+  async watchChanges(namespace: string, listener: (change: Change) => void): Promise<() => void> {
+    const feed = this.governance.options.changes;
+    if (feed === undefined) throw new ForbiddenError('live changes are not available on this server');
+    return this.readIn('platform.read', namespace, 'changes', { namespace, stream: true }, () => {
+      const needs: Readonly<Record<Change['topic'], Action>> = {
+        alert: 'alerts.read',
+        approval: 'proposals.read',
+        change: 'platform.read',
+        status: 'platform.read',
+      };
+      return Promise.resolve(
+        feed.subscribe((change) => {
+          if (change.namespace === namespace && this.may(needs[change.topic], namespace)) listener(change);
+        }),
+      );
+    });
+  }
 
   // ── RCA reports ─────────────────────────────────────────────────────────────────────────────────────
 

@@ -5,11 +5,20 @@ import type { StateStore } from '../state/ports.js';
 
 export class RuntimeEventRecorder implements RuntimeListener {
   private chain: Promise<void> = Promise.resolve();
+  private readonly watchers = new Set<(namespace: string, reason: string) => void>();
 
   constructor(
     private readonly store: StateStore,
     private readonly logger: Logger,
   ) {}
+
+  /** Calls `watcher` after each runtime event is recorded (live views); returns the unsubscribe. */
+  watch(watcher: (namespace: string, reason: string) => void): () => void {
+    this.watchers.add(watcher);
+    return () => {
+      this.watchers.delete(watcher);
+    };
+  }
 
   event(event: RuntimeEvent): void {
     const { labels } = event;
@@ -33,6 +42,9 @@ export class RuntimeEventRecorder implements RuntimeListener {
           timestamp: event.timestamp,
         }),
       )
+      .then(() => {
+        for (const watcher of this.watchers) watcher(labels.namespace ?? 'default', event.reason);
+      })
       .catch((error: unknown) => {
         this.logger.error({ err: error, reason: event.reason }, 'could not record a runtime event');
       });

@@ -8,6 +8,10 @@ import { createApi } from '../api/create-api.js';
 import type { Config } from '../config/config-schema.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { UnavailableError } from '../core/errors.js';
+import { ChangeFeed } from '../core/change-feed.js';
+import type { AuditLog } from '../governance/audit/audit-log.js';
+import { actionInfo } from '../governance/authz/actions.js';
+import { alertTopics } from '../telemetry/alerting/contracts.js';
 import { InProcessEventBus, type EventBus } from '../core/event-bus.js';
 import { AlertEvaluator } from '../telemetry/alerting/alert-evaluator.js';
 import { RcaAgent } from '../agents/rca-agent.js';
@@ -177,6 +181,7 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
     intervalMs: config.alerting.evaluationIntervalMs,
   });
   const rcaReports = new RcaReportService({ store, clock, ids });
+  const changes = new ChangeFeed();
   const governance: Governance = await Governance.create({
     config,
     store,
@@ -184,11 +189,13 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
     telemetry: telemetry.queries,
     alerts,
     rcaReports,
+    changes,
     clock,
     ids,
     logger: logger.child({ component: 'governance' }),
   });
   governanceRef.current = governance;
+  feedChanges(changes, { bus, audit: governance.audit, events, clock });
   const addressRef: { current: string } = { current: '' };
   const writer = createReportWriter(config.llm);
   const rcaAgent = new RcaAgent({
@@ -211,6 +218,7 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
     rca: rcaAgent,
     writer,
     demoFaults: new DemoFaults({ governance, platform, root: join(packageRoot, 'demo') }),
+    dashboardRoot: join(packageRoot, 'dist', 'web'),
     logger: logger.child({ component: 'api' }),
     version,
     extraRoutes: (api) =>
@@ -338,4 +346,38 @@ function formatHost(address: string): string {
 /** This machine: the local runtime's replicas and a local collector. */
 function isLoopback(address: string): boolean {
   return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
+}
+
+/** What the live views hear about: alerts, audited changes (not reads), runtime events. */
+function feedChanges(
+  changes: ChangeFeed,
+  sources: { bus: EventBus; audit: AuditLog; events: RuntimeEventRecorder; clock: Clock },
+): void {
+  const now = () => sources.clock.now().toISOString();
+  for (const topic of [alertTopics.firing, alertTopics.resolved]) {
+    sources.bus.subscribe(topic, (event) => {
+      const alert = event.payload as { namespace?: string; rule?: string; state?: string };
+      if (alert.namespace === undefined) return;
+      changes.publish({
+        topic: 'alert',
+        namespace: alert.namespace,
+        summary: `${alert.rule ?? '?'} ${alert.state ?? ''}`.trim(),
+        at: now(),
+      });
+    });
+  }
+  sources.audit.watch((record) => {
+    const write = (actionInfo as Record<string, { write: boolean } | undefined>)[record.action]?.write;
+    const report = record.action === 'rca.run';
+    if (record.namespace === '' || (write !== true && !report)) return;
+    changes.publish({
+      topic: report ? 'alert' : record.action.startsWith('proposal.') ? 'approval' : 'change',
+      namespace: record.namespace,
+      summary: `${record.action} ${record.target}: ${record.decision}`,
+      at: record.at,
+    });
+  });
+  sources.events.watch((namespace, reason) => {
+    changes.publish({ topic: 'status', namespace, summary: reason, at: now() });
+  });
 }

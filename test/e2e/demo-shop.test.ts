@@ -1,7 +1,8 @@
 // The acceptance path of the product, as a user runs it: `opspilot up --demo` runs the shop (eleven services with
 // the OpenTelemetry SDK and a load generator, real processes), `opspilot demo fault catalog-scaled-to-zero`
 // breaks it, and within a minute there is a completed RCA report naming product-catalog with the scaling as
-// evidence and a proposal to scale it back; another person approves it, the shop recovers, the audit verifies.
+// evidence and a proposal to scale it back; another person approves it in the dashboard (real Chromium), the shop
+// recovers, the audit verifies.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import type { RcaReportView } from '../../src/rca/contracts.js';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { runCli, startServer, type RunningServer } from '../helpers/opspilot-process.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { launchChromium, screenshot, signIn } from '../helpers/browser.js';
 
 let workspace: string;
 let server: RunningServer;
@@ -100,32 +102,79 @@ describe('the demo shop', () => {
       status: 'pending',
     });
 
-    // The agent never approves its own proposals; a person does: olga, an operator of the shop.
-    const olga = await cli([
-      'token',
-      'create',
-      '--subject',
-      'olga',
-      '--role',
-      'operator',
-      '--namespace',
-      'shop',
-      '--data-dir',
-      join(workspace, 'data'),
-    ]);
-    const approved = await cli(
-      ['proposals', 'approve', report.remediation?.proposal ?? ''],
-      olga.stdout.trim(),
-    );
-    expect(approved.code, approved.stderr).toBe(0);
-    await waitFor(
-      () => binding('product-catalog-prod'),
-      (status) => status?.readyReplicas === 2,
-      {
-        what: 'product-catalog back at two replicas',
-        timeoutMs: 30_000,
-      },
-    );
+    // In the dashboard (real Chromium): the on-call engineer signs in with the keyboard, finds the incident and its
+    // report with the evidence; the agent never approves its own proposals, a person does: olga, an operator of
+    // the shop, approves the remediation there and watches the replicas come back (live updates, no reload).
+    const token = async (subject: string, role: string) =>
+      (
+        await cli([
+          'token',
+          'create',
+          '--subject',
+          subject,
+          '--role',
+          role,
+          '--namespace',
+          'shop',
+          '--data-dir',
+          join(workspace, 'data'),
+        ])
+      ).stdout.trim();
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(error.message));
+      await signIn(page, server.url, server.token);
+      await page.getByRole('heading', { name: 'Overview of shop' }).waitFor();
+      await page
+        .getByRole('link', { name: /frontend/ })
+        .first()
+        .waitFor();
+      await screenshot(page, '1-overview');
+
+      await page.getByRole('link', { name: 'Incidents' }).click();
+      await page.getByRole('link', { name: report.id }).first().click();
+      await page.getByText('Scaled product-catalog-prod from 2 to 0 replicas').first().waitFor();
+      const top = await page.locator('ol.causes > li').first().innerText();
+      expect(top).toContain('product-catalog');
+      expect(top).toContain('scaled-to-zero');
+      await page.locator('figure.chart svg').first().waitFor();
+      expect(
+        await page.getByRole('link', { name: `proposal ${report.remediation?.proposal ?? ''}` }).count(),
+      ).toBe(1);
+      await screenshot(page, '2-report');
+
+      // A viewer sees the proposal but is not offered the decision.
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await signIn(page, server.url, await token('vic', 'viewer'));
+      await page.goto(`${server.url}/#/approvals/${report.remediation?.proposal ?? ''}`);
+      await page
+        .getByRole('heading', { name: /scale product-catalog in prod from 0 to 2 replicas/ })
+        .waitFor();
+      expect(await page.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await signIn(page, server.url, await token('olga', 'operator'));
+      await page.goto(`${server.url}/#/approvals/${report.remediation?.proposal ?? ''}`);
+      await page
+        .getByRole('heading', { name: /scale product-catalog in prod from 0 to 2 replicas/ })
+        .waitFor();
+      await screenshot(page, '3-approval');
+      await page.getByLabel('Reason').fill('the catalog must serve; scaled to zero by mistake');
+      await page.getByRole('button', { name: 'Approve' }).click();
+      await page.locator('.proposal h2 .badge', { hasText: /executing|verifying|succeeded/ }).waitFor();
+
+      await page.getByRole('link', { name: 'Platform' }).click();
+      await page.getByTestId('cell-product-catalog-prod').getByText('2/2 ready').waitFor({ timeout: 30_000 });
+      await screenshot(page, '4-platform');
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+    const approval = await cli(['audit', 'tail', '--principal', 'olga', '--action', 'proposal.approve']);
+    expect(approval.code, approval.stderr).toBe(0);
+    expect(approval.stdout).toMatch(/olga\s.*proposal\.approve.*allow/);
     const verify = await cli(['audit', 'verify']);
     expect(verify.code).toBe(0);
     expect(verify.stdout).toMatch(/^audit chain ok/);

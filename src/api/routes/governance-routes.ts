@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { InvalidError, UnauthenticatedError } from '../../core/errors.js';
 import type { Governance } from '../../governance/governance.js';
+import { actions } from '../../governance/authz/actions.js';
 import {
   proposalSchema,
   proposalStatuses,
@@ -175,6 +176,9 @@ export const governanceRoutes: FastifyPluginAsyncZod<{ governance: Governance }>
             issuer: z.string(),
             autonomy: z.number(),
             grants: z.array(z.object({ role: z.string(), scope: z.record(z.string(), z.string()) })),
+            allowed: z
+              .record(z.string(), z.union([z.literal('*'), z.array(z.string())]))
+              .describe('Per action, the namespaces where the caller may do it (* for all); absent: nowhere'),
           }),
           ...errors,
         },
@@ -191,6 +195,11 @@ export const governanceRoutes: FastifyPluginAsyncZod<{ governance: Governance }>
           role: grant.role,
           scope: Object.fromEntries(Object.entries(grant.scope).filter(([, value]) => value !== undefined)),
         })),
+        allowed: Object.fromEntries(
+          actions
+            .map((action) => [action, governance.authorizer.namespacesFor(principal, action)] as const)
+            .filter(([, namespaces]) => namespaces === '*' || namespaces.length > 0),
+        ),
       };
     },
   );

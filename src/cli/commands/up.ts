@@ -87,6 +87,7 @@ replaces them), so nothing is orphaned. One "opspilot up" per data dir.`,
         const url = await opspilot.start();
         context.out(
           `opspilot ${version} is up\n` +
+            `  Dashboard  ${url}/   (sign in with the token below)\n` +
             `  API        ${url}/api/v1   (OpenAPI ${url}/api/v1/openapi.json)\n` +
             `  OTLP       ${opspilot.telemetry.otlpEndpoint ?? 'disabled'}   (/v1/traces, /v1/metrics, /v1/logs; protobuf or JSON)\n` +
             `  data dir   ${config.dataDir}\n` +

@@ -51,6 +51,7 @@ export class AuditLog {
   private queue: Waiting[] = [];
   private flushing: Promise<void> | undefined;
   private scheduled = false;
+  private readonly watchers = new Set<(record: AuditRecord) => void>();
 
   constructor(
     private readonly options: {
@@ -59,6 +60,18 @@ export class AuditLog {
       readonly ids: IdGenerator;
     },
   ) {}
+
+  /** Calls `watcher` with every record once it is committed (live views); returns the unsubscribe. */
+  watch(watcher: (record: AuditRecord) => void): () => void {
+    this.watchers.add(watcher);
+    return () => {
+      this.watchers.delete(watcher);
+    };
+  }
+
+  private announce(records: readonly AuditRecord[]): void {
+    for (const record of records) for (const watcher of this.watchers) watcher(record);
+  }
 
   /** Appends one record; resolves once it is committed, rejects (UnavailableError) when it could not be. */
   append(entry: AuditEntry): Promise<AuditRecord> {
@@ -74,10 +87,13 @@ export class AuditLog {
    */
   async appendWithin(tx: StateRepositories, entries: readonly AuditEntry[]): Promise<AuditRecord[]> {
     const at = this.options.clock.now().toISOString();
-    return this.chain(
+    const records = await this.chain(
       tx,
       entries.map((entry) => ({ entry, at })),
     );
+    // The caller's transaction commits after this returns; a watcher may hear of it a moment early.
+    this.announce(records);
+    return records;
   }
 
   list(filter: AuditFilter): Promise<AuditRecord[]> {
@@ -144,6 +160,7 @@ export class AuditLog {
         const record = records[index];
         if (record !== undefined) waiting.resolve(record);
       });
+      this.announce(records);
     } catch (error) {
       const failure = new UnavailableError(`the audit record could not be written: ${errorMessage(error)}`, {
         hint: 'The request was not carried out. Check the state database, then retry.',

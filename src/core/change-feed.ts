@@ -1,0 +1,36 @@
+// What changed, per namespace, as it happens: alerts firing and resolving, audited changes (proposals, approvals,
+// reports), runtime events. Live views (the dashboard's event stream) reload on it; it carries no data a reader
+// could not otherwise see, only that something changed and what kind of thing.
+export type ChangeTopic = 'alert' | 'approval' | 'change' | 'status';
+
+export interface Change {
+  readonly topic: ChangeTopic;
+  readonly namespace: string;
+  readonly summary: string;
+  readonly at: string;
+}
+
+export class ChangeFeed {
+  private readonly listeners = new Set<(change: Change) => void>();
+
+  publish(change: Change): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch {
+        // a listener that fails (a closed stream) must not stop the others
+      }
+    }
+  }
+
+  subscribe(listener: (change: Change) => void): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+}

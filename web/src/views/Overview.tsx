@@ -1,0 +1,122 @@
+// What needs attention now: firing alerts, open incidents and their reports, approvals waiting, recent deploys.
+import {
+  get,
+  type AlertView,
+  type Listed,
+  type PlatformEvent,
+  type Proposal,
+  type RcaReportView,
+} from '../api.js';
+import { ago, Badge, Problem, severityTone } from '../components/Bits.js';
+import { useLoad, useSession } from '../hooks.js';
+
+export function Overview() {
+  const { namespace } = useSession();
+  const alerts = useLoad(
+    () => get<Listed<AlertView>>('/api/v1/alerts', { namespace, state: 'firing' }),
+    [namespace],
+  );
+  const reports = useLoad(
+    () => get<Listed<RcaReportView>>('/api/v1/rca/reports', { namespace }),
+    [namespace],
+  );
+  const pending = useLoad(
+    () => get<Listed<Proposal>>('/api/v1/proposals', { namespace, status: 'pending' }),
+    [namespace],
+  );
+  const deploys = useLoad(
+    () => get<Listed<PlatformEvent>>(`/api/v1/namespaces/${namespace}/events`, { limit: '200' }),
+    [namespace],
+  );
+  const recentDeploys = (deploys.data?.items ?? [])
+    .filter((event) => ['RolledOut', 'ReleaseCreated', 'BindingChanged', 'Scaled'].includes(event.reason))
+    .slice(0, 8);
+  const firing = alerts.data?.items ?? [];
+  return (
+    <>
+      <h1>Overview of {namespace}</h1>
+      <div className="cards">
+        <a className="card" href="#/incidents">
+          <span className="figure">{firing.length}</span> firing alerts
+        </a>
+        <a className="card" href="#/incidents">
+          <span className="figure">
+            {reports.data?.items.filter((report) => report.status !== 'failed').length ?? '–'}
+          </span>{' '}
+          RCA reports
+        </a>
+        <a className="card" href="#/approvals">
+          <span className="figure">{pending.data?.items.length ?? '–'}</span> approvals waiting
+        </a>
+      </div>
+      <section aria-labelledby="firing">
+        <h2 id="firing">Firing alerts</h2>
+        <Problem error={alerts.error} />
+        {firing.length === 0 ? (
+          <p className="muted">Nothing is firing.</p>
+        ) : (
+          <ul className="rows">
+            {firing.map((alert) => (
+              <li key={alert.fingerprint}>
+                <Badge tone={severityTone(alert.severity)}>{alert.severity}</Badge>{' '}
+                <strong>{alert.rule}</strong> {alert.component ?? ''}{' '}
+                {alert.environment === null ? '' : `in ${alert.environment}`} — {alert.summary}{' '}
+                <span className="muted">{ago(alert.firedAt)}</span>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+      <section aria-labelledby="reports">
+        <h2 id="reports">Latest root-cause reports</h2>
+        <Problem error={reports.error} />
+        <ReportList reports={(reports.data?.items ?? []).slice(0, 5)} />
+      </section>
+      <section aria-labelledby="deploys">
+        <h2 id="deploys">Recent changes</h2>
+        <Problem error={deploys.error} />
+        {recentDeploys.length === 0 ? (
+          <p className="muted">No deploys or scaling recently.</p>
+        ) : (
+          <ul className="rows">
+            {recentDeploys.map((event) => (
+              <li key={`${event.object.name}-${event.reason}-${event.lastTimestamp}`}>
+                <Badge tone="muted">{event.reason}</Badge> {event.component ?? event.object.name}
+                {event.environment === null ? '' : `@${event.environment}`}: {event.message}{' '}
+                <span className="muted">{ago(event.lastTimestamp)}</span>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+    </>
+  );
+}
+
+export function ReportList({ reports }: { reports: readonly RcaReportView[] }) {
+  if (reports.length === 0) return <p className="muted">No reports yet.</p>;
+  return (
+    <ul className="rows">
+      {reports.map((report) => {
+        const top = report.rootCauses[0];
+        return (
+          <li key={report.id}>
+            <Badge tone={report.status === 'completed' ? 'ok' : report.status === 'failed' ? 'bad' : 'info'}>
+              {report.status}
+            </Badge>{' '}
+            <a href={`#/reports/${report.id}`}>
+              {report.alert.rule} on {report.alert.component ?? report.namespace}
+            </a>
+            {top !== undefined && (
+              <>
+                {' '}
+                → <strong>{top.service}</strong> ({top.kind}, {Math.round(top.score * 100)}%)
+              </>
+            )}{' '}
+            <span className="muted">{ago(report.createdAt)}</span>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}

@@ -1,0 +1,54 @@
+// Sign in with a bearer token (`opspilot token create …`, or the admin token `opspilot up` prints).
+import { useState, type SyntheticEvent } from 'react';
+import { get, storeToken, type Whoami } from '../api.js';
+import { Problem } from '../components/Bits.js';
+
+export function SignIn({ onSignedIn }: { onSignedIn: (who: Whoami) => void }) {
+  const [token, setToken] = useState('');
+  const [error, setError] = useState<Error | undefined>();
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: SyntheticEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    storeToken(token.trim());
+    try {
+      onSignedIn(await get<Whoami>('/api/v1/auth/whoami'));
+    } catch (failure) {
+      storeToken(null);
+      setError(failure instanceof Error ? failure : new Error(String(failure)));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <main className="signin">
+      <h1>opspilot</h1>
+      <form
+        onSubmit={(event) => {
+          void submit(event);
+        }}
+      >
+        <label htmlFor="token">Access token</label>
+        <textarea
+          id="token"
+          rows={4}
+          value={token}
+          onChange={(event) => {
+            setToken(event.target.value);
+          }}
+          placeholder="eyJhbGciOiJFUzI1NiIs…"
+          autoFocus
+          required
+        />
+        <p className="muted">
+          Create one with <code>opspilot token create --subject you --role viewer</code>;{' '}
+          <code>opspilot up</code> prints an admin token at start.
+        </p>
+        <button type="submit" disabled={busy || token.trim() === ''}>
+          Sign in
+        </button>
+        <Problem error={error} />
+      </form>
+    </main>
+  );
+}
