@@ -268,6 +268,8 @@ export const configSchema = z.strictObject({
       /** USD per million tokens, for the cost recorded with each report. */
       inputPricePerMillion: z.coerce.number().min(0).default(0),
       outputPricePerMillion: z.coerce.number().min(0).default(0),
+      /** Shown against this month's LLM cost on the dashboard's Cost view (USD); unset: no budget. */
+      monthlyBudgetUsd: z.coerce.number().positive().optional(),
     })
     .superRefine((llm, context) => {
       if (llm.provider !== undefined && llm.model === undefined) {

@@ -3,6 +3,7 @@
 // and, for writes, turned into a proposal that guardrails judge.
 import { digest } from '../core/canonical-json.js';
 import type { Change } from '../core/change-feed.js';
+import { compareRuns } from '../analysis/builds/compare-runs.js';
 import { ForbiddenError, isDomainError } from '../core/errors.js';
 import type {
   ApplyOutcome,
@@ -12,6 +13,7 @@ import type {
   WorkflowLogLineView,
   NodeAllocation,
   NodeView,
+  WorkflowComparison,
 } from '../platform/contracts.js';
 import {
   sumAllocations,
@@ -20,9 +22,21 @@ import {
   type ListFilter,
   type LogRequest,
 } from '../platform/platform-service.js';
-import { kindInfo, type Kind, type ReleaseBindingSpec, type Resource } from '../platform/resource-kinds.js';
+import {
+  kindInfo,
+  sloSpecSchema,
+  type Kind,
+  type ReleaseBindingSpec,
+  type Resource,
+} from '../platform/resource-kinds.js';
 import type { AuditFilter } from '../state/ports.js';
-import type { AlertEventView, AlertView, AlertmanagerPayload } from '../telemetry/alerting/contracts.js';
+import type {
+  AlertEventView,
+  AlertView,
+  AlertmanagerPayload,
+  SloStatusView,
+} from '../telemetry/alerting/contracts.js';
+import { durationMs } from '../core/duration.js';
 import type {
   DependencyGraph,
   DependencyQuery,
@@ -48,7 +62,7 @@ import type { Proposal, ProposalStatus } from './proposals/contracts.js';
 import type { ChangePlanner } from './proposals/change-plans.js';
 import type { ChangePlan, ProposeOptions } from './proposals/proposal-service.js';
 import type { AuditRecord } from '../state/ports.js';
-import type { RcaReportView, RcaStatus } from '../rca/contracts.js';
+import type { LlmUsageView, RcaReportView, RcaStatus } from '../rca/contracts.js';
 import type { RcaReportService, StartInvestigation } from '../rca/rca-report-service.js';
 import type { LlmUsage } from '../rca/writer.js';
 
@@ -293,6 +307,62 @@ export class GovernedServices {
   }
 
   /**
+   * A build run next to a baseline (the given one, or the last successful run of the same component/workflow
+   * before it): changed inputs, steps that ended differently, the first differing output line per step.
+   */
+  async compareWorkflowRuns(
+    namespace: string,
+    runName: string,
+    baselineName?: string,
+  ): Promise<WorkflowComparison> {
+    const run = await this.get('WorkflowRun', namespace, runName);
+    const spec = run.spec as { component?: string; workflow?: string };
+    let baseline: Resource | undefined;
+    if (baselineName !== undefined) baseline = await this.get('WorkflowRun', namespace, baselineName);
+    else {
+      const runs = await this.list('WorkflowRun', {
+        namespace: namespace,
+        ...(spec.component === undefined ? {} : { component: spec.component }),
+      });
+      baseline = runs
+        .filter((candidate) => {
+          const other = candidate.spec as { component?: string; workflow?: string };
+          return (
+            candidate.metadata.name !== run.metadata.name &&
+            other.workflow === spec.workflow &&
+            other.component === spec.component &&
+            (candidate.status as { phase?: string } | undefined)?.phase === 'Succeeded' &&
+            candidate.metadata.createdAt <= run.metadata.createdAt
+          );
+        })
+        .sort((a, b) => (a.metadata.createdAt < b.metadata.createdAt ? 1 : -1))[0];
+    }
+    if (baseline === undefined) {
+      return {
+        run: run.metadata.name,
+        baseline: null,
+        changedInputs: [],
+        changedSteps: [],
+        firstDifferences: [],
+        note: 'no successful run before it to compare with',
+      };
+    }
+    const load = async (resource: Resource) => ({
+      name: resource.metadata.name,
+      inputs: { ...(resource.spec as Record<string, unknown>) },
+      steps: (
+        (
+          resource.status as
+            { steps?: { name: string; phase: string; exitCode: number | null }[] } | undefined
+        )?.steps ?? []
+      ).map(({ name, phase, exitCode }) => ({ name, phase, exitCode })),
+      lines: await this.workflowLogs(namespace, resource.metadata.name, { limit: 10_000 }),
+    });
+    const comparison = compareRuns(await load(run), await load(baseline));
+    return { run: run.metadata.name, baseline: baseline.metadata.name, ...comparison, note: null };
+  }
+
+  /**
    * Reads over many scopes: gate on "allowed somewhere", run, filter rows by scope, audit. Forbidden when the
    * caller may not read there at all.
    */
@@ -383,6 +453,45 @@ export class GovernedServices {
 
   // ── alerts ──────────────────────────────────────────────────────────────────────────────────────────
 
+  /** Each SLO of the namespace with its indicator over its window, error budget left and burn rate. */
+  sloStatus(namespace: string): Promise<SloStatusView[]> {
+    return this.readIn('telemetry.read', namespace, 'SLO status', { namespace }, async () => {
+      const slos = await this.governance.options.platform.list('SLO', { namespace });
+      const firing = new Set(
+        (await this.governance.options.alerts?.list({ namespace, state: 'firing' }))?.map(
+          (alert) => alert.rule,
+        ) ?? [],
+      );
+      return Promise.all(
+        slos.map(async (slo) => {
+          const spec = sloSpecSchema.parse(slo.spec);
+          const scope = { namespace, component: spec.component, environment: spec.environment };
+          const counts = await this.telemetry.sloCounts(scope, durationMs(spec.window), spec.indicator);
+          const hour = await this.telemetry.sloCounts(scope, 3_600_000, spec.indicator);
+          const allowed = 1 - spec.objective / 100;
+          const badShare = counts.total === 0 ? null : counts.bad / counts.total;
+          return {
+            name: slo.metadata.name,
+            component: spec.component,
+            environment: spec.environment,
+            objective: spec.objective,
+            window: spec.window,
+            indicator:
+              spec.indicator.type === 'latency'
+                ? `latency < ${spec.indicator.thresholdMs} ms`
+                : 'availability',
+            total: counts.total,
+            bad: counts.bad,
+            sli: badShare === null ? null : (1 - badShare) * 100,
+            errorBudgetRemaining: badShare === null ? null : 1 - badShare / allowed,
+            burnRate1h: hour.total === 0 ? null : hour.bad / hour.total / allowed,
+            firing: firing.has(`SLO/${slo.metadata.name}`),
+          };
+        }),
+      );
+    });
+  }
+
   // ── live changes ────────────────────────────────────────────────────────────────────────────────────
 
   /**
@@ -435,6 +544,55 @@ export class GovernedServices {
   async rcaReport(id: string): Promise<RcaReportView> {
     const report = await this.reports.get(id);
     return this.guard('alerts.read', reportTarget(report), { id }, () => Promise.resolve(report));
+  }
+
+  /** LLM tokens and cost of the namespace's reports this month, with the configured budget. */
+  llmUsage(namespace: string): Promise<LlmUsageView> {
+    return this.readIn('alerts.read', namespace, 'LLM usage', { namespace }, async () => {
+      const now = this.governance.options.clock.now();
+      const since = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString();
+      const reports = (await this.reports.list({ namespaces: [namespace], limit: 5000 })).filter(
+        (report) => report.createdAt >= since,
+      );
+      const byRequester = new Map<string, LlmUsageView['byRequester'][number]>();
+      for (const report of reports) {
+        const item = byRequester.get(report.requestedBy) ?? {
+          requestedBy: report.requestedBy,
+          reports: 0,
+          inputTokens: 0,
+          outputTokens: 0,
+          costUsd: 0,
+        };
+        item.reports += 1;
+        item.inputTokens += report.llm.inputTokens;
+        item.outputTokens += report.llm.outputTokens;
+        item.costUsd += report.llm.costUsd;
+        byRequester.set(report.requestedBy, item);
+      }
+      const sum = (pick: (report: RcaReportView) => number) =>
+        reports.reduce((total, report) => total + pick(report), 0);
+      return {
+        namespace,
+        since,
+        budgetUsd: this.governance.options.config.llm.monthlyBudgetUsd ?? null,
+        costUsd: sum((report) => report.llm.costUsd),
+        inputTokens: sum((report) => report.llm.inputTokens),
+        outputTokens: sum((report) => report.llm.outputTokens),
+        byRequester: [...byRequester.values()].sort((a, b) => b.costUsd - a.costUsd),
+        reports: reports
+          .filter((report) => report.llm.inputTokens + report.llm.outputTokens > 0)
+          .map((report) => ({
+            id: report.id,
+            rule: report.alert.rule,
+            requestedBy: report.requestedBy,
+            createdAt: report.createdAt,
+            model: report.llm.model,
+            inputTokens: report.llm.inputTokens,
+            outputTokens: report.llm.outputTokens,
+            costUsd: report.llm.costUsd,
+          })),
+      };
+    });
   }
 
   /** Records what answering a question about a report cost (reading it is what the caller may do). */

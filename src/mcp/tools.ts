@@ -17,6 +17,7 @@ import {
   componentStatusSchema,
   nodeViewSchema,
   platformEventSchema,
+  workflowComparisonSchema,
   workflowLogLineSchema,
 } from '../platform/contracts.js';
 import { kindInfo, resourceNameSchema, type Kind, type Resource } from '../platform/resource-kinds.js';
@@ -36,7 +37,6 @@ import {
   traceSchema,
   traceSearchResultSchema,
 } from '../telemetry/query/contracts.js';
-import { compareRuns } from '../analysis/builds/compare-runs.js';
 import { recommend } from '../analysis/rightsizing/rightsizing.js';
 import { InvalidError, NotFoundError } from '../core/errors.js';
 import { pageBySize } from './paging.js';
@@ -537,71 +537,8 @@ export const tools: { readonly [Name in ToolName]: AnyTool } = {
         .optional()
         .describe('Run to compare with (default: the last successful one before it)'),
     }),
-    output: z.object({
-      run: z.string(),
-      baseline: z.string().nullable(),
-      changedInputs: z.array(z.object({ field: z.string(), before: z.unknown(), after: z.unknown() })),
-      changedSteps: z.array(
-        z.object({ step: z.string(), before: z.string().nullable(), after: z.string().nullable() }),
-      ),
-      firstDifferences: z.array(
-        z.object({
-          step: z.string(),
-          sequence: z.number().nullable(),
-          failed: z.string().nullable(),
-          baseline: z.string().nullable(),
-        }),
-      ),
-      note: z.string().nullable(),
-    }),
-    run: async (services, args) => {
-      const run = await services.get('WorkflowRun', args.namespace, args.run);
-      const spec = run.spec as { component?: string; workflow?: string };
-      let baseline: Resource | undefined;
-      if (args.baseline !== undefined)
-        baseline = await services.get('WorkflowRun', args.namespace, args.baseline);
-      else {
-        const runs = await services.list('WorkflowRun', {
-          namespace: args.namespace,
-          ...(spec.component === undefined ? {} : { component: spec.component }),
-        });
-        baseline = runs
-          .filter((candidate) => {
-            const other = candidate.spec as { component?: string; workflow?: string };
-            return (
-              candidate.metadata.name !== run.metadata.name &&
-              other.workflow === spec.workflow &&
-              other.component === spec.component &&
-              (candidate.status as { phase?: string } | undefined)?.phase === 'Succeeded' &&
-              candidate.metadata.createdAt <= run.metadata.createdAt
-            );
-          })
-          .sort((a, b) => (a.metadata.createdAt < b.metadata.createdAt ? 1 : -1))[0];
-      }
-      if (baseline === undefined) {
-        return {
-          run: run.metadata.name,
-          baseline: null,
-          changedInputs: [],
-          changedSteps: [],
-          firstDifferences: [],
-          note: 'no successful run before it to compare with',
-        };
-      }
-      const load = async (resource: Resource) => ({
-        name: resource.metadata.name,
-        inputs: { ...(resource.spec as Record<string, unknown>) },
-        steps: (
-          (
-            resource.status as
-              { steps?: { name: string; phase: string; exitCode: number | null }[] } | undefined
-          )?.steps ?? []
-        ).map(({ name, phase, exitCode }) => ({ name, phase, exitCode })),
-        lines: await services.workflowLogs(args.namespace, resource.metadata.name, { limit: 10_000 }),
-      });
-      const comparison = compareRuns(await load(run), await load(baseline));
-      return { run: run.metadata.name, baseline: baseline.metadata.name, ...comparison, note: null };
-    },
+    output: workflowComparisonSchema,
+    run: (services, args) => services.compareWorkflowRuns(args.namespace, args.run, args.baseline),
   }),
   list_proposals: read({
     server: 'control-plane',

@@ -167,3 +167,25 @@ export type ComponentStatus = z.infer<typeof componentStatusSchema>;
 export type PlatformEvent = z.infer<typeof platformEventSchema>;
 export type ReplicaLogLine = z.infer<typeof replicaLogLineSchema>;
 export type WorkflowLogLineView = z.infer<typeof workflowLogLineSchema>;
+
+/** A build run next to a baseline run (by default the last successful one before it). */
+export const workflowComparisonSchema = z
+  .object({
+    run: z.string(),
+    baseline: z.string().nullable(),
+    changedInputs: z.array(z.object({ field: z.string(), before: z.unknown(), after: z.unknown() })),
+    changedSteps: z.array(
+      z.object({ step: z.string(), before: z.string().nullable(), after: z.string().nullable() }),
+    ),
+    firstDifferences: z.array(
+      z.object({
+        step: z.string(),
+        sequence: z.number().nullable(),
+        failed: z.string().nullable(),
+        baseline: z.string().nullable(),
+      }),
+    ),
+    note: z.string().nullable(),
+  })
+  .meta({ id: 'WorkflowComparison' });
+export type WorkflowComparison = z.infer<typeof workflowComparisonSchema>;

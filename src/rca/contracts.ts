@@ -108,3 +108,37 @@ export const rcaReportSchema = z
   })
   .meta({ id: 'RcaReport' });
 export type RcaReportView = z.infer<typeof rcaReportSchema>;
+
+/** LLM tokens and cost of the reports of a namespace this month, per requester (agent or person) and report. */
+export const llmUsageSchema = z
+  .object({
+    namespace: z.string(),
+    since: z.string().describe('Start of the current month (UTC)'),
+    budgetUsd: z.number().nullable().describe('llm.monthlyBudgetUsd; null when unset'),
+    costUsd: z.number(),
+    inputTokens: z.number(),
+    outputTokens: z.number(),
+    byRequester: z.array(
+      z.object({
+        requestedBy: z.string(),
+        reports: z.number(),
+        inputTokens: z.number(),
+        outputTokens: z.number(),
+        costUsd: z.number(),
+      }),
+    ),
+    reports: z.array(
+      z.object({
+        id: z.string(),
+        rule: z.string(),
+        requestedBy: z.string(),
+        createdAt: z.string(),
+        model: z.string().nullable(),
+        inputTokens: z.number(),
+        outputTokens: z.number(),
+        costUsd: z.number(),
+      }),
+    ),
+  })
+  .meta({ id: 'LlmUsage' });
+export type LlmUsageView = z.infer<typeof llmUsageSchema>;

@@ -147,10 +147,14 @@ describe('dashboard in Chromium', () => {
         ['Incidents', 'Incidents and alerts'],
         ['Approvals', 'Approvals'],
         ['Platform', 'Platform: shop'],
+        ['Telemetry', 'Telemetry'],
+        ['Builds', 'Builds'],
+        ['Audit', 'Audit log'],
+        ['Cost', 'LLM cost in shop'],
       ] as const) {
         await page.getByRole('link', { name: 'opspilot' }).focus();
         let focused = '';
-        for (let step = 0; step < 6 && focused !== view; step += 1) {
+        for (let step = 0; step < 10 && focused !== view; step += 1) {
           await page.keyboard.press('Tab');
           focused = String(await page.evaluate("document.activeElement?.textContent ?? ''"));
         }
@@ -159,7 +163,26 @@ describe('dashboard in Chromium', () => {
         await page.getByRole('heading', { name: heading, exact: true }).waitFor();
         await screenshot(page, view.toLowerCase());
       }
-      expect(await page.locator('a[aria-current="page"]').innerText()).toBe('Platform');
+      expect(await page.locator('header a[aria-current="page"]').innerText()).toBe('Cost');
+
+      // The audit view verifies the chain and filters (vic opened the live stream above); each telemetry view
+      // opens from its tab.
+      await page.getByRole('link', { name: 'Audit' }).click();
+      await page.getByRole('button', { name: 'Verify chain' }).click();
+      await page.getByRole('status').getByText('chain ok').waitFor();
+      await page.getByLabel('Principal').fill('vic');
+      await page.getByRole('button', { name: 'Filter' }).click();
+      await page.getByRole('cell', { name: 'platform.read' }).first().waitFor();
+      await screenshot(page, 'audit');
+      for (const tab of ['Error templates', 'Metrics', 'Traces', 'Service map', 'Logs']) {
+        await page.goto(`${url}/#/telemetry`);
+        await page
+          .getByRole('navigation', { name: 'Telemetry views' })
+          .getByRole('link', { name: tab })
+          .click();
+        await page.locator(`nav.tabs a[aria-current="page"]`, { hasText: tab }).waitFor();
+      }
+      await page.getByRole('button', { name: 'Search' }).waitFor();
 
       // Every form control on the way has an accessible name.
       const unnamed = await page.evaluate(`[...document.querySelectorAll('input, select, textarea, button')]

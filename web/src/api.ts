@@ -3,10 +3,18 @@
 import type { Proposal } from '../../src/governance/proposals/contracts.js';
 import type { ComponentStatus, PlatformEvent } from '../../src/platform/contracts.js';
 import type { RcaReportView } from '../../src/rca/contracts.js';
-import type { AlertView } from '../../src/telemetry/alerting/contracts.js';
+import type { AlertView, SloStatusView } from '../../src/telemetry/alerting/contracts.js';
 import type { MetricResult } from '../../src/telemetry/query/contracts.js';
 
-export type { AlertView, ComponentStatus, MetricResult, PlatformEvent, Proposal, RcaReportView };
+export type {
+  AlertView,
+  ComponentStatus,
+  MetricResult,
+  PlatformEvent,
+  Proposal,
+  RcaReportView,
+  SloStatusView,
+};
 
 const tokenKey = 'opspilot.token';
 

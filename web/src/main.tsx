@@ -6,11 +6,15 @@ import { Problem } from './components/Bits.js';
 import { SessionContext, useHashRoute, type Session } from './hooks.js';
 import { useLiveTick } from './live.js';
 import { Approvals } from './views/Approvals.js';
+import { Audit } from './views/Audit.js';
+import { Builds } from './views/Builds.js';
+import { Cost } from './views/Cost.js';
 import { Incidents } from './views/Incidents.js';
 import { Overview } from './views/Overview.js';
 import { Platform } from './views/Platform.js';
 import { Report } from './views/Report.js';
 import { SignIn } from './views/SignIn.js';
+import { Telemetry } from './views/Telemetry.js';
 import './styles.css';
 
 const views = [
@@ -18,6 +22,10 @@ const views = [
   { path: 'incidents', label: 'Incidents' },
   { path: 'approvals', label: 'Approvals' },
   { path: 'platform', label: 'Platform' },
+  { path: 'telemetry', label: 'Telemetry' },
+  { path: 'builds', label: 'Builds' },
+  { path: 'audit', label: 'Audit' },
+  { path: 'cost', label: 'Cost' },
 ] as const;
 
 function App() {
@@ -135,6 +143,14 @@ function Shell({ who, onSignOut }: { who: Whoami; onSignOut: () => void }) {
           <Approvals id={second} />
         ) : first === 'platform' ? (
           <Platform />
+        ) : first === 'telemetry' ? (
+          <Telemetry tab={second} traceId={route[2]} />
+        ) : first === 'builds' ? (
+          <Builds run={second} />
+        ) : first === 'audit' ? (
+          <Audit />
+        ) : first === 'cost' ? (
+          <Cost />
         ) : (
           <Overview />
         )}

@@ -7,6 +7,7 @@ import {
   alertSchema,
   alertStates,
   alertmanagerPayloadSchema,
+  sloStatusSchema,
 } from '../../telemetry/alerting/contracts.js';
 import { governed } from '../authentication.js';
 import { problemSchema } from '../problem.js';
@@ -49,6 +50,23 @@ export const alertRoutes: FastifyPluginAsyncZod = (app) => {
       },
     },
     async (request) => ({ items: await governed(request).alertHistory(request.query) }),
+  );
+  app.get(
+    '/api/v1/slo-status',
+    {
+      ...route('GET /api/v1/slo-status'),
+      schema: {
+        tags,
+        summary: 'Each SLO of a namespace: indicator over its window, error budget left, burn rate, alerting',
+        querystring: z.object({ namespace: resourceNameSchema }),
+        response: {
+          200: z.object({ items: z.array(sloStatusSchema) }),
+          400: problemSchema,
+          403: problemSchema,
+        },
+      },
+    },
+    async (request) => ({ items: await governed(request).sloStatus(request.query.namespace) }),
   );
   app.post(
     '/api/v1/alerts/alertmanager',

@@ -14,6 +14,7 @@ import {
   nodeViewSchema,
   platformEventSchema,
   replicaLogLineSchema,
+  workflowComparisonSchema,
   workflowLogLineSchema,
 } from '../../platform/contracts.js';
 import { governed } from '../authentication.js';
@@ -274,6 +275,27 @@ export const platformRoutes: FastifyPluginAsyncZod = (app) => {
         limit: request.query.limit,
       }),
     }),
+  );
+
+  app.get(
+    '/api/v1/namespaces/:namespace/workflowruns/:name/compare',
+    {
+      ...route('GET /api/v1/namespaces/:namespace/workflowruns/:name/compare'),
+      schema: {
+        tags: ['workflowruns'],
+        summary:
+          'A run next to the last successful one before it (or ?baseline=): changed inputs, steps, first differing lines',
+        params: componentParams,
+        querystring: z.strictObject({ baseline: resourceNameSchema.optional() }),
+        response: { 200: workflowComparisonSchema, ...errorResponses },
+      },
+    },
+    (request) =>
+      governed(request).compareWorkflowRuns(
+        request.params.namespace,
+        request.params.name,
+        request.query.baseline,
+      ),
   );
 
   const eventsResponse = z.object({

@@ -5,7 +5,7 @@ import { rcaChatTools } from '../../agents/rca-chat-tools.js';
 import { errorMessage, NotFoundError } from '../../core/errors.js';
 import type { Caller } from '../../governance/principal.js';
 import { resourceNameSchema } from '../../platform/resource-kinds.js';
-import { rcaReportSchema, rcaStatuses, type RcaReportView } from '../../rca/contracts.js';
+import { llmUsageSchema, rcaReportSchema, rcaStatuses, type RcaReportView } from '../../rca/contracts.js';
 import type { AlertView } from '../../telemetry/alerting/contracts.js';
 import { deterministicAnswer, type ReportWriter } from '../../rca/writer.js';
 import { governed } from '../authentication.js';
@@ -80,6 +80,20 @@ export const rcaRoutes: FastifyPluginAsyncZod<{
       const report = await investigator.investigate(services.caller, alert, 'manual');
       return reply.code(201).send(report);
     },
+  );
+  app.get(
+    '/api/v1/llm/usage',
+    {
+      ...route('GET /api/v1/llm/usage'),
+      schema: {
+        tags: ['rca'],
+        summary:
+          "LLM tokens and cost of a namespace's reports this month, per requester and report, with the budget",
+        querystring: z.object({ namespace: resourceNameSchema }),
+        response: { 200: llmUsageSchema, 400: problemSchema, 403: problemSchema },
+      },
+    },
+    (request) => governed(request).llmUsage(request.query.namespace),
   );
   app.post(
     '/api/v1/rca/reports/:id/chat',

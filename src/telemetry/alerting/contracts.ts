@@ -64,3 +64,24 @@ export const alertmanagerPayloadSchema = z.looseObject({
     .max(10_000),
 });
 export type AlertmanagerPayload = z.infer<typeof alertmanagerPayloadSchema>;
+
+export const sloStatusSchema = z
+  .object({
+    name: z.string(),
+    component: z.string(),
+    environment: z.string(),
+    objective: z.number().describe('Percentage of good requests'),
+    window: z.string(),
+    indicator: z.string().describe('availability, or latency < N ms'),
+    total: z.number().describe('Requests in the window'),
+    bad: z.number(),
+    sli: z.number().nullable().describe('Good requests in the window, percent; null without requests'),
+    errorBudgetRemaining: z
+      .number()
+      .nullable()
+      .describe('Share of the error budget left (1 = untouched, below 0 = overspent)'),
+    burnRate1h: z.number().nullable().describe('Error-budget burn rate over the last hour (1 = on budget)'),
+    firing: z.boolean().describe('One of its burn-rate alerts fires'),
+  })
+  .meta({ id: 'SloStatus' });
+export type SloStatusView = z.infer<typeof sloStatusSchema>;

@@ -1,4 +1,5 @@
-// What needs attention now: firing alerts, open incidents and their reports, approvals waiting, recent deploys.
+// What needs attention now: SLOs and their error budgets, firing alerts, root-cause reports, approvals waiting,
+// recent deploys.
 import {
   get,
   type AlertView,
@@ -6,8 +7,10 @@ import {
   type PlatformEvent,
   type Proposal,
   type RcaReportView,
+  type SloStatusView,
 } from '../api.js';
 import { ago, Badge, Problem, severityTone } from '../components/Bits.js';
+import { format } from '../components/Chart.js';
 import { useLoad, useSession } from '../hooks.js';
 
 export function Overview() {
@@ -24,6 +27,7 @@ export function Overview() {
     () => get<Listed<Proposal>>('/api/v1/proposals', { namespace, status: 'pending' }),
     [namespace],
   );
+  const slos = useLoad(() => get<Listed<SloStatusView>>('/api/v1/slo-status', { namespace }), [namespace]);
   const deploys = useLoad(
     () => get<Listed<PlatformEvent>>(`/api/v1/namespaces/${namespace}/events`, { limit: '200' }),
     [namespace],
@@ -49,6 +53,52 @@ export function Overview() {
           <span className="figure">{pending.data?.items.length ?? '–'}</span> approvals waiting
         </a>
       </div>
+      <section aria-labelledby="slos">
+        <h2 id="slos">Service level objectives</h2>
+        <Problem error={slos.error} />
+        {(slos.data?.items ?? []).length === 0 ? (
+          <p className="muted">No SLOs in {namespace}.</p>
+        ) : (
+          <table className="slos">
+            <thead>
+              <tr>
+                <th scope="col">Service</th>
+                <th scope="col">Objective</th>
+                <th scope="col">Now</th>
+                <th scope="col">Error budget left</th>
+                <th scope="col">Burn rate (1 h)</th>
+              </tr>
+            </thead>
+            <tbody>
+              {(slos.data?.items ?? []).map((slo) => {
+                const left = slo.errorBudgetRemaining;
+                const tone =
+                  slo.firing || (left !== null && left < 0)
+                    ? 'bad'
+                    : left !== null && left < 0.25
+                      ? 'warn'
+                      : 'ok';
+                return (
+                  <tr key={slo.name}>
+                    <th scope="row">
+                      {slo.component}@{slo.environment} <span className="muted">{slo.indicator}</span>
+                    </th>
+                    <td>
+                      {slo.objective}% over {slo.window}
+                    </td>
+                    <td>{slo.sli === null ? '–' : `${format(slo.sli)}%`}</td>
+                    <td>
+                      <Badge tone={tone}>{left === null ? 'no traffic' : `${Math.round(left * 100)}%`}</Badge>
+                      {slo.firing && <> burning too fast</>}
+                    </td>
+                    <td>{slo.burnRate1h === null ? '–' : `${format(slo.burnRate1h)}×`}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        )}
+      </section>
       <section aria-labelledby="firing">
         <h2 id="firing">Firing alerts</h2>
         <Problem error={alerts.error} />
