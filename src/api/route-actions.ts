@@ -28,6 +28,7 @@ export const routeActions = {
   'POST /api/v1/namespaces/:namespace/components/:name/scale': 'component.scale',
   'POST /api/v1/namespaces/:namespace/components/:name/restart': 'component.restart',
   'POST /api/v1/namespaces/:namespace/components/:name/rollback': 'component.rollback',
+  'POST /api/v1/namespaces/:namespace/components/:name/promote': 'release.promote',
   'GET /api/v1/nodes': 'platform.read',
   'GET /api/v1/rca/reports': 'alerts.read',
   'GET /api/v1/rca/reports/:id': 'alerts.read',

@@ -777,6 +777,22 @@ export class GovernedServices {
     );
   }
 
+  /** Proposes running in `to` the release `from` runs (the target environment's approval rules apply). */
+  promote(
+    namespace: string,
+    component: string,
+    from: string,
+    to: string,
+    options?: ProposeOptions,
+  ): Promise<Proposal> {
+    return this.plannedWrite(
+      'release.promote',
+      { namespace, component, environment: to },
+      () => this.governance.planner.promote(namespace, component, from, to),
+      options,
+    );
+  }
+
   rollback(
     namespace: string,
     component: string,

@@ -1,10 +1,14 @@
 // The dashboard's server side and its browser side on a real server: the built app is served at `/` without a
 // token, whoami says what the signed-in role may do (the app offers nothing else), the live stream carries only
 // the caller's namespace, and in real Chromium every main view renders, with keyboard navigation.
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Opspilot } from '../../src/server/opspilot-server.js';
 import { launchChromium, screenshot, signIn } from '../helpers/browser.js';
 import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
+import { serviceManifest, yamlDocuments } from '../helpers/manifests.js';
+
+const fixture = fileURLToPath(new URL('../fixtures/http-service.mjs', import.meta.url));
 
 /** The part of GET /api/v1/auth/whoami the dashboard reads. */
 interface Whoami {
@@ -27,6 +31,17 @@ beforeAll(async () => {
       metadata: { name },
       spec: {},
     })),
+  );
+  await opspilot.platform.apply(
+    yamlDocuments(
+      serviceManifest({
+        name: 'catalog',
+        namespace: 'shop',
+        command: process.execPath,
+        args: [fixture],
+        replicas: 1,
+      }),
+    ),
   );
   adminToken = (await opspilot.adminToken()).token;
   viewerToken = (
@@ -164,6 +179,21 @@ describe('dashboard in Chromium', () => {
         await screenshot(page, view.toLowerCase());
       }
       expect(await page.locator('header a[aria-current="page"]').innerText()).toBe('Cost');
+
+      // A binding's detail: replicas and events, and a change proposed from there runs through governance
+      // (dev allows it at once) and the matrix shows the result without a reload.
+      await page.getByRole('link', { name: 'Platform' }).click();
+      await page.getByRole('link', { name: 'catalog in dev' }).click();
+      await page.getByRole('heading', { name: 'catalog in dev' }).waitFor();
+      await page.getByText('Started').first().waitFor();
+      await page.getByRole('button', { name: 'Scale to 2' }).click();
+      await page
+        .getByRole('status')
+        .getByText(/scale catalog in dev from 1 to 2 replicas: (succeeded|verifying|executing)/)
+        .waitFor();
+      await screenshot(page, 'binding');
+      await page.getByRole('link', { name: '← all components' }).click();
+      await page.getByTestId('cell-catalog-dev').getByText('2/2 ready').waitFor({ timeout: 30_000 });
 
       // The audit view verifies the chain and filters (vic opened the live stream above); each telemetry view
       // opens from its tab.

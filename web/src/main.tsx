@@ -7,6 +7,7 @@ import { SessionContext, useHashRoute, type Session } from './hooks.js';
 import { useLiveTick } from './live.js';
 import { Approvals } from './views/Approvals.js';
 import { Audit } from './views/Audit.js';
+import { Binding } from './views/Binding.js';
 import { Builds } from './views/Builds.js';
 import { Cost } from './views/Cost.js';
 import { Incidents } from './views/Incidents.js';
@@ -141,6 +142,8 @@ function Shell({ who, onSignOut }: { who: Whoami; onSignOut: () => void }) {
           <Incidents />
         ) : first === 'approvals' ? (
           <Approvals id={second} />
+        ) : first === 'platform' && second !== undefined && route[2] !== undefined ? (
+          <Binding component={second} environment={route[2]} />
         ) : first === 'platform' ? (
           <Platform />
         ) : first === 'telemetry' ? (

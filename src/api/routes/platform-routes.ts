@@ -368,6 +368,7 @@ export const platformRoutes: FastifyPluginAsyncZod = (app) => {
     scale: z.strictObject({ environment: resourceNameSchema, replicas: z.number().int().min(0).max(100) }),
     restart: z.strictObject({ environment: resourceNameSchema }),
     rollback: z.strictObject({ environment: resourceNameSchema, release: resourceNameSchema.optional() }),
+    promote: z.strictObject({ from: resourceNameSchema, to: resourceNameSchema }),
   };
   app.post(
     '/api/v1/namespaces/:namespace/components/:name/scale',
@@ -435,6 +436,29 @@ export const platformRoutes: FastifyPluginAsyncZod = (app) => {
           request.params.name,
           request.body.environment,
           request.body.release,
+        ),
+      }),
+  );
+  app.post(
+    '/api/v1/namespaces/:namespace/components/:name/promote',
+    {
+      ...route('POST /api/v1/namespaces/:namespace/components/:name/promote'),
+      schema: {
+        tags: ['components'],
+        summary: 'Propose running in environment `to` the release environment `from` runs',
+        params: componentParams,
+        body: intentBody.promote,
+        response: { 200: writeResponseSchema, 202: writeResponseSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) =>
+      writeAnswer(reply, {
+        outcome: null,
+        proposal: await governed(request).promote(
+          request.params.namespace,
+          request.params.name,
+          request.body.from,
+          request.body.to,
         ),
       }),
   );

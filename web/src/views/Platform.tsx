@@ -107,9 +107,14 @@ function Cell({ component, cell }: { component: string; cell: EnvironmentStatus 
   };
   return (
     <div className="cell">
-      <Badge tone={cell.state === 'Undeploy' ? 'muted' : healthy ? 'ok' : 'bad'}>
-        {cell.state === 'Undeploy' ? 'undeployed' : `${cell.readyReplicas}/${cell.desiredReplicas} ready`}
-      </Badge>
+      <a
+        href={`#/platform/${component}/${cell.environment}`}
+        aria-label={`${component} in ${cell.environment}`}
+      >
+        <Badge tone={cell.state === 'Undeploy' ? 'muted' : healthy ? 'ok' : 'bad'}>
+          {cell.state === 'Undeploy' ? 'undeployed' : `${cell.readyReplicas}/${cell.desiredReplicas} ready`}
+        </Badge>
+      </a>
       <div className="muted">{cell.release ?? 'no release'}</div>
       {cell.endpoint !== null && <div className="muted">{cell.endpoint}</div>}
       {cell.message !== null && !healthy && <div className="muted">{cell.message}</div>}
