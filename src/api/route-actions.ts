@@ -11,6 +11,7 @@ export const routeActions = {
   'GET /.well-known/oauth-protected-resource/mcp/observability': 'public',
   'GET /.well-known/oauth-authorization-server': 'public',
   'POST /oauth/token': 'public',
+  'GET /api/v1/auth/config': 'public',
   'GET /': 'public',
   'GET /assets/*': 'public',
   'GET /api/v1/auth/whoami': 'platform.read',

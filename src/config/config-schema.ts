@@ -54,6 +54,18 @@ const externalIssuerSchema = z.strictObject({
   roleMapping: z.record(z.string(), z.array(grantSchema)).default({}),
   /** Claim naming the subject (default `sub`; `email` or `preferred_username` read better in audit). */
   subjectClaim: z.string().default('sub'),
+  /**
+   * The dashboard signs in with this issuer (OpenID Connect authorization code + PKCE, as a public client
+   * registered there with the dashboard's URL as redirect URI). The issuer must allow CORS from the dashboard.
+   */
+  dashboard: z
+    .strictObject({
+      clientId: z.string().min(1),
+      scopes: z.string().default('openid profile email'),
+      /** Shown on the sign-in button. */
+      name: z.string().min(1).optional(),
+    })
+    .optional(),
 });
 
 const serviceAccountSchema = z.strictObject({

@@ -3,6 +3,7 @@ import { StrictMode, useEffect, useMemo, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { get, storedToken, storeToken, type Listed, type Whoami } from './api.js';
 import { Problem } from './components/Bits.js';
+import { completeSignIn } from './oidc.js';
 import { SessionContext, useHashRoute, type Session } from './hooks.js';
 import { useLiveTick } from './live.js';
 import { Approvals } from './views/Approvals.js';
@@ -31,11 +32,17 @@ const views = [
 
 function App() {
   const [who, setWho] = useState<Whoami | null>(null);
-  const [checked, setChecked] = useState(storedToken() === null);
+  const [checked, setChecked] = useState(false);
   const [error, setError] = useState<Error | undefined>();
   useEffect(() => {
-    if (storedToken() === null) return;
-    get<Whoami>('/api/v1/auth/whoami').then(
+    const check = async () => {
+      // Back from an OpenID Connect issuer: its token replaces any other.
+      const fromIssuer = await completeSignIn();
+      if (fromIssuer !== null) storeToken(fromIssuer);
+      if (storedToken() === null) return null;
+      return get<Whoami>('/api/v1/auth/whoami');
+    };
+    check().then(
       (answer) => {
         setWho(answer);
         setChecked(true);

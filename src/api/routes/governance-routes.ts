@@ -113,6 +113,37 @@ export const governanceRoutes: FastifyPluginAsyncZod<{ governance: Governance }>
       done(null, Object.fromEntries(new URLSearchParams(body as string)));
     },
   );
+  app.get(
+    '/api/v1/auth/config',
+    {
+      ...route('GET /api/v1/auth/config'),
+      schema: {
+        tags: ['auth'],
+        summary: 'How the dashboard may sign in: with a token, or with these OpenID Connect issuers',
+        response: {
+          200: z.object({
+            issuers: z.array(
+              z.object({ name: z.string(), issuer: z.string(), clientId: z.string(), scopes: z.string() }),
+            ),
+          }),
+        },
+      },
+    },
+    () => ({
+      issuers: auth.externalIssuers.flatMap((issuer) =>
+        issuer.dashboard === undefined
+          ? []
+          : [
+              {
+                name: issuer.dashboard.name ?? new URL(issuer.issuer).host,
+                issuer: issuer.issuer,
+                clientId: issuer.dashboard.clientId,
+                scopes: issuer.dashboard.scopes,
+              },
+            ],
+      ),
+    }),
+  );
   app.post(
     '/oauth/token',
     {

@@ -1,12 +1,24 @@
 // Sign in with a bearer token (`opspilot token create …`, or the admin token `opspilot up` prints).
-import { useState, type SyntheticEvent } from 'react';
+import { useEffect, useState, type SyntheticEvent } from 'react';
 import { get, storeToken, type Whoami } from '../api.js';
 import { Problem } from '../components/Bits.js';
+import { beginSignIn, type OidcIssuer } from '../oidc.js';
 
 export function SignIn({ onSignedIn }: { onSignedIn: (who: Whoami) => void }) {
   const [token, setToken] = useState('');
   const [error, setError] = useState<Error | undefined>();
   const [busy, setBusy] = useState(false);
+  const [issuers, setIssuers] = useState<OidcIssuer[]>([]);
+  useEffect(() => {
+    get<{ issuers: OidcIssuer[] }>('/api/v1/auth/config').then(
+      (config) => {
+        setIssuers(config.issuers);
+      },
+      () => {
+        setIssuers([]);
+      },
+    );
+  }, []);
   const submit = async (event: SyntheticEvent) => {
     event.preventDefault();
     setBusy(true);
@@ -23,6 +35,21 @@ export function SignIn({ onSignedIn }: { onSignedIn: (who: Whoami) => void }) {
   return (
     <main className="signin">
       <h1>opspilot</h1>
+      {issuers.map((issuer) => (
+        <p key={issuer.issuer}>
+          <button
+            type="button"
+            onClick={() => {
+              beginSignIn(issuer).catch((failure: unknown) => {
+                setError(failure instanceof Error ? failure : new Error(String(failure)));
+              });
+            }}
+          >
+            Sign in with {issuer.name}
+          </button>
+        </p>
+      ))}
+      {issuers.length > 0 && <p className="muted">or with a token:</p>}
       <form
         onSubmit={(event) => {
           void submit(event);
