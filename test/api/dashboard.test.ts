@@ -3,6 +3,7 @@
 // the caller's namespace, and in real Chromium every main view renders, with keyboard navigation.
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemPrincipal, type Caller } from '../../src/governance/principal.js';
 import type { Opspilot } from '../../src/server/opspilot-server.js';
 import { launchChromium, screenshot, signIn } from '../helpers/browser.js';
 import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
@@ -56,6 +57,7 @@ afterAll(async () => {
   await server.close();
 });
 
+const systemCaller: Caller = { principal: systemPrincipal, edge: 'rest', client: 'vitest' };
 const as = (token: string) => ({ authorization: `Bearer ${token}` });
 
 async function fire(namespace: string, alertname: string): Promise<void> {
@@ -194,6 +196,20 @@ describe('dashboard in Chromium', () => {
       await screenshot(page, 'binding');
       await page.getByRole('link', { name: '← all components' }).click();
       await page.getByTestId('cell-catalog-dev').getByText('2/2 ready').waitFor({ timeout: 30_000 });
+
+      // A report of the ShopDown alert (investigated on demand), and its chat answered from the report.
+      const alert = (await opspilot.governance.forCaller(systemCaller).alerts({ namespace: 'shop' })).find(
+        (candidate) => candidate.rule.includes('ShopDown'),
+      );
+      if (alert === undefined) throw new Error('no ShopDown alert');
+      const report = await opspilot.rcaAgent.investigate(systemCaller, alert, 'manual');
+      await page.goto(`${url}/#/reports/${report.id}`);
+      await page.getByRole('heading', { name: 'Root causes' }).waitFor();
+      await page.getByLabel('Question').fill('what should I do?');
+      await page.getByRole('button', { name: 'Ask' }).click();
+      await page.locator('.turn.assistant', { hasText: 'What to do:' }).waitFor();
+      expect(await page.locator('.turn.assistant').innerText()).toContain('answered from the report');
+      await screenshot(page, 'report-chat');
 
       // The audit view verifies the chain and filters (vic opened the live stream above); each telemetry view
       // opens from its tab.

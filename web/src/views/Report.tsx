@@ -2,6 +2,7 @@
 // trace, the error templates), timeline, excluded causes, recommendations, the remediation, and the chat.
 import { useState, type SyntheticEvent } from 'react';
 import { get, may, post, postEvents, type MetricResult, type Proposal, type RcaReportView } from '../api.js';
+import type { ErrorSummary } from '../../../src/telemetry/query/contracts.js';
 import { ago, Badge, Loading, Problem } from '../components/Bits.js';
 import { Chart } from '../components/Chart.js';
 import { TraceWaterfall } from '../components/TraceWaterfall.js';
@@ -109,17 +110,33 @@ function CauseItem({ cause, first, report }: { cause: Cause; first: boolean; rep
         {cause.explains.length > 0 && <span className="muted"> explains {cause.explains.join(', ')}</span>}
       </div>
       <ul className="evidence">
-        {cause.evidence.map((item) => (
-          <EvidenceItem key={`${item.metric}-${item.summary}`} item={item} namespace={report.namespace} />
+        {cause.evidence.map((item, index) => (
+          <EvidenceItem
+            key={`${item.metric}-${item.summary}`}
+            item={item}
+            namespace={report.namespace}
+            // The top cause's first trace is open: the failure (or the slow part) as it happened.
+            open={
+              first && index === cause.evidence.findIndex((other) => /trace [0-9a-f]{32}/.test(other.summary))
+            }
+          />
         ))}
       </ul>
     </li>
   );
 }
 
-function EvidenceItem({ item, namespace }: { item: Evidence; namespace: string }) {
+function EvidenceItem({
+  item,
+  namespace,
+  open: initiallyOpen,
+}: {
+  item: Evidence;
+  namespace: string;
+  open: boolean;
+}) {
   const traceId = /trace ([0-9a-f]{32})/.exec(item.summary)?.[1];
-  const [open, setOpen] = useState(false);
+  const [open, setOpen] = useState(initiallyOpen);
   return (
     <li>
       <Badge tone="info">{item.source}</Badge> {item.summary}
@@ -176,11 +193,25 @@ function EvidenceCharts({ report, cause }: { report: RcaReportView; cause: Cause
         : [{ component: wanted[index]?.[0] ?? '', result }],
     );
   }, [report.id]);
+  // The error templates the cause's service logged, over the same window: a surge shows as a step at onset.
+  const templates = useLoad(async () => {
+    if (window === null || !cause.evidence.some((item) => item.source === 'log')) return [];
+    const summary = await get<ErrorSummary>('/api/v1/telemetry/errors', {
+      namespace: report.namespace,
+      component: cause.service,
+      environment: report.alert.environment ?? undefined,
+      from: window.baselineStart,
+      to: window.end,
+      buckets: '60',
+      limit: '3',
+    });
+    return summary.templates;
+  }, [report.id]);
   if (window === null) return null;
   return (
     <section aria-labelledby="charts">
       <h2 id="charts">Around onset</h2>
-      <Problem error={charts.error} />
+      <Problem error={charts.error ?? templates.error} />
       <div className="charts">
         {(charts.data ?? []).map(({ component, result }) => (
           <Chart
@@ -196,8 +227,25 @@ function EvidenceCharts({ report, cause }: { report: RcaReportView; cause: Cause
             }))}
           />
         ))}
+        {(templates.data ?? []).map((template) => (
+          <Chart
+            key={template.template}
+            title={`${cause.service} log · "${template.template}"`}
+            unit="lines"
+            markerMs={Date.parse(window.onset)}
+            series={[
+              {
+                label: template.template,
+                points: template.trend.map((point) => [Date.parse(point.time), point.count] as const),
+              },
+            ]}
+          />
+        ))}
       </div>
       {charts.loading && charts.data === undefined && <Loading what="the metrics" />}
+      {charts.data?.length === 0 && (templates.data ?? []).length === 0 && (
+        <p className="muted">No metrics of {cause.service} in the window.</p>
+      )}
     </section>
   );
 }
