@@ -266,29 +266,6 @@ describe('with an OpenAI-compatible endpoint', () => {
     expect(cli.stdout).toBe(`${chunks.join('')}\n`);
     expect(cli.stderr).toMatch(/900 \+ 7 tokens, \$0\.0028/);
   }, 30_000);
-});
-
-describe('chat with read-only tools', () => {
-  let fake: FakeLlm;
-  let server: InProcessServer;
-  let opspilot: Opspilot;
-  let url: string;
-
-  beforeAll(async () => {
-    fake = await fakeLlm();
-    server = await startShop({
-      OPSPILOT_LLM__PROVIDER: 'openai-compatible',
-      OPSPILOT_LLM__BASE_URL: fake.url,
-      OPSPILOT_LLM__MODEL: 'test-model',
-    });
-    ({ opspilot, url } = server);
-  }, 30_000);
-
-  afterAll(async () => {
-    await server.close();
-    fake.server.closeAllConnections();
-    await new Promise((resolve) => fake.server.close(resolve));
-  });
 
   it('looks things up as the person asking, in the report namespace only, and answers with what it found', async () => {
     const report = await opspilot.rcaAgent.investigate(admin, await fireAlert(opspilot), 'manual');

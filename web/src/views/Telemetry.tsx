@@ -105,12 +105,53 @@ function TextField({
   );
 }
 
+/** Form fields edited as a draft and applied together on submit. */
+function useDraft<T extends Record<string, string>>(initial: T) {
+  const [draft, setDraft] = useState(initial);
+  const [applied, setApplied] = useState(initial);
+  const text = (key: keyof T & string, label: string, placeholder?: string) => (
+    <TextField
+      label={label}
+      value={draft[key] ?? ''}
+      {...(placeholder === undefined ? {} : { placeholder })}
+      onChange={(value) => {
+        setDraft({ ...draft, [key]: value });
+      }}
+    />
+  );
+  const choice = (key: keyof T & string, label: string, options: readonly (readonly [string, string])[]) => (
+    <label>
+      {label}{' '}
+      <select
+        value={draft[key] ?? ''}
+        onChange={(event) => {
+          setDraft({ ...draft, [key]: event.target.value });
+        }}
+      >
+        {options.map(([value, name]) => (
+          <option key={value} value={value}>
+            {name}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+  return {
+    applied,
+    text,
+    choice,
+    apply: () => {
+      setApplied(draft);
+    },
+  };
+}
+
 const optional = (value: string) => (value.trim() === '' ? undefined : value.trim());
 
 function Logs({ period }: { period: string }) {
   const { namespace } = useSession();
-  const [draft, setDraft] = useState({ component: '', text: '', severity: '' });
-  const [query, setQuery] = useState(draft);
+  const form = useDraft({ component: '', text: '', severity: '' });
+  const query = form.applied;
   const result = useLoad(
     () =>
       get<LogResult>('/api/v1/telemetry/logs', {
@@ -126,40 +167,13 @@ function Logs({ period }: { period: string }) {
   );
   return (
     <section aria-label="Log search">
-      <SearchForm
-        onSearch={() => {
-          setQuery(draft);
-        }}
-      >
-        <TextField
-          label="Component"
-          value={draft.component}
-          onChange={(component) => {
-            setDraft({ ...draft, component });
-          }}
-        />
-        <TextField
-          label="Text"
-          value={draft.text}
-          placeholder="timeout"
-          onChange={(text) => {
-            setDraft({ ...draft, text });
-          }}
-        />
-        <label>
-          Severity{' '}
-          <select
-            value={draft.severity}
-            onChange={(event) => {
-              setDraft({ ...draft, severity: event.target.value });
-            }}
-          >
-            <option value="">any</option>
-            {['DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'].map((value) => (
-              <option key={value}>{value}</option>
-            ))}
-          </select>
-        </label>
+      <SearchForm onSearch={form.apply}>
+        {form.text('component', 'Component')}
+        {form.text('text', 'Text', 'timeout')}
+        {form.choice('severity', 'Severity', [
+          ['', 'any'],
+          ...['DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'].map((value) => [value, value] as const),
+        ])}
       </SearchForm>
       <Problem error={result.error} />
       {result.data === undefined && result.loading && <Loading what="logs" />}
@@ -303,8 +317,8 @@ function Metrics({ period }: { period: string }) {
 
 function Traces({ period, open }: { period: string; open: string | undefined }) {
   const { namespace } = useSession();
-  const [draft, setDraft] = useState({ component: '', operation: '', minDurationMs: '', status: '' });
-  const [query, setQuery] = useState(draft);
+  const form = useDraft({ component: '', operation: '', minDurationMs: '', status: '' });
+  const query = form.applied;
   const result = useLoad(
     () =>
       get<TraceSearchResult>('/api/v1/telemetry/traces', {
@@ -321,46 +335,15 @@ function Traces({ period, open }: { period: string; open: string | undefined }) 
   return (
     <section aria-label="Trace search">
       {open !== undefined && <TraceWaterfall traceId={open} namespace={namespace} />}
-      <SearchForm
-        onSearch={() => {
-          setQuery(draft);
-        }}
-      >
-        <TextField
-          label="Component"
-          value={draft.component}
-          onChange={(component) => {
-            setDraft({ ...draft, component });
-          }}
-        />
-        <TextField
-          label="Operation"
-          value={draft.operation}
-          placeholder="GET /cart"
-          onChange={(operation) => {
-            setDraft({ ...draft, operation });
-          }}
-        />
-        <TextField
-          label="Slower than (ms)"
-          value={draft.minDurationMs}
-          onChange={(minDurationMs) => {
-            setDraft({ ...draft, minDurationMs });
-          }}
-        />
-        <label>
-          Status{' '}
-          <select
-            value={draft.status}
-            onChange={(event) => {
-              setDraft({ ...draft, status: event.target.value });
-            }}
-          >
-            <option value="">any</option>
-            <option value="error">error</option>
-            <option value="ok">ok</option>
-          </select>
-        </label>
+      <SearchForm onSearch={form.apply}>
+        {form.text('component', 'Component')}
+        {form.text('operation', 'Operation', 'GET /cart')}
+        {form.text('minDurationMs', 'Slower than (ms)')}
+        {form.choice('status', 'Status', [
+          ['', 'any'],
+          ['error', 'error'],
+          ['ok', 'ok'],
+        ])}
       </SearchForm>
       <Problem error={result.error} />
       <table className="traces">
