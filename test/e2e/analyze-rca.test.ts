@@ -155,6 +155,13 @@ describe('opspilot analyze rca', () => {
       source: 'trace',
       metric: 'span.duration.mean',
     });
+    // The traces agree: the added latency is spent in redis, on the critical path.
+    const added = report.rootCauses[0]?.evidence.find(
+      (item) => item.metric === 'trace.critical_path_self_time',
+    );
+    expect(added?.summary).toMatch(
+      /^adds (29\d|30\d) ms to the mean request on the critical path .*\b(9\d|100)% of the added latency\), most in HGETALL/,
+    );
     expect(report.analyzed.edges).toBe(2);
     // frontend is slower only by what it waits for: a victim.
     expect(report.excluded.map((entry) => entry.service)).toContain('frontend');

@@ -124,6 +124,51 @@ export function findTraceOrigins(
   };
 }
 
+/** A span of a whole set of traces (an offline input), with its trace id. */
+export interface LooseSpan extends OriginSpan {
+  readonly traceId: string;
+}
+
+/**
+ * Groups spans into traces and samples them as the live agent does: per side (after onset, before it), the
+ * newest `perSide` traces by start, and the newest `perSide` failing ones.
+ */
+export function sampleTraces(
+  spans: readonly LooseSpan[],
+  window: { onsetUs: number; endUs: number; baselineStartUs: number; baselineEndUs: number },
+  perSide = 200,
+): Parameters<typeof findTraceOrigins>[0] {
+  const byTrace = new Map<string, LooseSpan[]>();
+  for (const span of spans) {
+    const list = byTrace.get(span.traceId);
+    if (list === undefined) byTrace.set(span.traceId, [span]);
+    else list.push(span);
+  }
+  const traces = [...byTrace].map(([traceId, members]) => ({
+    traceId,
+    spans: members,
+    startUs: members.reduce((earliest, span) => Math.min(earliest, span.startUs), Infinity),
+    failing: members.some((span) => span.error),
+  }));
+  const side = (fromUs: number, toUs: number, failingOnly: boolean): TraceSide => {
+    const inside = traces
+      .filter((trace) => trace.startUs >= fromUs && trace.startUs <= toUs && (!failingOnly || trace.failing))
+      .sort((a, b) => b.startUs - a.startUs);
+    return {
+      traces: inside.slice(0, perSide).map(({ traceId, spans: members }) => ({ traceId, spans: members })),
+      fromUs,
+      toUs,
+      truncated: inside.length > perSide,
+    };
+  };
+  return {
+    failing: side(window.onsetUs, window.endUs, true),
+    failingBefore: side(window.baselineStartUs, window.baselineEndUs, true),
+    all: side(window.onsetUs, window.endUs, false),
+    allBefore: side(window.baselineStartUs, window.baselineEndUs, false),
+  };
+}
+
 /** Seconds a side's traces cover: the whole window, or since its oldest trace when the sample is truncated. */
 function coveredSeconds(side: TraceSide): number {
   let fromUs = side.fromUs;
@@ -351,7 +396,7 @@ export function withTraceOrigins(
       source: 'trace',
       metric: 'trace.critical_path_self_time',
       unit: 'ms',
-      summary: `adds ${origin.addedMs} ms to the mean request on the critical path (${origin.baselineMs} → ${origin.incidentMs} ms per trace, ${Math.round(origin.share * 100)}% of the added latency), most in ${origin.operation}; e.g. trace ${origin.exampleTraceId}`,
+      summary: `adds ${ms(origin.addedMs)} ms to the mean request on the critical path (${ms(origin.baselineMs)} → ${ms(origin.incidentMs)} ms per trace, ${Math.round(origin.share * 100)}% of the added latency), most in ${origin.operation}; e.g. trace ${origin.exampleTraceId}`,
       z: 0,
       change: origin.addedMs,
       baseline: { median: origin.baselineMs, scale: 0, samples: origin.tracesBefore },
@@ -369,6 +414,11 @@ export function withTraceOrigins(
       return { ...cause, evidence: first === undefined ? own : [first, ...own, ...rest] };
     }),
   };
+}
+
+/** Three significant digits: 298.504 → 299, 12.3456 → 12.3. */
+function ms(value: number): string {
+  return String(Number(value.toPrecision(3)));
 }
 
 function childMap(spans: readonly OriginSpan[]): Map<string, OriginSpan[]> {

@@ -5,9 +5,16 @@ import type { Command } from 'commander';
 import type { RcaReport } from '../../analysis/rca/model.js';
 import { analyzeRootCauses } from '../../analysis/rca/rank-root-causes.js';
 import { bucketWidthUs, seriesFromTelemetry } from '../../analysis/rca/series-from-telemetry.js';
+import {
+  findTraceOrigins,
+  sampleTraces,
+  withTraceOrigins,
+  type LooseSpan,
+} from '../../analysis/rca/trace-origins.js';
 import { InvalidError } from '../../core/errors.js';
 import { readOtlpFiles } from '../../telemetry/ingest/otlp-files.js';
-import type { TelemetryBatch } from '../../telemetry/model.js';
+import { spanKinds, type SpanEntry, type TelemetryBatch } from '../../telemetry/model.js';
+import { httpStatus, peerOf } from '../../telemetry/span-attributes.js';
 import type { CliContext } from '../context.js';
 import { reportError } from '../errors.js';
 
@@ -99,12 +106,27 @@ export async function analyzeFiles(options: RcaOptions): Promise<RcaReport> {
       hint: `Services are named by service.name; the input has ${[...new Set(series.map((item) => item.service))].slice(0, 10).join(', ')}.`,
     });
   }
-  return analyzeRootCauses({
-    series,
-    edges,
-    window: { onsetUs, endUs, baselineStartUs, baselineEndUs },
-    focus: options.service,
-  });
+  const window = { onsetUs, endUs, baselineStartUs, baselineEndUs };
+  const report = analyzeRootCauses({ series, edges, window, focus: options.service });
+  // Where the traces say failures begin and latency is added, as evidence of the root causes.
+  const origins = findTraceOrigins(sampleTraces(batch.spans.map(looseSpan), window));
+  return withTraceOrigins(report, origins, (origin) => `trace ${origin.exampleTraceId}`);
+}
+
+function looseSpan(span: SpanEntry): LooseSpan {
+  return {
+    traceId: span.traceId,
+    spanId: span.spanId,
+    parentSpanId: span.parentSpanId === '' ? null : span.parentSpanId,
+    service: span.resource.service,
+    name: span.name,
+    kind: spanKinds[span.kind] ?? 'UNSPECIFIED',
+    startUs: span.startUs,
+    endUs: span.endUs,
+    error: span.statusCode === 2 || (httpStatus(span.attributes) ?? 0) >= 500,
+    statusMessage: span.statusMessage === '' ? null : span.statusMessage,
+    peer: peerOf(span.attributes) || null,
+  };
 }
 
 /** RFC 3339 or unix seconds (fractions allowed) → µs. */

@@ -2,6 +2,7 @@
 // records (attributes as JSON, the masked template key of warnings and errors, HTTP status and peer of spans)
 // already computed. Columns cross to the store thread far cheaper than records do (no property names to copy,
 // numeric columns are transferred), and the store thread is left with nothing but appending.
+import { httpStatus, peerOf } from '../span-attributes.js';
 import { maskVariables } from '../../analysis/log-templates/mask.js';
 import {
   metricTypes,
@@ -223,26 +224,4 @@ export function transferables(batch: StoreBatch): ArrayBuffer[] {
 function attributesJson(attributes: Attributes): string {
   for (const _ in attributes) return JSON.stringify(attributes);
   return '';
-}
-
-/** http.response.status_code (current semantic conventions) or http.status_code (older ones). */
-function httpStatus(attributes: Attributes): number | undefined {
-  const value = attributes['http.response.status_code'] ?? attributes['http.status_code'];
-  const status = typeof value === 'string' ? Number(value) : value;
-  return typeof status === 'number' && Number.isInteger(status) && status >= 0 && status < 1000
-    ? status
-    : undefined;
-}
-
-/** The remote side a client span talks to: peer.service, else server.address[:port], else db.system. */
-function peerOf(attributes: Attributes): string {
-  const peer = attributes['peer.service'];
-  if (typeof peer === 'string' && peer !== '') return peer;
-  const address = attributes['server.address'] ?? attributes['net.peer.name'];
-  const port = attributes['server.port'] ?? attributes['net.peer.port'];
-  if (typeof address === 'string' && address !== '') {
-    return typeof port === 'number' || typeof port === 'string' ? `${address}:${port}` : address;
-  }
-  const system = attributes['db.system.name'] ?? attributes['db.system'];
-  return typeof system === 'string' ? system : '';
 }
