@@ -456,7 +456,14 @@ export class GovernedServices {
   /** Each SLO of the namespace with its indicator over its window, error budget left and burn rate. */
   sloStatus(namespace: string): Promise<SloStatusView[]> {
     return this.readIn('telemetry.read', namespace, 'SLO status', { namespace }, async () => {
-      const slos = await this.governance.options.platform.list('SLO', { namespace });
+      // Each SLO is read where it applies: its component in its environment.
+      const slos = (await this.governance.options.platform.list('SLO', { namespace })).filter((slo) => {
+        const spec = slo.spec as { environment?: string };
+        return this.allows('telemetry.read', {
+          ...targetOfResource(slo),
+          ...(spec.environment === undefined ? {} : { environment: spec.environment }),
+        });
+      });
       const firing = new Set(
         (await this.governance.options.alerts?.list({ namespace, state: 'firing' }))?.map(
           (alert) => alert.rule,
@@ -511,7 +518,14 @@ export class GovernedServices {
       };
       return Promise.resolve(
         feed.subscribe((change) => {
-          if (change.namespace === namespace && this.may(needs[change.topic], namespace)) listener(change);
+          if (change.namespace !== namespace) return;
+          const where: Target = {
+            namespace,
+            ...(change.project === undefined ? {} : { project: change.project }),
+            ...(change.component === undefined ? {} : { component: change.component }),
+            ...(change.environment === undefined ? {} : { environment: change.environment }),
+          };
+          if (this.allows(needs[change.topic], where)) listener(change);
         }),
       );
     });
@@ -552,7 +566,7 @@ export class GovernedServices {
       const now = this.governance.options.clock.now();
       const since = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString();
       const reports = (await this.reports.list({ namespaces: [namespace], limit: 5000 })).filter(
-        (report) => report.createdAt >= since,
+        (report) => report.createdAt >= since && this.allows('alerts.read', reportTarget(report)),
       );
       const byRequester = new Map<string, LlmUsageView['byRequester'][number]>();
       for (const report of reports) {

@@ -59,6 +59,29 @@ export function isAgent(principal: Principal): boolean {
 }
 
 /** `shop`, `shop/checkout`, `shop/checkout/cart@prod`: how a scope reads in messages and audit records. */
+/**
+ * The scope an audit record's target names: formatScope's form (`ns`, `ns/project`, `ns/*\/component`,
+ * `ns/project/component`, each with `@env` or not) or a proposal's (`ns/project/component/env`, `*` where
+ * unset). Undefined for anything else.
+ */
+export function parseScope(text: string): Scope | undefined {
+  const star = (value: string | undefined) => (value === '*' ? undefined : value);
+  const scope = (namespace: string, project?: string, component?: string, environment?: string): Scope => ({
+    namespace,
+    ...(star(project) === undefined ? {} : { project }),
+    ...(star(component) === undefined ? {} : { component }),
+    ...(star(environment) === undefined ? {} : { environment }),
+  });
+  const proposal = /^([\w.-]+)\/([\w.*-]+)\/([\w.*-]+)\/([\w.*-]+)$/.exec(text);
+  if (proposal?.[1] !== undefined) return scope(proposal[1], proposal[2], proposal[3], proposal[4]);
+  const match = /^([\w.-]+)(?:\/([\w.*-]+))?(?:\/([\w.-]+))?(?:@([\w.-]+))?$/.exec(text);
+  if (match?.[1] === undefined) return undefined;
+  const [, namespace, first, second, environment] = match;
+  return second === undefined
+    ? scope(namespace, first, undefined, environment)
+    : scope(namespace, first, second, environment);
+}
+
 export function formatScope(scope: Scope): string {
   let text = scope.namespace;
   if (scope.project !== undefined) text += `/${scope.project}`;

@@ -3,9 +3,18 @@ import type { Logger } from '../core/logger.js';
 import type { RuntimeEvent, RuntimeListener } from '../runtime/ports.js';
 import type { StateStore } from '../state/ports.js';
 
+/** Where a recorded runtime event happened, for watchers. */
+export interface RecordedEvent {
+  readonly namespace: string;
+  readonly project: string | undefined;
+  readonly component: string | undefined;
+  readonly environment: string | undefined;
+  readonly reason: string;
+}
+
 export class RuntimeEventRecorder implements RuntimeListener {
   private chain: Promise<void> = Promise.resolve();
-  private readonly watchers = new Set<(namespace: string, reason: string) => void>();
+  private readonly watchers = new Set<(event: RecordedEvent) => void>();
 
   constructor(
     private readonly store: StateStore,
@@ -13,7 +22,7 @@ export class RuntimeEventRecorder implements RuntimeListener {
   ) {}
 
   /** Calls `watcher` after each runtime event is recorded (live views); returns the unsubscribe. */
-  watch(watcher: (namespace: string, reason: string) => void): () => void {
+  watch(watcher: (event: RecordedEvent) => void): () => void {
     this.watchers.add(watcher);
     return () => {
       this.watchers.delete(watcher);
@@ -43,7 +52,14 @@ export class RuntimeEventRecorder implements RuntimeListener {
         }),
       )
       .then(() => {
-        for (const watcher of this.watchers) watcher(labels.namespace ?? 'default', event.reason);
+        const recorded: RecordedEvent = {
+          namespace: labels.namespace ?? 'default',
+          project: labels.project,
+          component: labels.component,
+          environment: labels.environment,
+          reason: event.reason,
+        };
+        for (const watcher of this.watchers) watcher(recorded);
       })
       .catch((error: unknown) => {
         this.logger.error({ err: error, reason: event.reason }, 'could not record a runtime event');

@@ -42,6 +42,8 @@ export interface ReportWriter {
     history: readonly ChatTurn[],
     question: string,
     tools: readonly ChatTool[],
+    /** Aborted when the person asking goes away: no more lookups or tokens are spent. */
+    signal?: AbortSignal,
   ): { chunks: AsyncIterable<ChatChunk>; done: Promise<LlmUsage> };
 }
 

@@ -11,6 +11,7 @@ import { UnavailableError } from '../core/errors.js';
 import { ChangeFeed } from '../core/change-feed.js';
 import type { AuditLog } from '../governance/audit/audit-log.js';
 import { actionInfo } from '../governance/authz/actions.js';
+import { parseScope } from '../governance/principal.js';
 import { alertTopics } from '../telemetry/alerting/contracts.js';
 import { InProcessEventBus, type EventBus } from '../core/event-bus.js';
 import { AlertEvaluator } from '../telemetry/alerting/alert-evaluator.js';
@@ -356,11 +357,19 @@ function feedChanges(
   const now = () => sources.clock.now().toISOString();
   for (const topic of [alertTopics.firing, alertTopics.resolved]) {
     sources.bus.subscribe(topic, (event) => {
-      const alert = event.payload as { namespace?: string; rule?: string; state?: string };
+      const alert = event.payload as {
+        namespace?: string;
+        component?: string | null;
+        environment?: string | null;
+        rule?: string;
+        state?: string;
+      };
       if (alert.namespace === undefined) return;
       changes.publish({
         topic: 'alert',
         namespace: alert.namespace,
+        component: alert.component ?? undefined,
+        environment: alert.environment ?? undefined,
         summary: `${alert.rule ?? '?'} ${alert.state ?? ''}`.trim(),
         at: now(),
       });
@@ -370,14 +379,27 @@ function feedChanges(
     const write = (actionInfo as Record<string, { write: boolean } | undefined>)[record.action]?.write;
     const report = record.action === 'rca.run';
     if (record.namespace === '' || (write !== true && !report)) return;
+    // A target that does not parse counts as the whole namespace: only namespace-wide readers hear of it.
+    const scope = parseScope(record.target);
     changes.publish({
       topic: report ? 'alert' : record.action.startsWith('proposal.') ? 'approval' : 'change',
       namespace: record.namespace,
+      project: scope?.project,
+      component: scope?.component,
+      environment: scope?.environment,
       summary: `${record.action} ${record.target}: ${record.decision}`,
       at: record.at,
     });
   });
-  sources.events.watch((namespace, reason) => {
-    changes.publish({ topic: 'status', namespace, summary: reason, at: now() });
+  sources.events.watch((event) => {
+    changes.publish({
+      topic: 'status',
+      namespace: event.namespace,
+      project: event.project,
+      component: event.component,
+      environment: event.environment,
+      summary: event.reason,
+      at: now(),
+    });
   });
 }

@@ -60,7 +60,7 @@ afterAll(async () => {
 const systemCaller: Caller = { principal: systemPrincipal, edge: 'rest', client: 'vitest' };
 const as = (token: string) => ({ authorization: `Bearer ${token}` });
 
-async function fire(namespace: string, alertname: string): Promise<void> {
+async function fire(namespace: string, alertname: string, component?: string): Promise<void> {
   const response = await fetch(`${url}/api/v1/alerts/alertmanager`, {
     method: 'POST',
     headers: { ...as(adminToken), 'content-type': 'application/json' },
@@ -69,7 +69,12 @@ async function fire(namespace: string, alertname: string): Promise<void> {
       alerts: [
         {
           status: 'firing',
-          labels: { alertname, namespace, severity: 'warning' },
+          labels: {
+            alertname,
+            namespace,
+            severity: 'warning',
+            ...(component === undefined ? {} : { component }),
+          },
           annotations: { summary: `${alertname} in ${namespace}` },
           startsAt: new Date().toISOString(),
         },
@@ -135,6 +140,35 @@ describe('dashboard server side', () => {
     expect(text).toMatch(/^event: ping/);
     expect(text).toMatch(/event: alert\ndata: \{"topic":"alert","namespace":"shop","summary":"[^"]*ShopDown/);
     expect(text).not.toContain('ElsewhereDown');
+  });
+
+  it('streams to a reader limited to one component only what happens to that component', async () => {
+    const narrow = (
+      await opspilot.governance.tokens.issue({
+        subject: 'nina',
+        grants: [{ role: 'viewer', scope: { namespace: 'shop', component: 'catalog' } }],
+      })
+    ).token;
+    const controller = new AbortController();
+    const response = await fetch(`${url}/api/v1/stream?namespace=shop`, {
+      headers: as(narrow),
+      signal: controller.signal,
+    });
+    expect(response.status).toBe(200);
+    const reader = (response.body as ReadableStream<Uint8Array>)
+      .pipeThrough(new TextDecoderStream())
+      .getReader();
+    let text = '';
+    await fire('shop', 'CartSlow', 'cart');
+    await fire('shop', 'CatalogSlow', 'catalog');
+    while (!text.includes('CatalogSlow')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    controller.abort();
+    expect(text).toContain('"component":"catalog"');
+    expect(text).not.toContain('CartSlow');
   });
 });
 

@@ -1,6 +1,6 @@
 // Small hooks the views share: the current hash route, and data that reloads when the server says something
 // changed (live updates) or its inputs change.
-import { createContext, useContext, useEffect, useState } from 'react';
+import { createContext, useContext, useEffect, useRef, useState } from 'react';
 import type { Whoami } from './api.js';
 
 export function useHashRoute(): string[] {
@@ -45,13 +45,20 @@ export interface Loaded<T> {
   readonly loading: boolean;
 }
 
-/** Runs `load` when `deps` change and on every live tick; keeps the last data while reloading. */
+/** Runs `load` when `deps` change and on every live tick; keeps the last data while a tick reloads it. */
 export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): Loaded<T> {
   const { tick } = useSession();
   const [state, setState] = useState<Loaded<T>>({ data: undefined, error: undefined, loading: true });
+  // Data of other inputs (another proposal, another namespace) is never shown while the new data loads.
+  const inputs = useRef('');
   useEffect(() => {
     let current = true;
-    setState((previous) => ({ ...previous, loading: true }));
+    const key = JSON.stringify(deps);
+    const changed = key !== inputs.current;
+    inputs.current = key;
+    setState((previous) =>
+      changed ? { data: undefined, error: undefined, loading: true } : { ...previous, loading: true },
+    );
     load().then(
       (data) => {
         if (current) setState({ data, error: undefined, loading: false });

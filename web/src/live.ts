@@ -1,8 +1,13 @@
 // Live updates: the server's event stream (GET /api/v1/stream, server-sent events over fetch so that the bearer
-// token goes along) bumps a tick on every change in the namespace; views reload on it. If the stream drops, it
-// reconnects after a pause.
+// token goes along) bumps a tick on every change in the namespace; views reload on it. A dropped stream is
+// opened again after a pause (and the views reload, since changes may have been missed); a refused one (the
+// token expired, no right to read the namespace) is not retried.
 import { useEffect, useState } from 'react';
 import { storedToken } from './api.js';
+
+/** Bursts of changes (a rollout, a crash loop) become at most one reload per this many ms. */
+const reloadEveryMs = 1000;
+const retryAfterMs = 3000;
 
 export function useLiveTick(namespace: string): number {
   const [tick, setTick] = useState(0);
@@ -11,17 +16,17 @@ export function useLiveTick(namespace: string): number {
     const controller = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
     let pending = false;
-    // Bursts of changes (a rollout) become one reload per half second.
     const bump = () => {
       if (pending) return;
       pending = true;
       timer = setTimeout(() => {
         pending = false;
         setTick((value) => value + 1);
-      }, 500);
+      }, reloadEveryMs);
     };
     const stopped = () => controller.signal.aborted;
     const connect = async (): Promise<void> => {
+      let first = true;
       while (!stopped()) {
         try {
           const token = storedToken();
@@ -32,18 +37,29 @@ export function useLiveTick(namespace: string): number {
             },
             signal: controller.signal,
           });
+          if (response.status === 401 || response.status === 403) return;
           if (response.ok && response.body !== null) {
+            if (!first) bump();
+            first = false;
             const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+            let buffer = '';
             for (;;) {
               const { value, done } = await reader.read();
               if (done) break;
-              if (/^event: (?!ping)/m.test(value)) bump();
+              buffer += value;
+              let end = buffer.indexOf('\n\n');
+              while (end >= 0) {
+                const event = /^event: (.*)$/m.exec(buffer.slice(0, end))?.[1];
+                buffer = buffer.slice(end + 2);
+                if (event !== undefined && event !== 'ping') bump();
+                end = buffer.indexOf('\n\n');
+              }
             }
           }
         } catch {
           // aborted, or the server went away: retry below
         }
-        if (!stopped()) await new Promise((resolve) => setTimeout(resolve, 3000));
+        if (!stopped()) await new Promise((resolve) => setTimeout(resolve, retryAfterMs));
       }
     };
     void connect();

@@ -144,13 +144,13 @@ function Shell({ who, onSignOut }: { who: Whoami; onSignOut: () => void }) {
       </header>
       <main>
         {namespace === '' ? null : first === 'reports' && second !== undefined ? (
-          <Report id={second} />
+          <Report key={second} id={second} />
         ) : first === 'incidents' ? (
           <Incidents />
         ) : first === 'approvals' ? (
           <Approvals id={second} />
         ) : first === 'platform' && second !== undefined && route[2] !== undefined ? (
-          <Binding component={second} environment={route[2]} />
+          <Binding key={`${namespace}/${second}/${route[2]}`} component={second} environment={route[2]} />
         ) : first === 'platform' ? (
           <Platform />
         ) : first === 'telemetry' ? (

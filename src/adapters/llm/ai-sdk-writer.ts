@@ -28,13 +28,14 @@ found no root cause, say so and why. Never invent services, numbers or events th
 const toolAdvice = `When the report does not answer the question, look it up with the tools (read-only, in the
 report's namespace and window) and say what you looked at. Prefer the report's own evidence queries.`;
 
-/** Text and tool calls of a multi-step stream; a failed step ends the stream with its error. */
+/** Text and tool calls of a multi-step stream; a failed or aborted step ends the stream with an error. */
 async function* chunksOf(stream: AsyncIterable<TextStreamPart<ToolSet>>): AsyncIterable<ChatChunk> {
   for await (const part of stream) {
     if (part.type === 'text-delta') yield { text: part.text };
     else if (part.type === 'tool-call') yield { tool: part.toolName, input: part.input };
     else if (part.type === 'error')
       throw part.error instanceof Error ? part.error : new Error(String(part.error));
+    else if (part.type === 'abort') throw new Error(`the answer was cut off (${part.reason ?? 'timeout'})`);
   }
 }
 
@@ -97,7 +98,9 @@ export class AiSdkWriter implements ReportWriter {
     history: readonly ChatTurn[],
     question: string,
     tools: readonly ChatTool[],
+    signal?: AbortSignal,
   ): { chunks: AsyncIterable<ChatChunk>; done: Promise<LlmUsage> } {
+    const steps = this.config.maxToolSteps;
     const result = streamText({
       model: this.model,
       system: `${system}\n${toolAdvice}\nThe report:\n${grounding(report)}`,
@@ -106,7 +109,7 @@ export class AiSdkWriter implements ReportWriter {
         { role: 'user', content: question },
       ],
       tools: Object.fromEntries(
-        (this.config.maxToolSteps === 0 ? [] : tools).map((item) => [
+        (steps === 0 ? [] : tools).map((item) => [
           item.name,
           tool({
             description: item.description,
@@ -115,10 +118,15 @@ export class AiSdkWriter implements ReportWriter {
           }),
         ]),
       ),
-      stopWhen: stepCountIs(this.config.maxToolSteps + 1),
+      stopWhen: stepCountIs(steps + 1),
+      // The last step answers with what was found: no more lookups.
+      prepareStep: ({ stepNumber }) => (stepNumber >= steps ? { toolChoice: 'none' as const } : undefined),
       maxOutputTokens: this.config.maxOutputTokens,
       maxRetries: 0,
-      abortSignal: AbortSignal.timeout(this.config.timeoutMs * 4),
+      abortSignal:
+        signal === undefined
+          ? AbortSignal.timeout(this.config.timeoutMs * 4)
+          : AbortSignal.any([signal, AbortSignal.timeout(this.config.timeoutMs * 4)]),
       // Errors reach the caller through the stream (and the chat falls back to the report); no console noise.
       onError: () => undefined,
     });

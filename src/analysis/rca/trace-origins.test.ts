@@ -147,6 +147,22 @@ describe('where errors originate', () => {
     });
   });
 
+  it('names the callee without the port a peer address carries', () => {
+    const traces = many(5, () => ({ catalogRefuses: true })).map((trace) => ({
+      ...trace,
+      spans: trace.spans.map((span) =>
+        span.peer === 'product-catalog' ? { ...span, peer: 'product-catalog:8080' } : span,
+      ),
+    }));
+    const origins = findTraceOrigins({
+      failing: side(traces),
+      failingBefore: none,
+      all: none,
+      allBefore: none,
+    });
+    expect(origins.errors[0]?.service).toBe('product-catalog');
+  });
+
   it('leaves out failures that were as usual before onset, and origins of a few traces only', () => {
     const origins = findTraceOrigins({
       failing: side([...many(9, () => ({ catalogFails: true })), ...many(1, () => ({ cartFails: true }))]),

@@ -4,9 +4,10 @@
 // parents only passed it on). A CLIENT span of that kind failed in the call itself (refused, timed out, an
 // uninstrumented callee answered 5xx): the origin is the called service.
 //
-// Latency: each trace's duration is the sum of the self times along its critical path. Summing them per service
-// and comparing the mean per trace after onset with the mean before tells which services the added end-to-end
-// latency went to; the differences add up to the change of the mean trace duration.
+// Latency: a trace's duration is spent along its critical path, in the self time of the spans on it (time none
+// of their children covers; where children overlap, part of it is in no self time). Summing those self times per
+// service and comparing the mean per trace after onset with the mean before tells which services the added
+// end-to-end latency went to.
 import { criticalPath } from '../traces/critical-path.js';
 import type { Evidence, RcaReport } from './model.js';
 
@@ -130,8 +131,8 @@ export interface LooseSpan extends OriginSpan {
 }
 
 /**
- * Groups spans into traces and samples them as the live agent does: per side (after onset, before it), the
- * newest `perSide` traces by start, and the newest `perSide` failing ones.
+ * Groups spans into traces and samples them like the live agent (which reads 50 per side from the store): per
+ * side (after onset, before it), the newest `perSide` traces by start, and the newest `perSide` failing ones.
  */
 export function sampleTraces(
   spans: readonly LooseSpan[],
@@ -194,7 +195,7 @@ function originsOf(trace: SampledTrace): Map<string, OriginKey> {
     if (!span.error) continue;
     const kids = children.get(span.spanId) ?? [];
     if (kids.some((child) => child.error)) continue;
-    const callee = span.kind === 'CLIENT' ? (kids[0]?.service ?? span.peer) : null;
+    const callee = span.kind === 'CLIENT' ? (kids[0]?.service ?? calleeOf(span.peer)) : null;
     const origin: OriginKey =
       callee === null || callee === span.service
         ? { service: span.service, operation: span.name, message: span.statusMessage }
@@ -267,7 +268,7 @@ function contributionOf(trace: SampledTrace): Contribution {
     const span = byId.get(id);
     if (span === undefined) continue;
     const callee =
-      span.kind === 'CLIENT' && (children.get(span.spanId) ?? []).length === 0 ? span.peer : null;
+      span.kind === 'CLIENT' && (children.get(span.spanId) ?? []).length === 0 ? calleeOf(span.peer) : null;
     const leafCall = callee !== null;
     const service = callee ?? span.service;
     const self = selfTimeUs.get(id) ?? 0;
@@ -414,6 +415,11 @@ export function withTraceOrigins(
       return { ...cause, evidence: first === undefined ? own : [first, ...own, ...rest] };
     }),
   };
+}
+
+/** The called service a peer names: `cart:8080` → `cart` (services are named without ports). */
+function calleeOf(peer: string | null): string | null {
+  return peer === null ? null : peer.replace(/:\d+$/, '');
 }
 
 /** Three significant digits: 298.504 → 299, 12.3456 → 12.3. */

@@ -138,11 +138,17 @@ export const rcaRoutes: FastifyPluginAsyncZod<{
         }
         let sent = false;
         try {
+          // The person closed the stream: stop looking things up and spending tokens.
+          const left = new AbortController();
+          raw.on('close', () => {
+            if (!raw.writableEnded) left.abort(new Error('the client went away'));
+          });
           const { chunks, done } = writer.answer(
             report,
             request.body.history,
             request.body.message,
             rcaChatTools(services, report),
+            left.signal,
           );
           for await (const chunk of chunks) {
             if ('tool' in chunk) {
@@ -154,7 +160,8 @@ export const rcaRoutes: FastifyPluginAsyncZod<{
           }
           const usage = await done;
           await services.addRcaUsage(report.id, usage);
-          send('done', { source: 'llm', usage, note: null });
+          if (sent) send('done', { source: 'llm', usage, note: null });
+          else fromReport('answered from the report: the LLM gave no answer');
         } catch (error) {
           request.log.warn({ err: error, report: report.id }, 'the LLM did not answer');
           if (!sent) fromReport(`answered from the report: the LLM failed (${errorMessage(error)})`);

@@ -33,6 +33,11 @@ export const streamRoutes: FastifyPluginAsyncZod = (app) => {
         send(`event: ${change.topic}\ndata: ${JSON.stringify(change)}\n\n`);
       });
       reply.hijack();
+      if (raw.destroyed) {
+        // The client left while the subscription was authorized and audited.
+        unsubscribe();
+        return;
+      }
       raw.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache',

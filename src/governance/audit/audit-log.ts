@@ -69,8 +69,20 @@ export class AuditLog {
     };
   }
 
+  /** Watchers hear of records after the current work (a watcher that fails cannot fail the write). */
   private announce(records: readonly AuditRecord[]): void {
-    for (const record of records) for (const watcher of this.watchers) watcher(record);
+    if (this.watchers.size === 0) return;
+    setImmediate(() => {
+      for (const record of records) {
+        for (const watcher of this.watchers) {
+          try {
+            watcher(record);
+          } catch {
+            // a live view's failure is not the audit log's
+          }
+        }
+      }
+    });
   }
 
   /** Appends one record; resolves once it is committed, rejects (UnavailableError) when it could not be. */

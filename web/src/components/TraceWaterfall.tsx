@@ -6,7 +6,7 @@ import { Loading, Problem } from './Bits.js';
 
 export function TraceWaterfall({ traceId, namespace }: { traceId: string; namespace: string }) {
   const trace = useLoad(
-    () => get<TraceView>(`/api/v1/telemetry/traces/${traceId}`, { namespace }),
+    () => get<TraceView>(`/api/v1/telemetry/traces/${encodeURIComponent(traceId)}`, { namespace }),
     [traceId, namespace],
   );
   if (trace.data === undefined)

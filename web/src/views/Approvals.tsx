@@ -18,7 +18,7 @@ export function Approvals({ id }: { id: string | undefined }) {
   return (
     <>
       <h1>Approvals</h1>
-      {id !== undefined && <ProposalDetail id={id} />}
+      {id !== undefined && <ProposalDetail key={id} id={id} />}
       <section aria-labelledby="waiting">
         <h2 id="waiting">Waiting and running</h2>
         <Problem error={list.error} />
@@ -78,7 +78,7 @@ function ProposalDetail({ id }: { id: string }) {
     setError(undefined);
     try {
       setDecided(
-        await post<Proposal>(`/api/v1/proposals/${encodeURIComponent(id)}/${verdict}`, {
+        await post<Proposal>(`/api/v1/proposals/${encodeURIComponent(shown.id)}/${verdict}`, {
           comment: reason.trim() === '' ? undefined : reason.trim(),
         }),
       );

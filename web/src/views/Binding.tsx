@@ -21,7 +21,10 @@ const cores = (millicores: number | null) => (millicores === null ? '–' : `${f
 export function Binding({ component, environment }: { component: string; environment: string }) {
   const { namespace, who } = useSession();
   const status = useLoad(
-    () => get<ComponentStatus>(`/api/v1/namespaces/${namespace}/components/${component}/status`),
+    () =>
+      get<ComponentStatus>(
+        `/api/v1/namespaces/${namespace}/components/${encodeURIComponent(component)}/status`,
+      ),
     [namespace, component],
   );
   const events = useLoad(
@@ -53,7 +56,7 @@ export function Binding({ component, environment }: { component: string; environ
   const act = async (path: string, body: Record<string, unknown>) => {
     try {
       const answer = await post<{ proposal: Proposal }>(
-        `/api/v1/namespaces/${namespace}/components/${component}/${path}`,
+        `/api/v1/namespaces/${namespace}/components/${encodeURIComponent(component)}/${path}`,
         body,
       );
       setMessage(`${answer.proposal.title}: ${answer.proposal.status} (proposal ${answer.proposal.id})`);

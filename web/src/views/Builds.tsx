@@ -74,21 +74,26 @@ export function Builds({ run }: { run: string | undefined }) {
 function RunDetail({ name }: { name: string }) {
   const { namespace } = useSession();
   const run = useLoad(
-    () => get<Run>(`/api/v1/namespaces/${namespace}/workflowruns/${name}`),
+    () => get<Run>(`/api/v1/namespaces/${namespace}/workflowruns/${encodeURIComponent(name)}`),
     [namespace, name],
   );
   const logs = useLoad(
     () =>
-      get<{ lines: LogLine[] }>(`/api/v1/namespaces/${namespace}/workflowruns/${name}/logs`, {
-        limit: '2000',
-      }),
+      get<{ lines: LogLine[] }>(
+        `/api/v1/namespaces/${namespace}/workflowruns/${encodeURIComponent(name)}/logs`,
+        {
+          limit: '2000',
+        },
+      ),
     [namespace, name],
   );
   const failed = run.data?.status?.phase === 'Failed';
   const comparison = useLoad(
     () =>
       failed
-        ? get<WorkflowComparison>(`/api/v1/namespaces/${namespace}/workflowruns/${name}/compare`)
+        ? get<WorkflowComparison>(
+            `/api/v1/namespaces/${namespace}/workflowruns/${encodeURIComponent(name)}/compare`,
+          )
         : Promise.resolve(undefined),
     [namespace, name, failed],
   );

@@ -1,5 +1,5 @@
-// What the LLM costs: tokens and dollars this month per agent or person who asked, per report, against the
-// configured monthly budget. Without an LLM everything here is zero: reports are written without one.
+// What the LLM costs: tokens and dollars of this month's reports per requester (agent or person) and per report,
+// against the configured monthly budget; chat tokens count toward their report. Without an LLM all is zero.
 import { get } from '../api.js';
 import type { LlmUsageView } from '../../../src/rca/contracts.js';
 import { ago, Badge, Loading, Problem } from '../components/Bits.js';

@@ -97,7 +97,7 @@ function Cell({ component, cell }: { component: string; cell: EnvironmentStatus 
   const act = async (path: string, body: Record<string, unknown>) => {
     try {
       const answer = await post<{ proposal: Proposal }>(
-        `/api/v1/namespaces/${namespace}/components/${component}/${path}`,
+        `/api/v1/namespaces/${namespace}/components/${encodeURIComponent(component)}/${path}`,
         { environment: cell.environment, ...body },
       );
       setMessage(`${answer.proposal.title}: ${answer.proposal.status}`);

@@ -94,7 +94,7 @@ export function Report({ id }: { id: string }) {
         </section>
       )}
 
-      <ChatPanel report={data} />
+      <ChatPanel key={data.id} report={data} />
     </>
   );
 }
@@ -294,7 +294,7 @@ function Remediation({ report }: { report: RcaReportView }) {
   const propose = async () => {
     try {
       const answer = await post<{ proposal: Proposal }>(
-        `/api/v1/namespaces/${report.namespace}/components/${top.service}/${action.path}`,
+        `/api/v1/namespaces/${report.namespace}/components/${encodeURIComponent(top.service)}/${action.path}`,
         action.body,
       );
       setProposed(answer.proposal);
@@ -342,7 +342,13 @@ function ChatPanel({ report }: { report: RcaReportView }) {
     if (message === '') return;
     setQuestion('');
     setBusy(true);
-    const history = turns.map(({ role, content }) => ({ role, content }));
+    // The conversation so far, without answers that failed, and no longer than the server takes (40 turns).
+    const history = turns
+      .filter((turn, index) =>
+        turn.role === 'user' ? turns[index + 1]?.source !== undefined : turn.source !== undefined,
+      )
+      .map(({ role, content }) => ({ role, content }))
+      .slice(-40);
     const answer: Turn = { role: 'assistant', content: '', lookups: [] };
     setTurns([...turns, { role: 'user', content: message }, answer]);
     const update = (change: Partial<Turn>) => {
