@@ -26,6 +26,11 @@ export interface RankSettings extends JudgeSettings {
   /** Platform signals this long before onset still count (a release takes a while to hurt). */
   readonly signalLookbackUs: number;
   /**
+   * A suggestive change (a release, a configuration change) weighs half as much for every this long it landed
+   * before onset (past the first minute): the closer to onset, the more suspect; one long before is likely not it.
+   */
+  readonly changeHalfLifeUs: number;
+  /**
    * Of a service that fails while its incoming traffic surges and a caller of it changed, the share of its
    * weight that moves to that caller: the load it drives is the cause, the service its victim.
    */
@@ -39,6 +44,7 @@ export const rankSettings: RankSettings = {
   stoppedServingFraction: 0.1,
   victimShare: 0.8,
   signalLookbackUs: 30 * 60_000_000,
+  changeHalfLifeUs: 5 * 60_000_000,
   drivenLoadShare: 0.8,
 };
 
@@ -118,16 +124,19 @@ export function analyzeRootCauses(input: RcaInput, settings: RankSettings = rank
   }
 
   const inScope = input.focus === undefined ? undefined : reachable(input.focus, callees);
-  // Platform signals weigh like a certain change (or half of one, when only suggestive), never explained away.
+  // Platform signals weigh like a certain change (or half of one, when only suggestive, less the longer before
+  // onset it landed), never explained away.
   const certain = Math.log1p(settings.zCap);
   for (const signal of input.signals ?? []) {
     if (signal.atUs < window.onsetUs - settings.signalLookbackUs || signal.atUs > window.endUs) continue;
     const verdict = signalVerdict(signal);
     const list = weighed.get(signal.service) ?? [];
+    const before = Math.max(0, window.onsetUs - signal.atUs - 60_000_000);
     list.push({
       verdict,
       unexplained: 1,
-      weight: signal.strength === 'certain' ? certain : certain / 2,
+      weight:
+        signal.strength === 'certain' ? certain : (certain / 2) * 0.5 ** (before / settings.changeHalfLifeUs),
       explainedBy: null,
       signal,
     });

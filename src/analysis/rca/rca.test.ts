@@ -183,6 +183,34 @@ describe('platform signals', () => {
   });
 });
 
+describe('changes by time', () => {
+  it('suspects the change that landed at onset over one from long before it', () => {
+    const change = (service: string, minutesBefore: number) => ({
+      service,
+      atUs: window.onsetUs - minutesBefore * minute,
+      source: 'change' as const,
+      reason: 'Release',
+      summary: `${service}: new release`,
+      strength: 'suggestive' as const,
+      query: `opspilot get events -n shop --component ${service}`,
+    });
+    // recommendation calls catalog: catalog's change could explain recommendation's trouble, were it recent.
+    const input = (catalogMinutesBefore: number) => ({
+      window,
+      edges: [['recommendation', 'catalog']] as Edge[],
+      series: [series('recommendation', 'memory', 60, 2, () => 62)],
+      signals: [change('recommendation', 0.5), change('catalog', catalogMinutesBefore)],
+      focus: 'recommendation',
+    });
+    expect(analyzeRootCauses(input(20)).rootCauses.map((cause) => cause.service)).toEqual([
+      'recommendation',
+      'catalog',
+    ]);
+    // Both at onset: the callee that explains the caller's trouble comes first, as before.
+    expect(analyzeRootCauses(input(0.5)).rootCauses[0]?.service).toBe('catalog');
+  });
+});
+
 describe('driven load', () => {
   it('blames the changed caller for a callee that fails under the load it now sends', () => {
     const input = (withRelease: boolean) => ({
