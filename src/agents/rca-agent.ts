@@ -338,7 +338,7 @@ export function narrativeOf(report: RcaReportView): string {
   const latencyOrigin = traces?.latency[0];
   if (latencyOrigin !== undefined) {
     lines.push(
-      `Of the latency added to requests, ${Math.round(latencyOrigin.share * 100)}% is spent in ${latencyOrigin.service} (+${latencyOrigin.addedMs} ms per request, mostly ${latencyOrigin.operation}).`,
+      `Of the latency added to requests, ${Math.round(latencyOrigin.share * 100)}% is spent in ${latencyOrigin.service} (+${Number(latencyOrigin.addedMs.toPrecision(3))} ms per request, mostly ${latencyOrigin.operation}).`,
     );
   }
   for (const excluded of report.excluded.slice(0, 3))

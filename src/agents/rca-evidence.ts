@@ -2,7 +2,7 @@
 // principal, or the person who asked): per-component metric series, the dependency graph, platform events and
 // changes around onset. Every read is authorized and audited like any other.
 import type { TemplateTrend } from '../analysis/rca/error-templates.js';
-import type { findTraceOrigins, TraceSide } from '../analysis/rca/trace-origins.js';
+import type { TraceSample, TraceSide } from '../analysis/rca/trace-origins.js';
 import type { PlatformSignal, RcaInput, RcaWindow, Series } from '../analysis/rca/model.js';
 import { NotFoundError } from '../core/errors.js';
 import type { GovernedServices } from '../governance/governed-services.js';
@@ -147,7 +147,7 @@ export async function gatherTraceSample(
   alert: AlertView,
   window: RcaWindow,
   perSide = 50,
-): Promise<Parameters<typeof findTraceOrigins>[0]> {
+): Promise<TraceSample> {
   const iso = (us: number) => new Date(us / 1000).toISOString();
   const scope = { namespace: alert.namespace, environment: alert.environment ?? undefined, limit: perSide };
   const sample = async (fromUs: number, toUs: number, status?: 'error'): Promise<TraceSide> => {

@@ -104,13 +104,15 @@ export interface TraceSide {
  * `failing`/`failingBefore`: failing traces sampled after and before onset; `all`/`allBefore`: traces sampled
  * regardless of status (for latency).
  */
+export interface TraceSample {
+  readonly failing: TraceSide;
+  readonly failingBefore: TraceSide;
+  readonly all: TraceSide;
+  readonly allBefore: TraceSide;
+}
+
 export function findTraceOrigins(
-  sample: {
-    readonly failing: TraceSide;
-    readonly failingBefore: TraceSide;
-    readonly all: TraceSide;
-    readonly allBefore: TraceSide;
-  },
+  sample: TraceSample,
   settings: TraceOriginSettings = traceOriginSettings,
 ): TraceOrigins {
   return {
@@ -138,7 +140,7 @@ export function sampleTraces(
   spans: readonly LooseSpan[],
   window: { onsetUs: number; endUs: number; baselineStartUs: number; baselineEndUs: number },
   perSide = 200,
-): Parameters<typeof findTraceOrigins>[0] {
+): TraceSample {
   const byTrace = new Map<string, LooseSpan[]>();
   for (const span of spans) {
     const list = byTrace.get(span.traceId);
