@@ -26,10 +26,11 @@ export interface RankSettings extends JudgeSettings {
   /** Platform signals this long before onset still count (a release takes a while to hurt). */
   readonly signalLookbackUs: number;
   /**
-   * A suggestive change (a release, a configuration change) weighs half as much for every this long it landed
-   * before onset (past the first minute): the closer to onset, the more suspect; one long before is likely not it.
+   * A platform signal weighs half as much for every this long it last happened before onset (past the first
+   * minute): a change or a crash at onset is the prime suspect; one long before (the rollback that healed the
+   * previous incident, a crash loop that has stopped) is likely not it.
    */
-  readonly changeHalfLifeUs: number;
+  readonly signalHalfLifeUs: number;
   /**
    * Of a service that fails while its incoming traffic surges and a caller of it changed, the share of its
    * weight that moves to that caller: the load it drives is the cause, the service its victim.
@@ -44,7 +45,7 @@ export const rankSettings: RankSettings = {
   stoppedServingFraction: 0.1,
   victimShare: 0.8,
   signalLookbackUs: 30 * 60_000_000,
-  changeHalfLifeUs: 5 * 60_000_000,
+  signalHalfLifeUs: 5 * 60_000_000,
   drivenLoadShare: 0.8,
 };
 
@@ -124,8 +125,8 @@ export function analyzeRootCauses(input: RcaInput, settings: RankSettings = rank
   }
 
   const inScope = input.focus === undefined ? undefined : reachable(input.focus, callees);
-  // Platform signals weigh like a certain change (or half of one, when only suggestive, less the longer before
-  // onset it landed), never explained away.
+  // Platform signals weigh like a certain change (or half of one, when only suggestive; less the longer before
+  // onset they last happened), never explained away.
   const certain = Math.log1p(settings.zCap);
   for (const signal of input.signals ?? []) {
     if (signal.atUs < window.onsetUs - settings.signalLookbackUs || signal.atUs > window.endUs) continue;
@@ -136,7 +137,7 @@ export function analyzeRootCauses(input: RcaInput, settings: RankSettings = rank
       verdict,
       unexplained: 1,
       weight:
-        signal.strength === 'certain' ? certain : (certain / 2) * 0.5 ** (before / settings.changeHalfLifeUs),
+        (signal.strength === 'certain' ? certain : certain / 2) * 0.5 ** (before / settings.signalHalfLifeUs),
       explainedBy: null,
       signal,
     });

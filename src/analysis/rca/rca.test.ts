@@ -183,7 +183,7 @@ describe('platform signals', () => {
   });
 });
 
-describe('changes by time', () => {
+describe('signals by time', () => {
   it('suspects the change that landed at onset over one from long before it', () => {
     const change = (service: string, minutesBefore: number) => ({
       service,
@@ -208,6 +208,32 @@ describe('changes by time', () => {
     ]);
     // Both at onset: the callee that explains the caller's trouble comes first, as before.
     expect(analyzeRootCauses(input(0.5)).rootCauses[0]?.service).toBe('catalog');
+  });
+
+  it('suspects a crash at onset over one that stopped long before', () => {
+    const crash = (service: string, minutesBefore: number) => ({
+      service,
+      atUs: window.onsetUs - minutesBefore * minute,
+      source: 'event' as const,
+      reason: 'OOMKilled',
+      summary: `${service}: OOMKilled`,
+      strength: 'certain' as const,
+      query: `opspilot get events -n shop --component ${service} --reason OOMKilled`,
+    });
+    const report = analyzeRootCauses({
+      window,
+      edges: [
+        ['frontend', 'catalog'],
+        ['frontend', 'recommendation'],
+      ],
+      series: [series('frontend', 'errors', 0.001, 0.0005, () => 0.4)],
+      signals: [crash('recommendation', 10), crash('catalog', 0)],
+      focus: 'frontend',
+    });
+    const score = (service: string) =>
+      report.rootCauses.find((cause) => cause.service === service)?.score ?? 0;
+    expect(report.rootCauses[0]?.service).toBe('catalog');
+    expect(score('recommendation')).toBeLessThan(score('catalog') / 3);
   });
 });
 
