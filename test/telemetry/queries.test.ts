@@ -226,6 +226,20 @@ describe('metric series', () => {
     ]);
   });
 
+  it('leaves a rate empty before the series first reported (no data), and zero once it exists', async () => {
+    // The requests counter began reporting 10 minutes ago: the 20 minutes before are no data, not zero traffic.
+    const rate = await plane.queries.metrics({
+      ...scope,
+      metric: 'requests',
+      period: 'last_30m',
+      step: '5m',
+      groupBy: 'component',
+    });
+    const values = rate.series[0]?.points.map((point) => point.value) ?? [];
+    expect(values.slice(0, 4)).toEqual([null, null, null, null]);
+    expect(values.slice(4).every((value) => value !== null && value > 0)).toBe(true);
+  });
+
   it('turns cumulative counters into rates, counting through a reset', async () => {
     const rate = await plane.queries.metrics({
       ...scope,

@@ -257,12 +257,13 @@ function moveDrivenLoad(
   settings: RankSettings,
 ): void {
   const { window } = input;
+  // Changes that could have started the surge: landed shortly before onset (within a half-life) or after it.
   const changed = new Set(
     (input.signals ?? [])
       .filter(
         (signal) =>
           signal.source === 'change' &&
-          signal.atUs >= window.onsetUs - settings.signalLookbackUs &&
+          signal.atUs >= window.onsetUs - 60_000_000 - settings.signalHalfLifeUs &&
           signal.atUs <= window.endUs,
       )
       .map((signal) => signal.service),

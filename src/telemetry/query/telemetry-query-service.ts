@@ -1043,6 +1043,7 @@ function toSeries(
 ): MetricResult['series'] {
   const buckets = Math.max(1, Math.ceil((window.toUs - window.fromUs) / stepUs));
   const byLabel = new Map<string, (number | null)[]>();
+  const firstBucket = new Map<string, number>();
   for (const row of rows) {
     if (row.b < 0 || row.b >= buckets) continue;
     let values = byLabel.get(row.label);
@@ -1051,6 +1052,12 @@ function toSeries(
       byLabel.set(row.label, values);
     }
     values[row.b] = row.value === null || Number.isNaN(row.value) ? null : row.value;
+    firstBucket.set(row.label, Math.min(firstBucket.get(row.label) ?? row.b, row.b));
+  }
+  // A bucket without data counts as `missing` (no requests: 0) only once the series exists: before its first
+  // data the service was not there (not deployed yet, not instrumented yet), which is no data, not zero traffic.
+  if (missing !== null) {
+    for (const [label, values] of byLabel) values.fill(null, 0, firstBucket.get(label) ?? 0);
   }
   return [...byLabel.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
