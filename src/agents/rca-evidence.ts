@@ -21,9 +21,15 @@ export interface EvidenceWindow {
   readonly baselineMinutes: number;
   /** The incident is taken to begin this long before the alert's condition first held (rules look back). */
   readonly onsetLeadSeconds: number;
+  /** How long telemetry takes to arrive (SDK exporters batch for about 5 s): newer buckets are not whole yet. */
+  readonly ingestLagSeconds: number;
 }
 
-export const evidenceWindow: EvidenceWindow = { baselineMinutes: 60, onsetLeadSeconds: 60 };
+export const evidenceWindow: EvidenceWindow = {
+  baselineMinutes: 60,
+  onsetLeadSeconds: 60,
+  ingestLagSeconds: 5,
+};
 
 /** The metrics judged for every component: what users feel, what the component consumes, and load. */
 const metrics: readonly { name: string; kind: Series['kind'] }[] = [
@@ -41,14 +47,25 @@ export async function gatherEvidence(
   settings: EvidenceWindow = evidenceWindow,
 ): Promise<RcaInput> {
   const onsetUs = (Date.parse(alert.startedAt) - settings.onsetLeadSeconds * 1000) * 1000;
-  const endUs = Math.max(now.getTime() * 1000, onsetUs + 1_000_000);
   const baselineStartUs = onsetUs - settings.baselineMinutes * 60_000_000;
+  // About 300 points over the whole window, and never coarser than a minute.
+  const stepSeconds = Math.max(
+    5,
+    Math.min(60, Math.round((now.getTime() * 1000 - baselineStartUs) / 1e6 / 300)),
+  );
+  const endUs = Math.max(now.getTime() * 1000, onsetUs + 1_000_000);
+  // Metric series end at the last whole bucket that telemetry in flight (exporters batch for seconds) no longer
+  // fills: a bucket still filling reads as traffic falling to nothing everywhere. Events and changes need no wait.
+  const stepUs = stepSeconds * 1_000_000;
+  const settledUs = endUs - settings.ingestLagSeconds * 1_000_000;
+  const metricsEndUs = Math.max(
+    onsetUs + stepUs,
+    baselineStartUs + Math.floor((settledUs - baselineStartUs) / stepUs) * stepUs,
+  );
   const from = new Date(baselineStartUs / 1000).toISOString();
-  const to = new Date(endUs / 1000).toISOString();
+  const to = new Date(metricsEndUs / 1000).toISOString();
   const environment = alert.environment ?? undefined;
   const namespace = alert.namespace;
-  // About 300 points over the whole window, and never coarser than a minute.
-  const stepSeconds = Math.max(5, Math.min(60, Math.round((endUs - baselineStartUs) / 1e6 / 300)));
 
   // The metric the alert itself watches, when it is not one of the above (a threshold on any stored metric).
   const watched = await watchedMetric(services, alert);

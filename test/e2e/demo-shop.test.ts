@@ -174,7 +174,9 @@ describe('the demo shop', () => {
     }
     const approval = await cli(['audit', 'tail', '--principal', 'olga', '--action', 'proposal.approve']);
     expect(approval.code, approval.stderr).toBe(0);
-    expect(approval.stdout).toMatch(/olga\s.*proposal\.approve.*allow/);
+    // Approved in the dashboard: by olga, through the REST edge, with the proposal's id.
+    expect(approval.stdout).toMatch(/olga\s+rest\s+proposal\.approve\s/);
+    expect(approval.stdout).toContain(`proposal ${report.remediation?.proposal ?? '?'} approved`);
     const verify = await cli(['audit', 'verify']);
     expect(verify.code).toBe(0);
     expect(verify.stdout).toMatch(/^audit chain ok/);
