@@ -1,6 +1,6 @@
 // The dashboard's only way to the server: the same REST API the CLI uses, with the signed-in bearer token. The
 // server authorizes and audits every call; the dashboard only hides what the signed-in role cannot do.
-import type { Proposal } from '../../src/governance/proposals/contracts.js';
+import type { Proposal, ProposalSummary } from '../../src/governance/proposals/contracts.js';
 import type { ComponentStatus, PlatformEvent } from '../../src/platform/contracts.js';
 import type { RcaReportView } from '../../src/rca/contracts.js';
 import type { AlertView, SloStatusView } from '../../src/telemetry/alerting/contracts.js';
@@ -12,6 +12,7 @@ export type {
   MetricResult,
   PlatformEvent,
   Proposal,
+  ProposalSummary,
   RcaReportView,
   SloStatusView,
 };
@@ -126,6 +127,6 @@ export interface Listed<T> {
 }
 
 export interface ComponentResource {
-  metadata: { name: string; namespace: string };
-  spec: { project?: string; type?: string };
+  metadata: { name: string; namespace: string; project?: string };
+  spec: { type?: string };
 }

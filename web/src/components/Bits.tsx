@@ -12,13 +12,21 @@ export function Badge({
   return <span className={`badge ${tone}`}>{children}</span>;
 }
 
+/** "5 min ago", or "in 24 h" for a time to come. */
 export function ago(iso: string | null | undefined): string {
   if (iso === null || iso === undefined) return '–';
-  const seconds = Math.round((Date.now() - Date.parse(iso)) / 1000);
-  if (seconds < 60) return `${Math.max(0, seconds)} s ago`;
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
-  if (seconds < 86_400) return `${Math.round(seconds / 3600)} h ago`;
-  return new Date(iso).toLocaleString();
+  const delta = Math.round((Date.now() - Date.parse(iso)) / 1000);
+  const seconds = Math.abs(delta);
+  const span =
+    seconds < 60
+      ? `${seconds} s`
+      : seconds < 3600
+        ? `${Math.round(seconds / 60)} min`
+        : seconds < 86_400
+          ? `${Math.round(seconds / 3600)} h`
+          : null;
+  if (span === null) return new Date(iso).toLocaleString();
+  return delta >= -1 ? `${span} ago` : `in ${span}`;
 }
 
 export function Problem({ error }: { error: Error | undefined }) {

@@ -1,18 +1,19 @@
 // Proposals waiting for a person: the diff before → after, blast radius and guardrail verdicts; approve or
 // reject with a reason. Your own proposals cannot be approved by you (the server refuses too).
 import { useState } from 'react';
-import { get, may, post, type Listed, type Proposal } from '../api.js';
+import { get, may, post, type Listed, type Proposal, type ProposalSummary } from '../api.js';
 import { ago, Badge, Loading, Problem } from '../components/Bits.js';
 import { useLoad, useSession } from '../hooks.js';
 
 export function Approvals({ id }: { id: string | undefined }) {
   const { namespace } = useSession();
   const list = useLoad(
-    () => get<Listed<Proposal>>('/api/v1/proposals', { namespace, status: 'pending,executing,verifying' }),
+    () =>
+      get<Listed<ProposalSummary>>('/api/v1/proposals', { namespace, status: 'pending,executing,verifying' }),
     [namespace],
   );
   const recent = useLoad(
-    () => get<Listed<Proposal>>('/api/v1/proposals', { namespace, limit: '20' }),
+    () => get<Listed<ProposalSummary>>('/api/v1/proposals', { namespace, limit: '20' }),
     [namespace],
   );
   return (
@@ -40,7 +41,7 @@ function tone(status: string): 'ok' | 'warn' | 'bad' | 'info' | 'muted' {
   return 'info';
 }
 
-function ProposalList({ items, empty }: { items: readonly Proposal[]; empty: string }) {
+function ProposalList({ items, empty }: { items: readonly ProposalSummary[]; empty: string }) {
   if (items.length === 0) return <p className="muted">{empty}</p>;
   return (
     <ul className="rows">
@@ -49,7 +50,7 @@ function ProposalList({ items, empty }: { items: readonly Proposal[]; empty: str
           <Badge tone={tone(proposal.status)}>{proposal.status}</Badge>{' '}
           <a href={`#/approvals/${proposal.id}`}>{proposal.title}</a>{' '}
           <span className="muted">
-            by {proposal.createdBy.subject} {ago(proposal.createdAt)}
+            by {proposal.createdBy} {ago(proposal.createdAt)}
           </span>
         </li>
       ))}
@@ -95,7 +96,8 @@ function ProposalDetail({ id }: { id: string }) {
       </h2>
       <p className="muted">
         {shown.id} · {shown.action} · by {shown.createdBy.subject} ({shown.createdBy.edge}){' '}
-        {ago(shown.createdAt)} · expires {ago(shown.expiresAt)}
+        {ago(shown.createdAt)} ·{' '}
+        {shown.status === 'pending' ? `expires ${ago(shown.expiresAt)}` : shown.status}
       </p>
       <h3>Change</h3>
       <table className="diff">

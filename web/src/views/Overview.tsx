@@ -5,7 +5,7 @@ import {
   type AlertView,
   type Listed,
   type PlatformEvent,
-  type Proposal,
+  type ProposalSummary,
   type RcaReportView,
   type SloStatusView,
 } from '../api.js';
@@ -24,7 +24,7 @@ export function Overview() {
     [namespace],
   );
   const pending = useLoad(
-    () => get<Listed<Proposal>>('/api/v1/proposals', { namespace, status: 'pending' }),
+    () => get<Listed<ProposalSummary>>('/api/v1/proposals', { namespace, status: 'pending' }),
     [namespace],
   );
   const slos = useLoad(() => get<Listed<SloStatusView>>('/api/v1/slo-status', { namespace }), [namespace]);

@@ -38,7 +38,7 @@ export function Platform() {
     return matrix.error === undefined ? <Loading what="the platform" /> : <Problem error={matrix.error} />;
   const byProject = new Map<string, typeof matrix.data.rows>();
   for (const row of matrix.data.rows) {
-    const project = row.component.spec.project ?? '(no project)';
+    const project = row.component.metadata.project ?? '(no project)';
     byProject.set(project, [...(byProject.get(project) ?? []), row]);
   }
   const environments = matrix.data.environments;
