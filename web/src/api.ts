@@ -28,6 +28,25 @@ export function storeToken(token: string | null): void {
   else sessionStorage.setItem(tokenKey, token);
 }
 
+/** Anything thrown, as an Error to show. */
+export function asError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error(String(thrown));
+}
+
+/** Proposes an intent on a component (scale, restart, rollback, promote): the server runs it or queues it. */
+export async function proposeIntent(
+  namespace: string,
+  component: string,
+  intent: 'scale' | 'restart' | 'rollback' | 'promote',
+  body: Record<string, unknown>,
+): Promise<Proposal> {
+  const answer = await post<{ proposal: Proposal }>(
+    `/api/v1/namespaces/${encodeURIComponent(namespace)}/components/${encodeURIComponent(component)}/${intent}`,
+    body,
+  );
+  return answer.proposal;
+}
+
 /** An answer other than 2xx, with the server's problem+json detail and hint. */
 export class ApiError extends Error {
   constructor(
@@ -52,7 +71,8 @@ async function failure(response: Response): Promise<ApiError> {
   return new ApiError(response.status, message, hint);
 }
 
-function headers(extra: Record<string, string> = {}): Record<string, string> {
+/** The bearer token of the signed-in person, with `extra` headers. */
+export function headers(extra: Record<string, string> = {}): Record<string, string> {
   const token = storedToken();
   return { ...(token === null ? {} : { authorization: `Bearer ${token}` }), ...extra };
 }
@@ -89,7 +109,14 @@ export async function* postEvents(
     ...(signal === undefined ? {} : { signal }),
   });
   if (!response.ok || response.body === null) throw await failure(response);
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  yield* readEvents(response.body);
+}
+
+/** The events of a server-sent event stream, as `{event, data}` with the data parsed from JSON. */
+export async function* readEvents(
+  body: NonNullable<Response['body']>,
+): AsyncGenerator<{ event: string; data: unknown }> {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
   for (;;) {
     const { value, done } = await reader.read();

@@ -1,7 +1,7 @@
 // Small hooks the views share: the current hash route, and data that reloads when the server says something
 // changed (live updates) or its inputs change.
 import { createContext, useContext, useEffect, useRef, useState } from 'react';
-import type { Whoami } from './api.js';
+import { asError, type Whoami } from './api.js';
 
 export function useHashRoute(): string[] {
   const read = () =>
@@ -67,7 +67,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): Lo
         if (current)
           setState((previous) => ({
             data: previous.data,
-            error: error instanceof Error ? error : new Error(String(error)),
+            error: asError(error),
             loading: false,
           }));
       },

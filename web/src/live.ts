@@ -3,7 +3,7 @@
 // opened again after a pause (and the views reload, since changes may have been missed); a refused one (the
 // token expired, no right to read the namespace) is not retried.
 import { useEffect, useState } from 'react';
-import { storedToken } from './api.js';
+import { headers, readEvents } from './api.js';
 
 /** Bursts of changes (a rollout, a crash loop) become at most one reload per this many ms. */
 const reloadEveryMs = 1000;
@@ -29,32 +29,15 @@ export function useLiveTick(namespace: string): number {
       let first = true;
       while (!stopped()) {
         try {
-          const token = storedToken();
           const response = await fetch(`/api/v1/stream?namespace=${encodeURIComponent(namespace)}`, {
-            headers: {
-              accept: 'text/event-stream',
-              ...(token === null ? {} : { authorization: `Bearer ${token}` }),
-            },
+            headers: headers({ accept: 'text/event-stream' }),
             signal: controller.signal,
           });
           if (response.status === 401 || response.status === 403) return;
           if (response.ok && response.body !== null) {
             if (!first) bump();
             first = false;
-            const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-            let buffer = '';
-            for (;;) {
-              const { value, done } = await reader.read();
-              if (done) break;
-              buffer += value;
-              let end = buffer.indexOf('\n\n');
-              while (end >= 0) {
-                const event = /^event: (.*)$/m.exec(buffer.slice(0, end))?.[1];
-                buffer = buffer.slice(end + 2);
-                if (event !== undefined && event !== 'ping') bump();
-                end = buffer.indexOf('\n\n');
-              }
-            }
+            for await (const { event } of readEvents(response.body)) if (event !== 'ping') bump();
           }
         } catch {
           // aborted, or the server went away: retry below

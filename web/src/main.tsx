@@ -1,7 +1,7 @@
 // The dashboard: sign in with a token, then the on-call engineer's views. Hash routes keep it one static page.
 import { StrictMode, useEffect, useMemo, useState } from 'react';
 import { createRoot } from 'react-dom/client';
-import { get, storedToken, storeToken, type Listed, type Whoami } from './api.js';
+import { asError, get, storedToken, storeToken, type Listed, type Whoami } from './api.js';
 import { Problem } from './components/Bits.js';
 import { completeSignIn } from './oidc.js';
 import { SessionContext, useHashRoute, type Session } from './hooks.js';
@@ -49,7 +49,7 @@ function App() {
       },
       (failure: unknown) => {
         storeToken(null);
-        setError(failure instanceof Error ? failure : new Error(String(failure)));
+        setError(asError(failure));
         setChecked(true);
       },
     );

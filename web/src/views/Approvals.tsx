@@ -1,7 +1,7 @@
 // Proposals waiting for a person: the diff before → after, blast radius and guardrail verdicts; approve or
 // reject with a reason. Your own proposals cannot be approved by you (the server refuses too).
 import { useState } from 'react';
-import { get, may, post, type Listed, type Proposal, type ProposalSummary } from '../api.js';
+import { asError, get, may, post, type Listed, type Proposal, type ProposalSummary } from '../api.js';
 import { ago, Badge, Loading, Problem } from '../components/Bits.js';
 import { useLoad, useSession } from '../hooks.js';
 
@@ -84,7 +84,7 @@ function ProposalDetail({ id }: { id: string }) {
         }),
       );
     } catch (failure) {
-      setError(failure instanceof Error ? failure : new Error(String(failure)));
+      setError(asError(failure));
     } finally {
       setBusy(false);
     }

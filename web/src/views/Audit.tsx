@@ -1,7 +1,7 @@
 // The audit log: who did what to what, with the decision and its reasons; filter by principal, action, target
 // and time; verify that the hash chain holds.
 import { useState } from 'react';
-import { get, type Listed } from '../api.js';
+import { asError, get, type Listed } from '../api.js';
 import { Badge, Problem } from '../components/Bits.js';
 import { useLoad, useSession } from '../hooks.js';
 
@@ -92,7 +92,7 @@ export function Audit() {
           onClick={() => {
             setVerifyError(undefined);
             get<Verify>('/api/v1/audit/verify').then(setVerify, (error: unknown) => {
-              setVerifyError(error instanceof Error ? error : new Error(String(error)));
+              setVerifyError(asError(error));
             });
           }}
         >

@@ -2,13 +2,13 @@
 // changes one can propose here (scale, restart, roll back, promote to another environment).
 import { useState } from 'react';
 import {
+  asError,
   get,
   may,
-  post,
+  proposeIntent,
   type ComponentStatus,
   type Listed,
   type PlatformEvent,
-  type Proposal,
 } from '../api.js';
 import type { ResourceUsage } from '../../../src/telemetry/query/contracts.js';
 import { ago, Badge, Loading, Problem } from '../components/Bits.js';
@@ -53,15 +53,12 @@ export function Binding({ component, environment }: { component: string; environ
   const cell = status.data.environments.find((item) => item.environment === environment);
   const others = status.data.environments.filter((item) => item.environment !== environment);
   const observed = usage.data?.bindings.find((item) => item.environment === environment);
-  const act = async (path: string, body: Record<string, unknown>) => {
+  const act = async (intent: 'scale' | 'restart' | 'rollback' | 'promote', body: Record<string, unknown>) => {
     try {
-      const answer = await post<{ proposal: Proposal }>(
-        `/api/v1/namespaces/${namespace}/components/${encodeURIComponent(component)}/${path}`,
-        body,
-      );
-      setMessage(`${answer.proposal.title}: ${answer.proposal.status} (proposal ${answer.proposal.id})`);
+      const proposal = await proposeIntent(namespace, component, intent, body);
+      setMessage(`${proposal.title}: ${proposal.status} (proposal ${proposal.id})`);
     } catch (failure) {
-      setMessage(failure instanceof Error ? failure.message : String(failure));
+      setMessage(asError(failure).message);
     }
   };
   return (

@@ -2,13 +2,13 @@
 // endpoint; scale, restart and roll back as proposals (they run at once only where guardrails allow).
 import { useState } from 'react';
 import {
+  asError,
   get,
   may,
-  post,
+  proposeIntent,
   type ComponentResource,
   type ComponentStatus,
   type Listed,
-  type Proposal,
 } from '../api.js';
 import { Badge, Loading, Problem } from '../components/Bits.js';
 import { useLoad, useSession } from '../hooks.js';
@@ -94,15 +94,15 @@ function Cell({ component, cell }: { component: string; cell: EnvironmentStatus 
     (cell.readyReplicas >= cell.desiredReplicas &&
       cell.phase !== 'CrashLoopBackOff' &&
       cell.phase !== 'Degraded');
-  const act = async (path: string, body: Record<string, unknown>) => {
+  const act = async (intent: 'scale' | 'restart' | 'rollback', body: Record<string, unknown>) => {
     try {
-      const answer = await post<{ proposal: Proposal }>(
-        `/api/v1/namespaces/${namespace}/components/${encodeURIComponent(component)}/${path}`,
-        { environment: cell.environment, ...body },
-      );
-      setMessage(`${answer.proposal.title}: ${answer.proposal.status}`);
+      const proposal = await proposeIntent(namespace, component, intent, {
+        environment: cell.environment,
+        ...body,
+      });
+      setMessage(`${proposal.title}: ${proposal.status}`);
     } catch (failure) {
-      setMessage(failure instanceof Error ? failure.message : String(failure));
+      setMessage(asError(failure).message);
     }
   };
   return (

@@ -1,7 +1,16 @@
 // One root-cause report: ranked causes with confidence, evidence (with the metric around onset, the failing
 // trace, the error templates), timeline, excluded causes, recommendations, the remediation, and the chat.
 import { useState, type SyntheticEvent } from 'react';
-import { get, may, post, postEvents, type MetricResult, type Proposal, type RcaReportView } from '../api.js';
+import {
+  asError,
+  get,
+  may,
+  postEvents,
+  proposeIntent,
+  type MetricResult,
+  type Proposal,
+  type RcaReportView,
+} from '../api.js';
 import type { ErrorSummary } from '../../../src/telemetry/query/contracts.js';
 import { ago, Badge, Loading, Problem } from '../components/Bits.js';
 import { Chart } from '../components/Chart.js';
@@ -273,33 +282,29 @@ function Remediation({ report }: { report: RcaReportView }) {
     top.kind === 'scaled-to-zero'
       ? {
           label: `Propose scaling ${top.service} to 2 replicas`,
-          path: 'scale',
+          path: 'scale' as const,
           body: { environment, replicas: 2 },
           action: 'component.scale',
         }
       : top.kind === 'change'
         ? {
             label: `Propose rolling ${top.service} back`,
-            path: 'rollback',
+            path: 'rollback' as const,
             body: { environment },
             action: 'component.rollback',
           }
         : {
             label: `Propose restarting ${top.service}`,
-            path: 'restart',
+            path: 'restart' as const,
             body: { environment },
             action: 'component.restart',
           };
   if (!may(who, action.action, report.namespace)) return null;
   const propose = async () => {
     try {
-      const answer = await post<{ proposal: Proposal }>(
-        `/api/v1/namespaces/${report.namespace}/components/${encodeURIComponent(top.service)}/${action.path}`,
-        action.body,
-      );
-      setProposed(answer.proposal);
+      setProposed(await proposeIntent(report.namespace, top.service, action.path, action.body));
     } catch (failure) {
-      setError(failure instanceof Error ? failure : new Error(String(failure)));
+      setError(asError(failure));
     }
   };
   return (
@@ -369,7 +374,7 @@ function ChatPanel({ report }: { report: RcaReportView }) {
       }
     } catch (failure) {
       update({
-        content: `The answer failed: ${failure instanceof Error ? failure.message : String(failure)}`,
+        content: `The answer failed: ${asError(failure).message}`,
       });
     } finally {
       setBusy(false);

@@ -1,6 +1,6 @@
 // Sign in with a bearer token (`opspilot token create …`, or the admin token `opspilot up` prints).
 import { useEffect, useState, type SyntheticEvent } from 'react';
-import { get, storeToken, type Whoami } from '../api.js';
+import { asError, get, storeToken, type Whoami } from '../api.js';
 import { Problem } from '../components/Bits.js';
 import { beginSignIn, type OidcIssuer } from '../oidc.js';
 
@@ -27,7 +27,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: (who: Whoami) => void }) {
       onSignedIn(await get<Whoami>('/api/v1/auth/whoami'));
     } catch (failure) {
       storeToken(null);
-      setError(failure instanceof Error ? failure : new Error(String(failure)));
+      setError(asError(failure));
     } finally {
       setBusy(false);
     }
@@ -41,7 +41,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: (who: Whoami) => void }) {
             type="button"
             onClick={() => {
               beginSignIn(issuer).catch((failure: unknown) => {
-                setError(failure instanceof Error ? failure : new Error(String(failure)));
+                setError(asError(failure));
               });
             }}
           >
