@@ -12,7 +12,7 @@ import { ChangeFeed } from '../core/change-feed.js';
 import type { AuditLog } from '../governance/audit/audit-log.js';
 import { actionInfo } from '../governance/authz/actions.js';
 import { parseScope } from '../governance/principal.js';
-import { alertTopics } from '../telemetry/alerting/contracts.js';
+import { alertTopics, type AlertView } from '../telemetry/alerting/contracts.js';
 import { InProcessEventBus, type EventBus } from '../core/event-bus.js';
 import { AlertEvaluator } from '../telemetry/alerting/alert-evaluator.js';
 import { RcaAgent } from '../agents/rca-agent.js';
@@ -357,20 +357,14 @@ function feedChanges(
   const now = () => sources.clock.now().toISOString();
   for (const topic of [alertTopics.firing, alertTopics.resolved]) {
     sources.bus.subscribe(topic, (event) => {
-      const alert = event.payload as {
-        namespace?: string;
-        component?: string | null;
-        environment?: string | null;
-        rule?: string;
-        state?: string;
-      };
-      if (alert.namespace === undefined) return;
+      // The alert service publishes its AlertView.
+      const alert = event.payload as AlertView;
       changes.publish({
         topic: 'alert',
         namespace: alert.namespace,
         component: alert.component ?? undefined,
         environment: alert.environment ?? undefined,
-        summary: `${alert.rule ?? '?'} ${alert.state ?? ''}`.trim(),
+        summary: `${alert.rule} ${alert.state}`,
         at: now(),
       });
     });
