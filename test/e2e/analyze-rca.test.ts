@@ -3,6 +3,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RcaReport } from '../../src/analysis/rca/model.js';
 import { runCli } from '../helpers/opspilot-process.js';
@@ -188,6 +189,29 @@ describe('opspilot analyze rca', () => {
     const report = JSON.parse(result.stdout) as RcaReport;
     expect(report.rootCauses[0]?.service).toBe('redis');
     expect(report.window.end).toBe(new Date((onset + 600) * 1000).toISOString());
+  });
+
+  it('reads gzipped OTLP files, by name or by their magic bytes, and names a corrupt one', async () => {
+    const zipped = join(workspace, 'zipped');
+    mkdirSync(zipped, { recursive: true });
+    const all = [files.traces, files.logs, files.metrics].map((file) => readFileSync(file, 'utf8')).join('');
+    writeFileSync(join(zipped, 'case.jsonl.gz'), gzipSync(all));
+    const byName = await runCli(['analyze', 'rca', '-i', zipped, '--onset', String(onset)]);
+    expect(byName.code, byName.stderr).toBe(0);
+    expect((JSON.parse(byName.stdout) as RcaReport).rootCauses[0]?.service).toBe('redis');
+    const unnamed = join(workspace, 'export.jsonl'); // gzip content under a plain name
+    writeFileSync(unnamed, gzipSync(all));
+    const byMagic = await runCli(['analyze', 'rca', '-i', unnamed, '--onset', String(onset)]);
+    expect(byMagic.code, byMagic.stderr).toBe(0);
+    expect((JSON.parse(byMagic.stdout) as RcaReport).rootCauses[0]?.service).toBe('redis');
+    const truncated = join(workspace, 'truncated.jsonl.gz');
+    const whole = gzipSync(all);
+    writeFileSync(truncated, whole.subarray(0, Math.floor(whole.length / 2)));
+    const broken = await runCli(['analyze', 'rca', '-i', truncated, '--onset', String(onset)]);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toContain(`${truncated}: not readable gzip`);
+    rmSync(unnamed);
+    rmSync(truncated);
   });
 
   it('explains bad input with the file and line, and bad times with the option', async () => {

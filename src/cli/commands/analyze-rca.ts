@@ -34,7 +34,7 @@ export function registerAnalyzeRca(analyze: Command, context: CliContext): void 
     .description('Rank the services most likely to have caused an incident, from OTLP telemetry files')
     .requiredOption(
       '-i, --input <path...>',
-      'OTLP JSON lines files or folders (metrics, logs, traces, any mix)',
+      'OTLP JSON lines files or folders (metrics, logs, traces, any mix; gzipped or not)',
     )
     .requiredOption('--onset <time>', 'when the incident began: RFC 3339 or unix seconds')
     .option('--end <time>', 'end of the incident window (default: the last record)')
@@ -49,7 +49,8 @@ export function registerAnalyzeRca(analyze: Command, context: CliContext): void 
       'after',
       `
 Input: lines as the OpenTelemetry Collector's file exporter writes them, each one ExportMetricsServiceRequest,
-ExportLogsServiceRequest or ExportTraceServiceRequest in OTLP/JSON. Services are told apart by service.name.
+ExportLogsServiceRequest or ExportTraceServiceRequest in OTLP/JSON; gzipped files (.gz) are read as they are.
+Services are told apart by service.name.
 Spans give the call graph (a parent in one service, a child in another), per-service latency, error ratio
 and request rate; logs give error rates; every metric series (name + attributes) is judged on its own.
 
@@ -62,6 +63,7 @@ incident window is never part of the baseline. One configuration for all data: n
 
 Examples:
   opspilot analyze rca --input otel-export/ --onset 2026-11-21T10:05:00Z --output report.json
+  opspilot analyze rca --input case-00.jsonl.gz --onset 1675079506 --end 1675079686
   opspilot analyze rca -i metrics.jsonl traces.jsonl --onset 1700000000 --end 1700000900 \\
     --baseline-start 1699990000 --baseline-end 1699999000`,
     )
