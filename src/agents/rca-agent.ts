@@ -5,8 +5,8 @@
 // is written from the report itself.
 import type { RootCause } from '../analysis/rca/model.js';
 import { analyzeRootCauses } from '../analysis/rca/rank-root-causes.js';
-import { withErrorTemplates } from '../analysis/rca/error-templates.js';
-import { findTraceOrigins, withTraceOrigins } from '../analysis/rca/trace-origins.js';
+import { templateLocalisation, withErrorTemplates } from '../analysis/rca/error-templates.js';
+import { findTraceOrigins, traceLocalisations, withTraceOrigins } from '../analysis/rca/trace-origins.js';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { EventBus } from '../core/event-bus.js';
@@ -121,9 +121,10 @@ export class RcaAgent {
         gatherTraceSample(services, alert, input.window),
       ]);
       const origins = findTraceOrigins(traces);
+      const localisations = [...traceLocalisations(origins), templateLocalisation(templates, input.window)];
       const analysis = withTraceOrigins(
         withErrorTemplates(
-          analyzeRootCauses(input),
+          analyzeRootCauses({ ...input, localisations }),
           templates,
           input.window,
           (template) =>

@@ -1,7 +1,7 @@
 // Error log templates as evidence: for each root cause, the error messages its service started to log at onset
 // (new templates) or logs far more often than before (surging ones). They explain what failed, in the service's
 // own words, and each names a sample line and the traces to open. Pure; the templates come from the caller.
-import type { Evidence, RcaReport, RcaWindow } from './model.js';
+import type { Evidence, Localisation, RcaReport, RcaWindow } from './model.js';
 
 export interface TemplateTrend {
   readonly template: string;
@@ -19,15 +19,19 @@ const surgeFactor = 5;
 const minLines = 3;
 const perCause = 2;
 
-export function withErrorTemplates(
-  report: RcaReport,
-  templates: readonly TemplateTrend[],
-  window: RcaWindow,
-  query: (template: TemplateTrend) => string,
-): RcaReport {
+interface JudgedTemplate {
+  readonly template: TemplateTrend;
+  readonly before: number;
+  readonly after: number;
+  readonly isNew: boolean;
+  readonly surging: boolean;
+}
+
+/** Each template's lines before and after onset, and whether it is new or surging. */
+function judgeTemplates(templates: readonly TemplateTrend[], window: RcaWindow): JudgedTemplate[] {
   const baselineSeconds = Math.max(1, (window.onsetUs - window.baselineStartUs) / 1e6);
   const incidentSeconds = Math.max(1, (window.endUs - window.onsetUs) / 1e6);
-  const judged = templates.map((template) => {
+  return templates.map((template) => {
     // A bucket that reaches past onset counts as after it (buckets can be much wider than the incident so far).
     const width = (template.trend[1]?.[0] ?? 0) - (template.trend[0]?.[0] ?? 0);
     let before = 0;
@@ -45,8 +49,36 @@ export function withErrorTemplates(
     const rateBefore = before / baselineSeconds;
     const rateAfter = after / incidentSeconds;
     const surging = after >= minLines && (rateBefore === 0 || rateAfter >= surgeFactor * rateBefore);
-    return { template, before, after, isNew, surging, rateAfter };
+    return { template, before, after, isNew, surging };
   });
+}
+
+/**
+ * Who began logging new or surging errors at onset, as a vote in the ranking: per service, its lines of such
+ * templates since onset, less the lines the template had before (what is new is what counts). A template
+ * logged by several services counts for each.
+ */
+export function templateLocalisation(templates: readonly TemplateTrend[], window: RcaWindow): Localisation {
+  const weights = new Map<string, number>();
+  for (const item of judgeTemplates(templates, window)) {
+    if (!(item.isNew || item.surging) || item.after < minLines) continue;
+    for (const service of item.template.components) {
+      weights.set(service, (weights.get(service) ?? 0) + item.after - item.before);
+    }
+  }
+  return {
+    source: 'log-templates',
+    services: [...weights].map(([service, weight]) => ({ service, weight })),
+  };
+}
+
+export function withErrorTemplates(
+  report: RcaReport,
+  templates: readonly TemplateTrend[],
+  window: RcaWindow,
+  query: (template: TemplateTrend) => string,
+): RcaReport {
+  const judged = judgeTemplates(templates, window);
   return {
     ...report,
     rootCauses: report.rootCauses.map((cause) => {

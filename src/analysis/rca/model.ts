@@ -45,6 +45,18 @@ export interface RcaInput {
   readonly focus?: string | undefined;
   /** What the platform saw happen: lifecycle events and changes, judged by their kind and time, not by z. */
   readonly signals?: readonly PlatformSignal[] | undefined;
+  /**
+   * Where other evidence places the fault by itself, each an independent vote in the ranking: the traces' added
+   * critical-path latency and error origins, the services that began logging new or surging errors.
+   */
+  readonly localisations?: readonly Localisation[] | undefined;
+}
+
+/** One kind of evidence's answer to "where did it start?": services with their share of that evidence. */
+export interface Localisation {
+  readonly source: 'trace-latency' | 'trace-errors' | 'log-templates';
+  /** Non-negative weights (added ms at the lower bound, failing traces, error lines); normalised by the engine. */
+  readonly services: readonly { readonly service: string; readonly weight: number }[];
 }
 
 /**

@@ -6,6 +6,7 @@ import { judgeSeries, judgeSettings, type JudgeSettings } from './judge-series.j
 import type {
   Evidence,
   ExcludedCause,
+  Localisation,
   PlatformSignal,
   RcaInput,
   RcaReport,
@@ -175,6 +176,11 @@ export function analyzeRootCauses(input: RcaInput, settings: RankSettings = rank
     candidates.push({ service, raw: own * (1 + Math.log1p(explains.length)), items, explains });
   }
   moveDrivenLoad(candidates, verdicts, input, callers, settings);
+  const voted = vote(candidates, excluded, input.localisations ?? [], (service) => ({
+    inScope: inScope === undefined || inScope.has(service),
+    items: (weighed.get(service) ?? []).sort((a, b) => b.weight - a.weight),
+    explains: upstream(service, callers, anomalousServices),
+  }));
   candidates.sort((a, b) => b.raw - a.raw || a.service.localeCompare(b.service));
   const total = candidates.reduce((sum, candidate) => sum + candidate.raw, 0);
 
@@ -186,7 +192,7 @@ export function analyzeRootCauses(input: RcaInput, settings: RankSettings = rank
     return {
       service: candidate.service,
       score: round(candidate.raw / total, 4),
-      kind: kindOf(candidate.items[0]?.verdict),
+      kind: kindOf(candidate.items[0]?.verdict, voted.get(candidate.service)),
       evidence,
       explains: candidate.explains,
     };
@@ -242,6 +248,60 @@ interface Candidate {
   raw: number;
   readonly items: Weighed[];
   explains: string[];
+}
+
+/**
+ * Votes of independent evidence (PDiagnose's idea): the series ranking is one voter, each localisation of the
+ * traces and logs another, and a service's weight is its mean share across the voters that have anything to
+ * say. A localisation names the origin directly (where the added latency is spent, where failures begin, who
+ * logs the new errors), so it may bring back a service the series ranking took for a victim, or one it never
+ * saw; never one outside the alerted service's reach. Returns, per service, the strongest localisation that
+ * voted for it.
+ */
+function vote(
+  candidates: Candidate[],
+  excluded: ExcludedCause[],
+  localisations: readonly Localisation[],
+  about: (service: string) => { inScope: boolean; items: Weighed[]; explains: string[] },
+): Map<string, Localisation['source']> {
+  const ballots = localisations
+    .map((localisation) => ({
+      source: localisation.source,
+      weights: localisation.services.filter(
+        (item) => item.weight > 0 && Number.isFinite(item.weight) && about(item.service).inScope,
+      ),
+    }))
+    .map((ballot) => ({ ...ballot, total: ballot.weights.reduce((sum, item) => sum + item.weight, 0) }))
+    .filter((ballot) => ballot.total > 0);
+  const strongest = new Map<string, { source: Localisation['source']; share: number }>();
+  if (ballots.length === 0) return new Map();
+  const seriesTotal = candidates.reduce((sum, candidate) => sum + candidate.raw, 0);
+  const voters = ballots.length + (seriesTotal > 0 ? 1 : 0);
+  const shares = new Map<string, number>();
+  for (const candidate of candidates) {
+    shares.set(candidate.service, seriesTotal > 0 ? candidate.raw / seriesTotal : 0);
+  }
+  for (const ballot of ballots) {
+    for (const { service, weight } of ballot.weights) {
+      const share = weight / ballot.total;
+      shares.set(service, (shares.get(service) ?? 0) + share);
+      const known = strongest.get(service);
+      if (known === undefined || share > known.share)
+        strongest.set(service, { source: ballot.source, share });
+    }
+  }
+  for (const [service, share] of shares) {
+    let candidate = candidates.find((item) => item.service === service);
+    if (candidate === undefined) {
+      const { items, explains } = about(service);
+      candidate = { service, raw: 0, items, explains };
+      candidates.push(candidate);
+      const at = excluded.findIndex((item) => item.service === service);
+      if (at >= 0) excluded.splice(at, 1);
+    }
+    candidate.raw = share / voters;
+  }
+  return new Map([...strongest].map(([service, { source }]) => [service, source]));
 }
 
 /**
@@ -421,8 +481,10 @@ const signalKinds: Readonly<Record<string, RootCauseKind>> = {
   ConfigChange: 'change',
 };
 
-function kindOf(verdict: SeriesVerdict | undefined): RootCauseKind {
-  if (verdict === undefined) return 'anomaly';
+function kindOf(verdict: SeriesVerdict | undefined, voted?: Localisation['source']): RootCauseKind {
+  if (verdict === undefined) {
+    return voted === undefined ? 'anomaly' : voted === 'trace-latency' ? 'latency' : 'errors';
+  }
   if (verdict.series.source === 'event' || verdict.series.source === 'change') {
     return signalKinds[verdict.series.metric] ?? (verdict.series.source === 'change' ? 'change' : 'crash');
   }

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { Edge, RcaWindow, Series } from './model.js';
 import { analyzeRootCauses } from './rank-root-causes.js';
 import { judgeSeries } from './judge-series.js';
-import { withErrorTemplates } from './error-templates.js';
+import { templateLocalisation, withErrorTemplates } from './error-templates.js';
+import { errorTemplatesOf } from './log-error-templates.js';
 
 const minute = 60_000_000;
 const start = Date.UTC(2026, 10, 21, 10, 0) * 1000;
@@ -371,5 +372,85 @@ describe('error templates', () => {
     expect(evidence[1]?.summary).toMatch(
       /^new error in cart's log: "cannot read properties of undefined \(reading <\*>\)" 60× since onset, e\.g\. /,
     );
+  });
+});
+
+describe('votes of traces and logs', () => {
+  const input = {
+    window,
+    edges: chain,
+    // cart's latency rises as much as db's: the series alone take cart for db's victim.
+    series: [
+      series('cart', 'latency', 0.05, 0.005, () => 0.4),
+      series('db', 'latency', 0.01, 0.001, () => 0.36),
+      series('ads', 'latency', 0.02, 0.002, () => 0.021),
+    ],
+  };
+
+  it('let a localisation name the origin the series could not tell apart, and never one out of reach', () => {
+    expect(analyzeRootCauses(input).rootCauses[0]?.service).toBe('db');
+    const voted = analyzeRootCauses({
+      ...input,
+      focus: 'frontend',
+      localisations: [
+        { source: 'trace-latency', services: [{ service: 'cart', weight: 340 }] },
+        {
+          source: 'log-templates',
+          services: [
+            { service: 'cart', weight: 40 },
+            { service: 'batch', weight: 90 },
+          ],
+        },
+      ],
+    });
+    expect(voted.rootCauses[0]?.service).toBe('cart');
+    expect(voted.rootCauses[0]?.score).toBeGreaterThan(0.5);
+    expect(voted.rootCauses.map((cause) => cause.service)).not.toContain('batch');
+    expect(voted.excluded.map((item) => item.service)).not.toContain('cart');
+  });
+
+  it('change nothing when they have nothing to say', () => {
+    const plain = analyzeRootCauses(input);
+    const empty = analyzeRootCauses({
+      ...input,
+      localisations: [
+        { source: 'trace-latency', services: [] },
+        { source: 'trace-errors', services: [{ service: 'cart', weight: 0 }] },
+      ],
+    });
+    expect(empty.rootCauses).toEqual(plain.rootCauses);
+  });
+
+  it('mine error records into templates that vote for the service that began logging them', () => {
+    const records = [
+      ...Array.from({ length: 20 }, (_, index) => ({
+        service: 'cart',
+        timeUs: start + index * 3 * minute,
+        severityNumber: 17,
+        body: `cache miss for cart ${index}`,
+        traceId: '',
+      })),
+      ...Array.from({ length: 12 }, (_, index) => ({
+        service: 'checkout',
+        timeUs: window.onsetUs + index * 30_000_000,
+        severityNumber: 17,
+        body: `connection pool exhausted after ${index + 3} ms waiting`,
+        traceId: `t${index}`,
+      })),
+      {
+        service: 'checkout',
+        timeUs: window.onsetUs,
+        severityNumber: 9,
+        body: 'GET /checkout 200',
+        traceId: '',
+      },
+    ];
+    const templates = errorTemplatesOf(records, window.baselineStartUs, minute);
+    const pool = templates.find((template) => template.components.includes('checkout'));
+    expect(pool?.template).toMatch(/^connection pool exhausted after <\*> .*waiting$/);
+    expect(pool?.trend.reduce((sum, [, count]) => sum + count, 0)).toBe(12);
+    const localisation = templateLocalisation(templates, window);
+    // cart's steady error is no news; checkout's new one is.
+    expect(localisation.services).toEqual([{ service: 'checkout', weight: 12 }]);
   });
 });

@@ -205,7 +205,8 @@ describe('where latency is added', () => {
     expect(origin?.operation).toBe('GET /products/{id}');
     expect(origin?.addedMs).toBeCloseTo(190, 0);
     expect(origin?.share).toBeGreaterThan(0.95);
-    expect(origin?.baselineMs).toBeCloseTo(12, 0);
+    // 10 ms of its own, 2 ms of mean jitter, and the 2 ms on the wire of frontend's call into it.
+    expect(origin?.baselineMs).toBeCloseTo(14, 0);
   });
 
   it('finds nothing when the traces are as before, or too few to compare', () => {
@@ -223,6 +224,177 @@ describe('where latency is added', () => {
       allBefore: side(many(3, () => ({}))),
     });
     expect(few.latency).toEqual([]);
+  });
+});
+
+interface Node {
+  readonly service: string;
+  /** Own work, split before and after its calls. */
+  readonly ownMs: number;
+  /** Calls one after the other: the wire time of the call (both ways) and the callee. */
+  readonly calls?: readonly (readonly [wireMs: number, callee: Node])[];
+}
+
+/** A trace of a call tree: each call is a client span of the caller around the callee's server span. */
+function treeTrace(root: Node, kind = 'UNSPECIFIED'): SampledTrace {
+  counter += 1;
+  const traceId = counter.toString(16).padStart(32, '0');
+  const ms = 1000;
+  const spans: OriginSpan[] = [];
+  let ids = 0;
+  const serve = (node: Node, parent: string | null, startUs: number): number => {
+    const spanId = `s${(ids += 1)}`;
+    let cursor = startUs + (node.ownMs / 2) * ms;
+    for (const [wireMs, callee] of node.calls ?? []) {
+      const callId = `s${(ids += 1)}`;
+      const calleeEnd = serve(callee, callId, cursor + (wireMs / 2) * ms);
+      const callEnd = calleeEnd + (wireMs / 2) * ms;
+      spans.push({
+        spanId: callId,
+        parentSpanId: spanId,
+        service: node.service,
+        name: `call ${callee.service}`,
+        kind,
+        startUs: cursor,
+        endUs: callEnd,
+        error: false,
+        statusMessage: null,
+        peer: null,
+      });
+      cursor = callEnd;
+    }
+    const endUs = cursor + (node.ownMs / 2) * ms;
+    spans.push({
+      spanId,
+      parentSpanId: parent,
+      service: node.service,
+      name: `serve ${node.service}`,
+      kind: kind === 'UNSPECIFIED' ? kind : 'SERVER',
+      startUs,
+      endUs,
+      error: false,
+      statusMessage: null,
+      peer: null,
+    });
+    return endUs;
+  };
+  serve(root, null, 1_000_000_000);
+  return { traceId, spans };
+}
+
+describe('where latency is added, told apart from where it shows', () => {
+  const jitter = (index: number) => (index % 5) * 0.2;
+  const compare = (shape: (slow: boolean, index: number) => Node) =>
+    findTraceOrigins({
+      failing: none,
+      failingBefore: none,
+      all: side(Array.from({ length: 30 }, (_, index) => treeTrace(shape(true, index)))),
+      allBefore: side(Array.from({ length: 30 }, (_, index) => treeTrace(shape(false, index)))),
+    });
+
+  it('charges a delayed network to the callee, whose server span did not change, not to its callers', () => {
+    // gateway → a → target and gateway → b → target: only the wire into `target` grows.
+    const origins = compare((slow, index) => {
+      const target = (): Node => ({ service: 'target', ownMs: 2 + jitter(index) });
+      const wire = (slow ? 300 : 1) + jitter(index);
+      return {
+        service: 'gateway',
+        ownMs: 2,
+        calls: [
+          [1, { service: 'a', ownMs: 5, calls: [[wire, target()]] }],
+          [1, { service: 'b', ownMs: 4, calls: [[wire, target()]] }],
+        ],
+      };
+    });
+    expect(origins.latency.map((origin) => origin.service)).toEqual(['target']);
+    expect(origins.attribution[0]?.service).toBe('target');
+    expect(origins.attribution[0]?.lowerBoundMs).toBeGreaterThan(500);
+  });
+
+  it('charges the caller when all of its calls slowed (a starved cpu), not each callee', () => {
+    // gateway → busy → x, y, z: every call out of `busy` takes longer on the wire; x, y, z serve as before.
+    const origins = compare((slow, index) => {
+      const wire = (slow ? 80 : 1) + jitter(index);
+      return {
+        service: 'gateway',
+        ownMs: 2,
+        calls: [
+          [
+            1,
+            {
+              service: 'busy',
+              ownMs: slow ? 60 : 10,
+              calls: [
+                [wire, { service: 'x', ownMs: 2 }],
+                [wire, { service: 'y', ownMs: 3 }],
+                [wire, { service: 'z', ownMs: 2 + jitter(index) }],
+              ],
+            },
+          ],
+        ],
+      };
+    });
+    expect(origins.attribution.map((item) => item.service)).toEqual(['busy']);
+  });
+
+  it('counts a span only for its part of the critical path when a sibling overlaps it', () => {
+    // The gateway's handler span runs beside the call that does the work and ends just before it: it is on the
+    // critical path only for the moment before the call starts, not for its whole duration.
+    const origins = compare((slow, index) => {
+      const node: Node = {
+        service: 'gateway',
+        ownMs: 2,
+        calls: [[1, { service: 'api', ownMs: (slow ? 200 : 10) + jitter(index) }]],
+      };
+      return node;
+    });
+    const withHandler = (trace: SampledTrace): SampledTrace => {
+      const root = trace.spans.find((span) => span.parentSpanId === null);
+      const call = trace.spans.find((span) => span.name === 'call api');
+      if (root === undefined || call === undefined) return trace;
+      return {
+        ...trace,
+        spans: [
+          ...trace.spans,
+          {
+            ...root,
+            spanId: 'handler',
+            parentSpanId: root.spanId,
+            name: 'handle',
+            startUs: root.startUs + 500,
+            endUs: call.endUs - 100,
+          },
+        ],
+      };
+    };
+    expect(origins.attribution.map((item) => item.service)).toEqual(['api']);
+    const overlapped = findTraceOrigins({
+      failing: none,
+      failingBefore: none,
+      all: side(
+        Array.from({ length: 30 }, (_, index) =>
+          withHandler(
+            treeTrace({
+              service: 'gateway',
+              ownMs: 2,
+              calls: [[1, { service: 'api', ownMs: 200 + jitter(index) }]],
+            }),
+          ),
+        ),
+      ),
+      allBefore: side(
+        Array.from({ length: 30 }, (_, index) =>
+          withHandler(
+            treeTrace({
+              service: 'gateway',
+              ownMs: 2,
+              calls: [[1, { service: 'api', ownMs: 10 + jitter(index) }]],
+            }),
+          ),
+        ),
+      ),
+    });
+    expect(overlapped.attribution.map((item) => item.service)).toEqual(['api']);
   });
 });
 

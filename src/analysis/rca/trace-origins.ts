@@ -9,7 +9,7 @@
 // service and comparing the mean per trace after onset with the mean before tells which services the added
 // end-to-end latency went to.
 import { criticalPath } from '../traces/critical-path.js';
-import type { Evidence, RcaReport } from './model.js';
+import type { Evidence, Localisation, RcaReport } from './model.js';
 
 export interface OriginSpan {
   readonly spanId: string;
@@ -60,9 +60,18 @@ export interface LatencyOrigin {
   readonly exampleTraceId: string;
 }
 
+/** A service's added critical-path time per trace, with the lower bound of its confidence interval. */
+export interface LatencyAttribution {
+  readonly service: string;
+  readonly addedMs: number;
+  readonly lowerBoundMs: number;
+}
+
 export interface TraceOrigins {
   readonly errors: readonly ErrorOrigin[];
   readonly latency: readonly LatencyOrigin[];
+  /** Every service whose added latency is positive at the lower bound: what the ranking credits. */
+  readonly attribution: readonly LatencyAttribution[];
   readonly sampled: {
     readonly failingTraces: number;
     readonly failingTracesBefore: number;
@@ -82,6 +91,12 @@ export interface TraceOriginSettings {
   readonly minStandardErrors: number;
   /** …and this share of the added latency of the mean trace. */
   readonly minLatencyShare: number;
+  /**
+   * A time rose when its increase exceeds this many standard errors of the difference of means (≈ 97.5 %
+   * one-sided): what decides who a call's wire time is charged to, and the lower bound each service's added
+   * latency is credited with in the ranking.
+   */
+  readonly roseStandardErrors: number;
 }
 
 export const traceOriginSettings: TraceOriginSettings = {
@@ -90,6 +105,7 @@ export const traceOriginSettings: TraceOriginSettings = {
   minTraces: 5,
   minStandardErrors: 3,
   minLatencyShare: 0.2,
+  roseStandardErrors: 2,
 };
 
 /** Traces sampled from a window: the newest ones, all of them unless `truncated`. */
@@ -117,7 +133,7 @@ export function findTraceOrigins(
 ): TraceOrigins {
   return {
     errors: errorOrigins(sample.failing, sample.failingBefore, settings),
-    latency: latencyOrigins(sample.all.traces, sample.allBefore.traces, settings),
+    ...latencyFindings(latencyOrigins(sample.all.traces, sample.allBefore.traces, settings)),
     sampled: {
       failingTraces: sample.failing.traces.length,
       failingTracesBefore: sample.failingBefore.traces.length,
@@ -125,6 +141,28 @@ export function findTraceOrigins(
       tracesBefore: sample.allBefore.traces.length,
     },
   };
+}
+
+function latencyFindings(findings: LatencyFindings): Pick<TraceOrigins, 'latency' | 'attribution'> {
+  return { latency: findings.origins, attribution: findings.attribution };
+}
+
+/**
+ * The traces' two votes in the ranking: where the added latency is spent (each service credited with the lower
+ * bound of its added critical-path time per trace, so that noise earns nothing) and where failures begin (the
+ * failing traces each error origin explains).
+ */
+export function traceLocalisations(origins: TraceOrigins): Localisation[] {
+  return [
+    {
+      source: 'trace-latency',
+      services: origins.attribution.map((item) => ({ service: item.service, weight: item.lowerBoundMs })),
+    },
+    {
+      source: 'trace-errors',
+      services: origins.errors.map((origin) => ({ service: origin.service, weight: origin.traces })),
+    },
+  ];
 }
 
 /** A span of a whole set of traces (an offline input), with its trace id. */
@@ -252,66 +290,235 @@ function errorOrigins(
 }
 
 interface Contribution {
-  /** Critical-path self time per service (µs). */
+  /** Critical-path time per service (µs), calls' wire time charged to the service `chargeOf` names. */
   readonly byService: Map<string, number>;
   /** …and per service and operation. */
   readonly byOperation: Map<string, number>;
 }
 
-/** Critical-path self time of one trace, per service; a call that left no callee span counts for its callee. */
-function contributionOf(trace: SampledTrace): Contribution {
+/** One trace's critical-path time, apart: each service's own time, and each call's wire time per edge. */
+interface PathTimes {
+  readonly own: Map<string, number>;
+  readonly ownByOperation: Map<string, number>;
+  /** `caller\0callee` → µs */
+  readonly wire: Map<string, number>;
+  readonly wireByOperation: Map<string, number>;
+}
+
+function pathTimesOf(trace: SampledTrace): PathTimes {
   const spans = trace.spans.map((span) => ({ ...span, parentSpanId: span.parentSpanId ?? '' }));
-  const { path, selfTimeUs } = criticalPath(spans);
+  const { path, pathTimeUs } = criticalPath(spans);
   const byId = new Map(trace.spans.map((span) => [span.spanId, span]));
   const children = childMap(trace.spans);
-  const byService = new Map<string, number>();
-  const byOperation = new Map<string, number>();
+  const times: PathTimes = {
+    own: new Map(),
+    ownByOperation: new Map(),
+    wire: new Map(),
+    wireByOperation: new Map(),
+  };
   for (const id of path) {
     const span = byId.get(id);
     if (span === undefined) continue;
-    const callee =
-      span.kind === 'CLIENT' && (children.get(span.spanId) ?? []).length === 0 ? calleeOf(span.peer) : null;
-    const leafCall = callee !== null;
-    const service = callee ?? span.service;
-    const self = selfTimeUs.get(id) ?? 0;
-    byService.set(service, (byService.get(service) ?? 0) + self);
-    const operation = `${service}\u0000${leafCall ? `${span.service} → ${service} ${span.name}` : span.name}`;
-    byOperation.set(operation, (byOperation.get(operation) ?? 0) + self);
+    const time = pathTimeUs.get(id) ?? 0;
+    const callee = calleeCharged(span, children.get(span.spanId) ?? []);
+    if (callee === null) {
+      add(times.own, span.service, time);
+      add(times.ownByOperation, `${span.service}\u0000${span.name}`, time);
+    } else {
+      const edge = `${span.service}\u0000${callee}`;
+      add(times.wire, edge, time);
+      add(times.wireByOperation, `${edge}\u0000${span.name}`, time);
+    }
+  }
+  return times;
+}
+
+/**
+ * Who a call's added wire time belongs to. A slow network or a starved process at one end slows every call
+ * through that end, in and out: a delayed link at the callee slows its callers' calls into it and its own calls
+ * out; a starved cpu at the caller slows all of its calls. So the end whose other calls slowed too, as a larger
+ * share of them, is charged; the callee when neither (or both alike), since the wire is the callee's way in.
+ */
+function chargeOf(
+  edges: ReadonlyMap<string, Difference>,
+  settings: TraceOriginSettings,
+): Map<string, string> {
+  const rose = (difference: Difference) =>
+    difference.delta > settings.roseStandardErrors * difference.standardError;
+  const touching = new Map<string, number>();
+  const roseTouching = new Map<string, number>();
+  for (const [edge, difference] of edges) {
+    for (const end of new Set(edge.split('\u0000'))) {
+      add(touching, end, 1);
+      if (rose(difference)) add(roseTouching, end, 1);
+    }
+  }
+  /** Of the other calls through `end`, the share that slowed. */
+  const others = (end: string, itself: boolean) => {
+    const total = (touching.get(end) ?? 0) - 1;
+    return total <= 0 ? 0 : ((roseTouching.get(end) ?? 0) - (itself ? 1 : 0)) / total;
+  };
+  const out = new Map<string, string>();
+  for (const [edge, difference] of edges) {
+    const [caller = '', callee = ''] = edge.split('\u0000');
+    const itself = rose(difference);
+    out.set(edge, itself && others(caller, itself) > others(callee, itself) ? caller : callee);
+  }
+  return out;
+}
+
+interface Difference {
+  readonly mean: number;
+  readonly meanBefore: number;
+  readonly delta: number;
+  readonly standardError: number;
+}
+
+/**
+ * How each key's time per trace changed, within strata of like requests (`signatureOf`): the difference of
+ * means per stratum, weighted by the stratum's share of the traces after onset. Comparing like with like keeps a
+ * change in the mix of requests (more searches, fewer orders) from reading as latency added or removed, and the
+ * spread within a stratum is far smaller than across all requests. Strata with fewer than two traces on a side
+ * are pooled into one.
+ */
+function differences(
+  after: readonly Map<string, number>[],
+  before: readonly Map<string, number>[],
+  strataAfter: readonly string[],
+  strataBefore: readonly string[],
+): Map<string, Difference> {
+  const count = (strata: readonly string[]) => {
+    const counts = new Map<string, number>();
+    for (const stratum of strata) add(counts, stratum, 1);
+    return counts;
+  };
+  const countsAfter = count(strataAfter);
+  const countsBefore = count(strataBefore);
+  const pooled = (stratum: string) =>
+    (countsAfter.get(stratum) ?? 0) >= 2 && (countsBefore.get(stratum) ?? 0) >= 2 ? stratum : '\u0000pooled';
+  const groups = new Map<string, { after: Map<string, number>[]; before: Map<string, number>[] }>();
+  const group = (stratum: string) => {
+    const known = groups.get(stratum) ?? { after: [], before: [] };
+    groups.set(stratum, known);
+    return known;
+  };
+  after.forEach((map, index) => group(pooled(strataAfter[index] ?? '')).after.push(map));
+  before.forEach((map, index) => group(pooled(strataBefore[index] ?? '')).before.push(map));
+  const keys = new Set([...after, ...before].flatMap((map) => [...map.keys()]));
+  const out = new Map<string, Difference>();
+  for (const key of keys) {
+    let mean = 0;
+    let meanBefore = 0;
+    let varianceSum = 0;
+    let weights = 0;
+    for (const members of groups.values()) {
+      if (members.after.length === 0 || members.before.length === 0) continue;
+      const weight = members.after.length / after.length;
+      const a = members.after.map((map) => map.get(key) ?? 0);
+      const b = members.before.map((map) => map.get(key) ?? 0);
+      const ma = average(a);
+      const mb = average(b);
+      mean += weight * ma;
+      meanBefore += weight * mb;
+      varianceSum += weight ** 2 * (variance(a, ma) / a.length + variance(b, mb) / b.length);
+      weights += weight;
+    }
+    if (weights === 0) continue;
+    mean /= weights;
+    meanBefore /= weights;
+    out.set(key, {
+      mean,
+      meanBefore,
+      delta: mean - meanBefore,
+      standardError: Math.sqrt(varianceSum) / weights,
+    });
+  }
+  return out;
+}
+
+/**
+ * What kind of request a trace is: its root operation and the first operation it calls in another service (an
+ * API gateway's root is the same for every request; what it routes to is not).
+ */
+function signatureOf(trace: SampledTrace): string {
+  const ids = new Map(trace.spans.map((span) => [span.spanId, span]));
+  const roots = trace.spans.filter((span) => span.parentSpanId === null || !ids.has(span.parentSpanId));
+  const root = roots.sort((a, b) => a.startUs - b.startUs)[0];
+  if (root === undefined) return '';
+  let first: OriginSpan | undefined;
+  for (const span of trace.spans) {
+    if (span.service === root.service || span.parentSpanId === null) continue;
+    if (ids.get(span.parentSpanId)?.service !== root.service) continue;
+    if (first === undefined || span.startUs < first.startUs) first = span;
+  }
+  return `${root.service} ${root.name}${first === undefined ? '' : ` → ${first.service} ${first.name}`}`;
+}
+
+function charged(times: PathTimes, charge: ReadonlyMap<string, string>): Contribution {
+  const byService = new Map(times.own);
+  const byOperation = new Map(times.ownByOperation);
+  for (const [edge, time] of times.wire) {
+    const [caller = ''] = edge.split('\u0000');
+    add(byService, charge.get(edge) ?? caller, time);
+  }
+  for (const [key, time] of times.wireByOperation) {
+    const [caller = '', callee = '', name = ''] = key.split('\u0000');
+    const service = charge.get(`${caller}\u0000${callee}`) ?? callee;
+    add(byOperation, `${service}\u0000${caller} → ${callee} ${name}`, time);
   }
   return { byService, byOperation };
+}
+
+function add(map: Map<string, number>, key: string, value: number): void {
+  map.set(key, (map.get(key) ?? 0) + value);
+}
+
+interface LatencyFindings {
+  readonly origins: LatencyOrigin[];
+  readonly attribution: LatencyAttribution[];
 }
 
 function latencyOrigins(
   all: readonly SampledTrace[],
   allBefore: readonly SampledTrace[],
   settings: TraceOriginSettings,
-): LatencyOrigin[] {
-  if (all.length < settings.minTraces || allBefore.length < settings.minTraces) return [];
-  const after = all.map(contributionOf);
-  const before = allBefore.map(contributionOf);
-  const services = new Set(
-    [...after, ...before].flatMap((contribution) => [...contribution.byService.keys()]),
-  );
-  const added = new Map<string, { mean: number; meanBefore: number; standardError: number }>();
-  for (const service of services) {
-    const a = after.map((contribution) => contribution.byService.get(service) ?? 0);
-    const b = before.map((contribution) => contribution.byService.get(service) ?? 0);
-    const mean = average(a);
-    const meanBefore = average(b);
-    const standardError = Math.sqrt(variance(a, mean) / a.length + variance(b, meanBefore) / b.length);
-    added.set(service, { mean, meanBefore, standardError });
+): LatencyFindings {
+  if (all.length < settings.minTraces || allBefore.length < settings.minTraces) {
+    return { origins: [], attribution: [] };
   }
-  const totalAdded = [...added.values()].reduce(
-    (sum, item) => sum + Math.max(0, item.mean - item.meanBefore),
-    0,
+  const timesAfter = all.map(pathTimesOf);
+  const timesBefore = allBefore.map(pathTimesOf);
+  const strataAfter = all.map(signatureOf);
+  const strataBefore = allBefore.map(signatureOf);
+  const charge = chargeOf(
+    differences(
+      timesAfter.map((times) => times.wire),
+      timesBefore.map((times) => times.wire),
+      strataAfter,
+      strataBefore,
+    ),
+    settings,
   );
-  if (totalAdded <= 0) return [];
-  const out: LatencyOrigin[] = [];
-  for (const [service, { mean, meanBefore, standardError }] of added) {
-    const delta = mean - meanBefore;
+  const after = timesAfter.map((times) => charged(times, charge));
+  const before = timesBefore.map((times) => charged(times, charge));
+  const added = differences(
+    after.map((contribution) => contribution.byService),
+    before.map((contribution) => contribution.byService),
+    strataAfter,
+    strataBefore,
+  );
+  const totalAdded = [...added.values()].reduce((sum, item) => sum + Math.max(0, item.delta), 0);
+  if (totalAdded <= 0) return { origins: [], attribution: [] };
+  const attribution: LatencyAttribution[] = [];
+  const origins: LatencyOrigin[] = [];
+  for (const [service, { mean, meanBefore, delta, standardError }] of added) {
+    const lower = delta - settings.roseStandardErrors * standardError;
+    if (lower > 0) {
+      attribution.push({ service, addedMs: round(delta / 1000), lowerBoundMs: round(lower / 1000) });
+    }
     const share = delta / totalAdded;
     if (delta <= settings.minStandardErrors * standardError || share < settings.minLatencyShare) continue;
-    out.push({
+    origins.push({
       service,
       baselineMs: round(meanBefore / 1000),
       incidentMs: round(mean / 1000),
@@ -323,7 +530,12 @@ function latencyOrigins(
       exampleTraceId: exampleOf(service, all, after),
     });
   }
-  return out.sort((a, b) => b.addedMs - a.addedMs || a.service.localeCompare(b.service));
+  return {
+    origins: origins.sort((a, b) => b.addedMs - a.addedMs || a.service.localeCompare(b.service)),
+    attribution: attribution.sort(
+      (a, b) => b.lowerBoundMs - a.lowerBoundMs || a.service.localeCompare(b.service),
+    ),
+  };
 }
 
 function topOperation(
@@ -417,6 +629,22 @@ export function withTraceOrigins(
       return { ...cause, evidence: first === undefined ? own : [first, ...own, ...rest] };
     }),
   };
+}
+
+/**
+ * The service a call span's own time is charged to, or null for the span's service. A client span's self time is
+ * the call's wire time: connecting, sending, the network both ways and the callee's queue before its server span
+ * starts, after it ends. That is the callee's (a slow network to one service shows on every call into it, from
+ * any caller), so it is charged to the service its children run in when they all run in one other service, or to
+ * its peer when the callee left no span. A span of unknown kind with children in exactly one other service is a
+ * call too: instrumentations put a client span between a server span and an outgoing request.
+ */
+function calleeCharged(span: OriginSpan, children: readonly OriginSpan[]): string | null {
+  if (span.kind !== 'CLIENT' && span.kind !== 'PRODUCER' && span.kind !== 'UNSPECIFIED') return null;
+  if (children.length === 0) return span.kind === 'CLIENT' ? calleeOf(span.peer) : null;
+  const services = new Set(children.map((child) => child.service));
+  const [only] = services;
+  return services.size === 1 && only !== undefined && only !== span.service ? only : null;
 }
 
 /** The called service a peer names: `cart:8080` → `cart` (services are named without ports). */

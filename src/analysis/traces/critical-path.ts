@@ -15,6 +15,13 @@ export interface CriticalPathResult {
   readonly path: string[];
   /** Span duration minus the time covered by its children (clipped to the span), in microseconds. */
   readonly selfTimeUs: Map<string, number>;
+  /**
+   * Of the trace's end-to-end time, the part each span on the critical path accounts for itself (µs): its time
+   * on the path not spent in a child on the path. A span that is only partly on the path (a sibling that
+   * overlaps the one the path continues into) counts only for that part; the path times sum to the root's
+   * duration.
+   */
+  readonly pathTimeUs: Map<string, number>;
 }
 
 export function childrenOf<T extends TimedSpan>(spans: readonly T[]): Map<string, T[]> {
@@ -37,21 +44,26 @@ export function criticalPath(spans: readonly TimedSpan[]): CriticalPathResult {
   // The root that ends last carries the trace's latency (several roots when parents were not received).
   const roots = [...(children.get('') ?? [])].sort((a, b) => b.endUs - a.endUs);
   const path: string[] = [];
+  const pathTimeUs = new Map<string, number>();
   const visit = (span: TimedSpan, limitUs: number): void => {
     path.push(span.spanId);
     let cursor = Math.min(span.endUs, limitUs);
+    let own = 0;
     const ordered = [...(children.get(span.spanId) ?? [])].sort((a, b) => b.endUs - a.endUs);
     for (const child of ordered) {
       if (child.startUs >= cursor) continue; // started after the part of the parent still to explain
       if (child.endUs <= span.startUs) continue;
+      own += Math.max(0, cursor - Math.min(child.endUs, cursor));
       visit(child, cursor);
-      cursor = child.startUs;
+      cursor = Math.max(span.startUs, child.startUs);
       if (cursor <= span.startUs) break;
     }
+    own += Math.max(0, cursor - span.startUs);
+    pathTimeUs.set(span.spanId, (pathTimeUs.get(span.spanId) ?? 0) + own);
   };
   const root = roots[0];
   if (root !== undefined) visit(root, root.endUs);
-  return { path, selfTimeUs };
+  return { path, selfTimeUs, pathTimeUs };
 }
 
 function selfTime(span: TimedSpan, children: readonly TimedSpan[]): number {

@@ -3,11 +3,14 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { RcaReport } from '../../analysis/rca/model.js';
+import { templateLocalisation, withErrorTemplates } from '../../analysis/rca/error-templates.js';
+import { errorTemplatesOf } from '../../analysis/rca/log-error-templates.js';
 import { analyzeRootCauses } from '../../analysis/rca/rank-root-causes.js';
 import { bucketWidthUs, seriesFromTelemetry } from '../../analysis/rca/series-from-telemetry.js';
 import {
   findTraceOrigins,
   sampleTraces,
+  traceLocalisations,
   withTraceOrigins,
   type LooseSpan,
 } from '../../analysis/rca/trace-origins.js';
@@ -109,10 +112,33 @@ export async function analyzeFiles(options: RcaOptions): Promise<RcaReport> {
     });
   }
   const window = { onsetUs, endUs, baselineStartUs, baselineEndUs };
-  const report = analyzeRootCauses({ series, edges, window, focus: options.service });
-  // Where the traces say failures begin and latency is added, as evidence of the root causes.
+  // Where the traces say failures begin and latency is added, and who began logging new errors: votes in the
+  // ranking beside the series, and evidence of the root causes.
   const origins = findTraceOrigins(sampleTraces(batch.spans.map(looseSpan), window));
-  return withTraceOrigins(report, origins, (origin) => `trace ${origin.exampleTraceId}`);
+  const bucketUs = bucketWidthUs(onsetUs, endUs);
+  const templates = errorTemplatesOf(
+    batch.logs.map((log) => ({
+      service: log.resource.service,
+      timeUs: log.timeUs,
+      severityNumber: log.severityNumber,
+      body: log.body,
+      traceId: log.traceId,
+    })),
+    baselineStartUs,
+    bucketUs,
+  );
+  const report = analyzeRootCauses({
+    series,
+    edges,
+    window,
+    focus: options.service,
+    localisations: [...traceLocalisations(origins), templateLocalisation(templates, window)],
+  });
+  return withTraceOrigins(
+    withErrorTemplates(report, templates, window, (template) => `logs with "${template.template}"`),
+    origins,
+    (origin) => `trace ${origin.exampleTraceId}`,
+  );
 }
 
 function looseSpan(span: SpanEntry): LooseSpan {

@@ -12,6 +12,7 @@ import {
 import type { Signal } from './otlp-protobuf.js';
 import { textOf } from './otlp-protobuf.js';
 import type { ResourceIdentities } from './resource-identity.js';
+import { severityOfText } from './severity.js';
 
 export class OtlpJsonError extends Error {}
 
@@ -83,7 +84,7 @@ function readLogs(
     batch.logs.push({
       resource,
       timeUs: Math.round((time || Date.now() * 1e6) / 1000),
-      severityNumber: severityNumber(record.severityNumber),
+      severityNumber: severityNumber(record.severityNumber) || severityOfText(record.severityText),
       severityText: typeof record.severityText === 'string' ? record.severityText : '',
       body: textOf(anyValue(record.body, `${at}.body`)),
       traceId,

@@ -11,6 +11,7 @@ import {
 } from '../model.js';
 import { ProtoReader, readRepeated, wireType } from './proto-reader.js';
 import type { ResourceIdentities } from './resource-identity.js';
+import { severityOfText } from './severity.js';
 
 export type Signal = 'logs' | 'traces' | 'metrics';
 
@@ -255,7 +256,7 @@ function readLogRecord(
     resource,
     // time_unix_nano may be 0 ("unknown"): the observed time is the next best, then now.
     timeUs: Math.round((time || observed || Date.now() * 1e6) / 1000),
-    severityNumber: severityNumber > 24 ? 0 : severityNumber,
+    severityNumber: (severityNumber > 24 ? 0 : severityNumber) || severityOfText(severityText),
     severityText,
     body,
     traceId,
