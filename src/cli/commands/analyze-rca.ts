@@ -61,8 +61,10 @@ The report ranks services best first:
   {"rootCauses":[{"service":"…","score":0.62,"kind":"latency","evidence":[…],"explains":[…]}, …],
    "excluded":[…], "timeline":[…], "noRootCause":null}
 A service ranks high when its telemetry changed at onset (against the baseline and against the minutes just
-before onset), when its callees do not explain the change, and when anomalous callers depend on it. The
-incident window is never part of the baseline. One configuration for all data: nothing to tune.
+before onset), when its callees do not explain the change, and when anomalous callers depend on it; the traces
+(where the added latency is spent, where failures begin) and the error logs (new or surging templates) each
+vote too. The incident window is never part of the baseline. One configuration for all data: nothing to tune.
+Method and figures: docs/rca.md.
 
 Examples:
   opspilot analyze rca --input otel-export/ --onset 2026-11-21T10:05:00Z --output report.json
