@@ -398,6 +398,90 @@ describe('where latency is added, told apart from where it shows', () => {
   });
 });
 
+describe('errors at the callers of the faulty service', () => {
+  /** gateway → `caller` → pricing; `caller` fails after pricing answers (pricing's own span is fine). */
+  const failingAfterCall = (caller: string, fails: boolean): SampledTrace => {
+    counter += 1;
+    const base = { statusMessage: null, peer: null, kind: 'SERVER' };
+    const t0 = 1_000_000_000;
+    return {
+      traceId: counter.toString(16).padStart(32, '0'),
+      spans: [
+        {
+          ...base,
+          spanId: 'g',
+          parentSpanId: null,
+          service: 'gateway',
+          name: '/*',
+          startUs: t0,
+          endUs: t0 + 30_000,
+          error: fails,
+        },
+        {
+          ...base,
+          spanId: 'c',
+          parentSpanId: 'g',
+          service: caller,
+          name: `GET /${caller}`,
+          startUs: t0 + 1000,
+          endUs: t0 + 29_000,
+          error: fails,
+        },
+        {
+          ...base,
+          spanId: 'k',
+          parentSpanId: 'c',
+          service: caller,
+          name: 'HTTP GET',
+          kind: 'CLIENT',
+          startUs: t0 + 2000,
+          endUs: t0 + 12_000,
+          error: false,
+        },
+        {
+          ...base,
+          spanId: 'p',
+          parentSpanId: 'k',
+          service: 'pricing',
+          name: 'GET /price',
+          startUs: t0 + 3000,
+          endUs: t0 + 11_000,
+          error: false,
+        },
+      ],
+    };
+  };
+
+  it('names the service that failing callers called in common, when failures begin in several of them', () => {
+    const failing = [
+      ...Array.from({ length: 6 }, () => failingAfterCall('orders', true)),
+      ...Array.from({ length: 5 }, () => failingAfterCall('quotes', true)),
+    ];
+    const origins = findTraceOrigins({
+      failing: side(failing),
+      failingBefore: none,
+      all: none,
+      allBefore: none,
+    });
+    expect(origins.errors.map((origin) => origin.service).sort()).toEqual(['orders', 'quotes']);
+    expect(origins.sharedCallees).toEqual([
+      expect.objectContaining({ service: 'pricing', callers: ['orders', 'quotes'], traces: 11 }),
+    ]);
+  });
+
+  it('does not blame a callee when failures begin in one service only', () => {
+    const failing = Array.from({ length: 8 }, () => failingAfterCall('orders', true));
+    const origins = findTraceOrigins({
+      failing: side(failing),
+      failingBefore: none,
+      all: none,
+      allBefore: none,
+    });
+    expect(origins.errors.map((origin) => origin.service)).toEqual(['orders']);
+    expect(origins.sharedCallees).toEqual([]);
+  });
+});
+
 describe('withTraceOrigins', () => {
   const report: RcaReport = {
     window: {

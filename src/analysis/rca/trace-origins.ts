@@ -67,8 +67,23 @@ export interface LatencyAttribution {
   readonly lowerBoundMs: number;
 }
 
+/**
+ * A service that failing callers have in common: failures began in several services (and not in it) right after
+ * they called it. A wrong answer (a malformed response, a wrong value) fails its callers, not itself.
+ */
+export interface SharedCallee {
+  readonly service: string;
+  /** The error-origin services that called it in failing traces since onset. */
+  readonly callers: readonly string[];
+  /** Failing traces since onset in which one of them called it. */
+  readonly traces: number;
+  readonly exampleTraceId: string;
+}
+
 export interface TraceOrigins {
   readonly errors: readonly ErrorOrigin[];
+  /** Services that the error origins called in common (errors that appear at the callers of the faulty one). */
+  readonly sharedCallees?: readonly SharedCallee[];
   readonly latency: readonly LatencyOrigin[];
   /** Every service whose added latency is positive at the lower bound: what the ranking credits. */
   readonly attribution: readonly LatencyAttribution[];
@@ -131,8 +146,10 @@ export function findTraceOrigins(
   sample: TraceSample,
   settings: TraceOriginSettings = traceOriginSettings,
 ): TraceOrigins {
+  const errors = errorOrigins(sample.failing, sample.failingBefore, settings);
   return {
-    errors: errorOrigins(sample.failing, sample.failingBefore, settings),
+    errors,
+    sharedCallees: sharedCallees(sample.failing.traces, errors),
     ...latencyFindings(latencyOrigins(sample.all.traces, sample.allBefore.traces, settings)),
     sampled: {
       failingTraces: sample.failing.traces.length,
@@ -160,7 +177,13 @@ export function traceLocalisations(origins: TraceOrigins): Localisation[] {
     },
     {
       source: 'trace-errors',
-      services: origins.errors.map((origin) => ({ service: origin.service, weight: origin.traces })),
+      services: [
+        ...origins.errors.map((origin) => ({ service: origin.service, weight: origin.traces })),
+        ...(origins.sharedCallees ?? []).map((callee) => ({
+          service: callee.service,
+          weight: callee.traces,
+        })),
+      ],
     },
   ];
 }
@@ -247,6 +270,47 @@ function originsOf(trace: SampledTrace): Map<string, OriginKey> {
     origins.set(`${origin.service}\u0000${origin.operation}`, origin);
   }
   return origins;
+}
+
+function sharedCallees(failing: readonly SampledTrace[], errors: readonly ErrorOrigin[]): SharedCallee[] {
+  const originServices = new Set(errors.map((origin) => origin.service));
+  if (originServices.size < 2) return [];
+  const found = new Map<string, { callers: Set<string>; traces: number; example: string }>();
+  for (const trace of failing) {
+    const byId = new Map(trace.spans.map((span) => [span.spanId, span]));
+    const began = new Set([...originsOf(trace).values()].map((origin) => origin.service));
+    const called = new Map<string, Set<string>>();
+    for (const span of trace.spans) {
+      const parent = span.parentSpanId === null ? undefined : byId.get(span.parentSpanId);
+      // A callee's server span under a caller's span, or a leaf client span naming its peer.
+      const edge =
+        parent !== undefined && parent.service !== span.service
+          ? ([parent.service, span.service] as const)
+          : span.kind === 'CLIENT' && calleeOf(span.peer) !== null
+            ? ([span.service, calleeOf(span.peer) ?? ''] as const)
+            : undefined;
+      if (edge === undefined || !began.has(edge[0]) || !originServices.has(edge[0])) continue;
+      const callers = called.get(edge[1]) ?? new Set<string>();
+      callers.add(edge[0]);
+      called.set(edge[1], callers);
+    }
+    for (const [callee, callers] of called) {
+      if (originServices.has(callee) || callers.has(callee)) continue;
+      const known = found.get(callee) ?? { callers: new Set<string>(), traces: 0, example: trace.traceId };
+      for (const caller of callers) known.callers.add(caller);
+      known.traces += 1;
+      found.set(callee, known);
+    }
+  }
+  return [...found]
+    .filter(([, item]) => item.callers.size >= 2)
+    .map(([service, item]) => ({
+      service,
+      callers: [...item.callers].sort(),
+      traces: item.traces,
+      exampleTraceId: item.example,
+    }))
+    .sort((a, b) => b.traces - a.traces || a.service.localeCompare(b.service));
 }
 
 function errorOrigins(
@@ -585,7 +649,7 @@ function exampleOf(
 export function withTraceOrigins(
   report: RcaReport,
   origins: TraceOrigins,
-  query: (origin: ErrorOrigin | LatencyOrigin) => string,
+  query: (origin: Pick<ErrorOrigin | LatencyOrigin | SharedCallee, 'exampleTraceId'>) => string,
 ): RcaReport {
   const at = report.window.end;
   const evidence = new Map<string, Evidence[]>();
@@ -604,6 +668,20 @@ export function withTraceOrigins(
       peak: { at, value: origin.traces },
       unexplained: 1,
       query: query(origin),
+    });
+  }
+  for (const callee of origins.sharedCallees ?? []) {
+    add(callee.service, {
+      source: 'trace',
+      metric: 'trace.failing_callers',
+      unit: 'traces',
+      summary: `failures begin at its callers ${callee.callers.join(', ')} right after they call it, in ${callee.traces} failing traces since onset (a wrong answer fails the caller); e.g. trace ${callee.exampleTraceId}`,
+      z: 0,
+      change: callee.traces,
+      baseline: { median: 0, scale: 0, samples: 0 },
+      peak: { at, value: callee.traces },
+      unexplained: 1,
+      query: query({ exampleTraceId: callee.exampleTraceId }),
     });
   }
   for (const origin of origins.latency) {
