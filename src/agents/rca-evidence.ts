@@ -415,8 +415,8 @@ export async function gatherCausalChange(
         JSON.stringify(before[field] ?? null) === JSON.stringify(after[field] ?? null);
       if (same('env') && same('resources') && same('release')) continue;
       const env: Record<string, string | null> = {};
-      for (const key of new Set([...Object.keys(before.env ?? {}), ...Object.keys(after.env ?? {})])) {
-        if (before.env?.[key] !== after.env?.[key]) env[key] = before.env?.[key] ?? null;
+      for (const key of new Set([...Object.keys(before.env), ...Object.keys(after.env)])) {
+        if (before.env[key] !== after.env[key]) env[key] = before.env[key] ?? null;
       }
       found.push({
         kind: same('release') ? 'config' : 'release',
@@ -456,7 +456,7 @@ function restoreOf(message: string): CausalChange['restore'] | undefined {
   }
   return {
     ...(Object.keys(env).length === 0 ? {} : { env }),
-    ...(resources === undefined ? {} : { resources: resources as ReleaseBindingSpec['resources'] }),
+    ...(resources === undefined ? {} : { resources }),
   };
 }
 

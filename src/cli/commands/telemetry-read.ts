@@ -57,13 +57,11 @@ Examples:
     .action(async (metric: string, options: ScopeOptions & { step?: string }) => {
       try {
         const format = parseOutputFormat(options.output, ['table', 'json', 'yaml']);
-        const result = await context
-          .client()
-          .get<MetricResult>('/api/v1/telemetry/metrics', {
-            ...scopeQuery(options),
-            metric,
-            step: options.step,
-          });
+        const result = await context.client().get<MetricResult>('/api/v1/telemetry/metrics', {
+          ...scopeQuery(options),
+          metric,
+          step: options.step,
+        });
         if (format !== 'table') {
           context.out(renderData(result, format));
           return;
