@@ -908,8 +908,8 @@ export function changedValues(before: Record<string, unknown>, after: Record<str
     const isObject = (value: unknown): value is Record<string, unknown> =>
       value !== null && typeof value === 'object' && !Array.isArray(value);
     if ((isObject(a) || a === undefined) && (isObject(b) || b === undefined) && (a ?? b) !== undefined) {
-      const left = (a ?? {});
-      const right = (b ?? {});
+      const left = a ?? {};
+      const right = b ?? {};
       for (const key of [...new Set([...Object.keys(left), ...Object.keys(right)])].sort())
         walk(left[key], right[key], `${path}.${key}`);
       return;
