@@ -66,6 +66,13 @@ export function registerRca(program: Command, context: CliContext): void {
     .command('show <id>')
     .description('One report: ranked root causes with evidence, timeline, excluded causes, recommendations')
     .option('-o, --output <format>', 'text, json or yaml', 'text')
+    .addHelpText(
+      'after',
+      `
+Confidence comes from the margin over the runner-up and the kinds of evidence that agree (docs/rca.md). Each
+"see:" line is a command that runs as printed. Remediations are listed in order: undoing the change that caused
+the incident first; a proposal whose before no longer holds shows "expired: healed|superseded|done: …".`,
+    )
     .action(async (id: string, options: { output: string }) => {
       try {
         const output = parseOutputFormat(options.output, ['text', 'json', 'yaml']);
@@ -84,11 +91,14 @@ export function registerRca(program: Command, context: CliContext): void {
     .addHelpText(
       'after',
       `
-Without an LLM configured (llm.* in opspilot.yaml) the answers come from the report itself: ask what changed,
-which evidence, what to do, or what was ruled out.
+Without an LLM configured (llm.* in opspilot.yaml) the answers come from the report itself: ask what changed
+(releases, binding and config changes in the window, and the signals that changed), why not another service
+("why not cart?": its exclusion, or its rank and evidence against the top cause), the timeline, which evidence,
+what to do, or what was ruled out.
 
 Examples:
-  opspilot rca chat rca-1a2b3c4d5e6f what changed before the alert
+  opspilot rca chat rca-1a2b3c4d5e6f what changed
+  opspilot rca chat rca-1a2b3c4d5e6f why not cart
   opspilot rca chat rca-1a2b3c4d5e6f          # then type questions, Ctrl-D to end`,
     )
     .action(async (id: string, words: string[]) => {
