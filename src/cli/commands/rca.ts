@@ -227,7 +227,10 @@ export function describeReport(report: RcaReportView): string {
   }
   if (report.timeline.length > 0) {
     lines.push('', 'Timeline:');
-    for (const entry of report.timeline.slice(0, 10))
+    // The first ten entries, and every change (releases, binding changes) however far down.
+    for (const entry of report.timeline.filter(
+      (item, index) => index < 10 || /\brelease\b|\bchanged\b|\bscaled\b/i.test(item.what),
+    ))
       lines.push(`  ${entry.at}  ${entry.service}: ${entry.what}`);
   }
   const remedies = [report.remediation, ...report.alternatives].filter((remedy) => remedy !== null);
