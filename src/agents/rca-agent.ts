@@ -3,7 +3,7 @@
 // runs one investigation per alert group, stores the report (running → completed | failed), and proposes a
 // remediation where one fits; the proposal waits for a person's approval. No LLM is needed: the narrative below
 // is written from the report itself.
-import type { RootCause } from '../analysis/rca/model.js';
+import type { RcaWindow, RootCause } from '../analysis/rca/model.js';
 import { analyzeRootCauses } from '../analysis/rca/rank-root-causes.js';
 import { templateLocalisation, withErrorTemplates } from '../analysis/rca/error-templates.js';
 import { findTraceOrigins, traceLocalisations, withTraceOrigins } from '../analysis/rca/trace-origins.js';
@@ -17,11 +17,22 @@ import type { GovernedServices } from '../governance/governed-services.js';
 import type { Caller, Principal } from '../governance/principal.js';
 import type { ChangePlan } from '../governance/proposals/proposal-service.js';
 import type { ReleaseBindingSpec } from '../platform/resource-kinds.js';
-import type { RcaReportView } from '../rca/contracts.js';
+import { percent, shownConfidence, withConfidence } from '../rca/confidence.js';
+import type { RcaReportView, RemediationView } from '../rca/contracts.js';
+import { cliHint, seeFor } from '../rca/hints.js';
 import type { ReportNotifier } from '../rca/notifier.js';
 import type { ReportWriter } from '../rca/writer.js';
 import { alertSchema, alertTopics, type AlertView } from '../telemetry/alerting/contracts.js';
-import { gatherErrorTemplates, gatherEvidence, gatherTraceSample } from './rca-evidence.js';
+import {
+  gatherCausalChange,
+  gatherErrorTemplates,
+  gatherEvidence,
+  gatherTraceSample,
+  incidentTimeline,
+} from './rca-evidence.js';
+
+/** Evidence hints show from this long before onset (the window's end is the report's). */
+const hintLeadMs = 15 * 60_000;
 
 /** Who alert-triggered investigations run as. */
 export const rcaAgentPrincipal: Principal = {
@@ -134,20 +145,30 @@ export class RcaAgent {
         (origin) =>
           `query_trace_spans ${JSON.stringify({ namespace: alert.namespace, traceId: origin.exampleTraceId })}`,
       );
-      const remediation = await this.remediate(services, alert, analysis.rootCauses[0]);
+      const remedies = await this.remediate(services, alert, analysis.rootCauses[0], input.window);
+      const hintScope = (service: string) => ({
+        namespace: alert.namespace,
+        service,
+        environment: alert.environment,
+        from: new Date(input.window.onsetUs / 1000 - hintLeadMs).toISOString(),
+        to: analysis.window.end,
+      });
+      const rootCauses = withConfidence(
+        analysis.rootCauses.map((cause) => ({
+          ...cause,
+          evidence: cause.evidence.map((item) => ({ ...item, see: seeFor(item, hintScope(cause.service)) })),
+          explains: [...cause.explains],
+        })),
+      );
       const completed: RcaReportView = {
         ...report,
         status: 'completed',
         window: analysis.window,
-        rootCauses: analysis.rootCauses.map((cause) => ({
-          ...cause,
-          evidence: [...cause.evidence],
-          explains: [...cause.explains],
-        })),
+        rootCauses,
         excluded: [...analysis.excluded],
-        timeline: [...analysis.timeline],
+        timeline: incidentTimeline(analysis, input),
         noRootCause: analysis.noRootCause,
-        recommendations: recommendationsFor(alert, analysis.rootCauses[0], remediation),
+        recommendations: recommendationsFor(alert, rootCauses[0], remedies),
         traces:
           origins.errors.length + origins.latency.length === 0 && origins.sampled.traces === 0
             ? null
@@ -156,7 +177,8 @@ export class RcaAgent {
                 latency: [...origins.latency],
                 sampled: origins.sampled,
               },
-        remediation,
+        remediation: remedies[0] ?? null,
+        alternatives: remedies.slice(1),
       };
       const written = await this.write({ ...completed, narrative: narrativeOf(completed) });
       return this.announce(await services.finishRcaReport(written));
@@ -208,67 +230,151 @@ export class RcaAgent {
     );
   }
 
-  /** A ready proposal for the top cause where one fits; it waits for a person's approval. */
+  /**
+   * Ready proposals for the top cause, in the order to approve them; each waits for a person. When the cause is
+   * a change (a release, a binding change) shortly before onset, the first undoes it; relieving the symptom
+   * (more memory for an OOM-killed service) comes second, for when undoing is not possible, and says why.
+   */
   private async remediate(
     services: GovernedServices,
     alert: AlertView,
     cause: RootCause | undefined,
-  ): Promise<RcaReportView['remediation']> {
+    window: RcaWindow,
+  ): Promise<RemediationView[]> {
     const environment = alert.environment;
-    if (cause === undefined || environment === null) return null;
-    const where = { namespace: alert.namespace, component: cause.service, environment };
+    if (cause === undefined || environment === null) return [];
+    const namespace = alert.namespace;
+    const where = { namespace, component: cause.service, environment };
     const planner = services.planner;
-    let plan: ChangePlan | undefined;
-    try {
-      if (cause.kind === 'scaled-to-zero') {
-        const previous = cause.evidence
-          .map((item) => /from (\d+) to 0 replicas|replicas (\d+) → 0/.exec(item.summary))
-          .find((match) => match !== null);
-        const before = previous?.[1] ?? previous?.[2];
-        const replicas = Math.max(1, Number(before ?? '1'));
-        plan = await services.plan('component.scale', where, () =>
-          planner.scale(alert.namespace, cause.service, environment, replicas),
-        );
-      } else if (cause.evidence.some((item) => item.metric === 'Release')) {
-        plan = await services.plan('component.rollback', where, () =>
-          planner.rollback(alert.namespace, cause.service, environment),
-        );
-      } else if (cause.evidence.some((item) => item.metric === 'OOMKilled')) {
-        const binding = await services.get(
-          'ReleaseBinding',
-          alert.namespace,
-          `${cause.service}-${environment}`,
-        );
+    const steps: { role: 'undo' | 'mitigate'; why: string; plan: () => Promise<ChangePlan | undefined> }[] =
+      [];
+    const before = (atUs: number) => {
+      const minutes = (window.onsetUs - atUs) / 60_000_000;
+      return minutes <= 0 ? 'after onset' : `${Number(minutes.toPrecision(2))} min before onset`;
+    };
+    if (cause.kind === 'scaled-to-zero') {
+      const previous = cause.evidence
+        .map((item) => /from (\d+) to 0 replicas|replicas (\d+) → 0/.exec(item.summary))
+        .find((match) => match !== null);
+      const replicas = Math.max(1, Number(previous?.[1] ?? previous?.[2] ?? '1'));
+      steps.push({
+        role: 'undo',
+        why: `${cause.service} was scaled to zero; scaling it back to ${replicas} undoes that`,
+        plan: () =>
+          services.plan('component.scale', where, () =>
+            planner.scale(namespace, cause.service, environment, replicas),
+          ),
+      });
+    } else {
+      const change = await gatherCausalChange(services, alert, cause.service, window).catch(
+        (error: unknown) => {
+          this.options.logger.info({ err: error, cause: cause.service }, 'changes of the cause not read');
+          return undefined;
+        },
+      );
+      const released = cause.evidence.find((item) => item.metric === 'Release');
+      if (change?.kind === 'release' || (change === undefined && released !== undefined)) {
+        const what = change?.summary ?? released?.summary ?? '';
+        const at = change?.atUs ?? Date.parse(released?.peak.at ?? '') * 1000;
+        steps.push({
+          role: 'undo',
+          why: `the change that caused it: ${what} (${before(at)}); rolling it back undoes it`,
+          plan: () =>
+            services.plan('component.rollback', where, () =>
+              planner.rollback(namespace, cause.service, environment),
+            ),
+        });
+      } else if (change?.kind === 'config' && change.restore !== undefined) {
+        const restore = change.restore;
+        steps.push({
+          role: 'undo',
+          why: `the change that caused it: ${change.summary} (${before(change.atUs)}); undoing it puts the binding back as it was`,
+          plan: () =>
+            services.plan('component.update', where, async () => {
+              const binding = await planner.binding(namespace, cause.service, environment);
+              const spec = binding.spec as ReleaseBindingSpec;
+              const restored = { ...spec.env, ...restore.env };
+              const env = Object.fromEntries(
+                Object.entries(restored).filter((entry): entry is [string, string] => entry[1] !== null),
+              );
+              const resources =
+                restore.resources === undefined
+                  ? undefined
+                  : {
+                      requests: { ...spec.resources?.requests, ...restore.resources.requests },
+                      limits: { ...spec.resources?.limits, ...restore.resources.limits },
+                    };
+              const plan = await planner.updateBinding(namespace, cause.service, environment, {
+                env: restore.env === undefined ? undefined : env,
+                resources,
+              });
+              const fields = [
+                ...Object.keys(restore.env ?? {}),
+                ...(restore.resources === undefined ? [] : ['resources']),
+              ];
+              return {
+                ...plan,
+                title: `undo the change of ${fields.join(', ')} on ${cause.service} in ${environment}`,
+              };
+            }),
+        });
+      }
+      const oom = cause.evidence.find((item) => item.metric === 'OOMKilled');
+      if (oom !== undefined) {
+        const binding = await services.get('ReleaseBinding', namespace, `${cause.service}-${environment}`);
         const limit = (binding.spec as ReleaseBindingSpec).resources?.limits?.memory;
         const bytes = limit === undefined ? undefined : parseMemory(limit);
         if (bytes !== undefined) {
           const raised = `${Math.ceil((bytes * 2) / 2 ** 20)}Mi`;
-          plan = await services.plan('component.update', where, () =>
-            planner.patchResources(alert.namespace, cause.service, environment, {
-              limits: { memory: raised },
-            }),
-          );
+          const kills = /×(\d+)/.exec(oom.summary)?.[1] ?? 'several';
+          const because = `because it was OOM-killed ${kills === '1' ? 'once' : `${kills} times`} at its limit of ${limit ?? '?'}`;
+          steps.push({
+            role: 'mitigate',
+            why:
+              steps.length === 0
+                ? `raise memory to ${raised}, ${because}`
+                : `if ${steps[0]?.why.includes('rolling it back') === true ? 'the rollback' : 'undoing the change'} is not possible: raise memory to ${raised}, ${because}; it buys time, it does not remove the cause`,
+            plan: () =>
+              services.plan('component.update', where, () =>
+                planner.patchResources(namespace, cause.service, environment, {
+                  limits: { memory: raised },
+                }),
+              ),
+          });
         }
       }
-      if (plan === undefined) return null;
-      // The same remediation already waiting for a person (another alert of the incident asked first) is reused.
-      const pending = await services.listProposals({ namespace: alert.namespace, statuses: ['pending'] });
-      const title = plan.title;
-      const same = pending.find((candidate) => candidate.title === title);
-      if (same !== undefined) return { proposal: same.id, title: same.title, status: same.status };
-      const proposal = await services.propose(plan);
-      return { proposal: proposal.id, title: proposal.title, status: proposal.status };
-    } catch (error) {
-      this.options.logger.info({ err: error, cause: cause.service }, 'no remediation proposal');
-      return null;
     }
+    const remedies: RemediationView[] = [];
+    for (const step of steps) {
+      try {
+        const plan = await step.plan();
+        if (plan === undefined) continue;
+        // The same remediation already waiting for a person (another alert of the incident asked first) is reused.
+        const pending = await services.listProposals({ namespace, statuses: ['pending'] });
+        const proposal =
+          pending.find((candidate) => candidate.title === plan.title) ?? (await services.propose(plan));
+        remedies.push({
+          proposal: proposal.id,
+          title: proposal.title,
+          status: proposal.status,
+          role: step.role,
+          why: step.why,
+        });
+      } catch (error) {
+        this.options.logger.info(
+          { err: error, cause: cause.service, role: step.role },
+          'no remediation proposal',
+        );
+      }
+    }
+    return remedies;
   }
 }
 
 function recommendationsFor(
   alert: AlertView,
-  cause: RootCause | undefined,
-  remediation: RcaReportView['remediation'],
+  cause: RcaReportView['rootCauses'][number] | undefined,
+  remedies: readonly RemediationView[],
 ): string[] {
   if (cause === undefined) {
     return [
@@ -276,11 +382,11 @@ function recommendationsFor(
     ];
   }
   const out: string[] = [];
-  if (remediation !== null) {
+  remedies.forEach((remedy, index) => {
     out.push(
-      `${remediation.title} — proposal ${remediation.proposal} is ${remediation.status}; approve it with \`opspilot proposals approve ${remediation.proposal}\`.`,
+      `${index === 0 ? 'First' : 'Then'}: ${remedy.title} — ${remedy.why ?? ''}. Proposal ${remedy.proposal} is ${remedy.status}; approve it with \`opspilot proposals approve ${remedy.proposal}\`.`,
     );
-  }
+  });
   const env = alert.environment === null ? '' : ` in ${alert.environment}`;
   switch (cause.kind) {
     case 'scaled-to-zero':
@@ -295,14 +401,19 @@ function recommendationsFor(
       break;
     case 'crash':
       out.push(
-        `Read ${cause.service}'s last replica output: \`opspilot logs ${cause.service}${alert.environment === null ? '' : ` -e ${alert.environment}`}\`.`,
+        `Read ${cause.service}'s last replica output: \`opspilot logs ${cause.service} -n ${alert.namespace}${alert.environment === null ? '' : ` -e ${alert.environment}`}\`.`,
       );
       break;
     case 'change':
-      out.push(`Roll ${cause.service} back if the change is not needed now; compare the releases first.`);
+      if (remedies.every((remedy) => remedy.role !== 'undo')) {
+        out.push(`Roll ${cause.service} back if the change is not needed now; compare the releases first.`);
+      }
       break;
-    default:
-      out.push(`Look at ${cause.service}'s evidence first: ${cause.evidence[0]?.query ?? ''}.`);
+    default: {
+      const first = cause.evidence[0];
+      const hint = first === undefined ? null : cliHint(first);
+      out.push(`Look at ${cause.service}'s evidence first${hint === null ? '' : `: \`${hint}\``}.`);
+    }
   }
   return out;
 }
@@ -317,14 +428,14 @@ export function narrativeOf(report: RcaReportView): string {
     lines.push(`No root cause found: ${report.noRootCause ?? 'nothing changed at onset'}.`);
   } else {
     lines.push(
-      `Most likely cause: ${top.service} (${top.kind}, confidence ${Math.round(top.score * 100)}%): ${top.evidence[0]?.summary ?? ''}.`,
+      `Most likely cause: ${top.service} (${top.kind}, confidence ${percent(shownConfidence(top))}${top.agreeing === undefined || top.agreeing.length < 2 ? '' : `; ${top.agreeing.join(', ')} agree`}): ${top.evidence[0]?.summary ?? ''}.`,
     );
     if (top.explains.length > 0) lines.push(`It explains what was seen at ${top.explains.join(', ')}.`);
     if (others.length > 0) {
       lines.push(
         `Also considered: ${others
           .slice(0, 2)
-          .map((cause) => `${cause.service} (${Math.round(cause.score * 100)}%)`)
+          .map((cause) => `${cause.service} (${percent(shownConfidence(cause))})`)
           .join(', ')}.`,
       );
     }
@@ -347,6 +458,11 @@ export function narrativeOf(report: RcaReportView): string {
   if (report.remediation !== null) {
     lines.push(
       `Ready: ${report.remediation.title} (proposal ${report.remediation.proposal}, ${report.remediation.status}).`,
+    );
+  }
+  for (const alternative of report.alternatives) {
+    lines.push(
+      `Otherwise: ${alternative.title} (proposal ${alternative.proposal}): ${alternative.why ?? ''}.`,
     );
   }
   return lines.join(' ');

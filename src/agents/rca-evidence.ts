@@ -3,7 +3,14 @@
 // changes around onset. Every read is authorized and audited like any other.
 import type { TemplateTrend } from '../analysis/rca/error-templates.js';
 import type { TraceSample, TraceSide } from '../analysis/rca/trace-origins.js';
-import type { PlatformSignal, RcaInput, RcaWindow, Series } from '../analysis/rca/model.js';
+import type {
+  PlatformSignal,
+  RcaInput,
+  RcaReport,
+  RcaWindow,
+  Series,
+  TimelineEntry,
+} from '../analysis/rca/model.js';
 import { NotFoundError } from '../core/errors.js';
 import type { GovernedServices } from '../governance/governed-services.js';
 import type { Proposal } from '../governance/proposals/contracts.js';
@@ -280,7 +287,7 @@ async function changeSignals(
       const after = change.after?.spec as ReleaseBindingSpec | undefined;
       const spec = after ?? before;
       if (spec === undefined || (environment !== undefined && spec.environment !== environment)) continue;
-      signals.push(bindingSignal(proposal, spec, before, after, Date.parse(at) * 1000, namespace));
+      signals.push(bindingSignal(proposal, spec, before, after, Date.parse(at) * 1000));
     }
   }
   return signals;
@@ -292,14 +299,13 @@ function bindingSignal(
   before: ReleaseBindingSpec | undefined,
   after: ReleaseBindingSpec | undefined,
   atUs: number,
-  namespace: string,
 ): PlatformSignal {
   const where = `${spec.component}@${spec.environment}`;
   const base = {
     service: spec.component,
     atUs,
     source: 'change' as const,
-    query: `opspilot proposals show ${proposal.id} -n ${namespace}`,
+    query: `opspilot proposals show ${proposal.id}`,
   };
   if (after !== undefined && after.replicas === 0 && (before?.replicas ?? 1) > 0) {
     return {
@@ -323,4 +329,159 @@ function bindingSignal(
     summary: `${where} changed: ${proposal.title} (proposal ${proposal.id}, ${proposal.createdBy.subject})`,
     strength: 'suggestive',
   };
+}
+
+/**
+ * A change of a service that may have caused the incident: a new release, or a binding change (env, resources,
+ * replicas, release) made through a proposal or straight to the platform, with what undoing it restores.
+ */
+export interface CausalChange {
+  readonly kind: 'release' | 'config';
+  readonly service: string;
+  readonly atUs: number;
+  readonly summary: string;
+  /** For a binding change: the fields as they were before it (null: the key was unset). */
+  readonly restore?: {
+    readonly env?: Readonly<Record<string, string | null>>;
+    readonly resources?: ReleaseBindingSpec['resources'];
+    readonly release?: string | null;
+  };
+  /** The proposal that made it, when it went through one. */
+  readonly proposal?: string;
+}
+
+/** A change counts as the cause when it landed inside the incident window or this long before onset. */
+export const causalChangeLeadUs = 10 * 60_000_000;
+
+/**
+ * The latest release or binding change of `service` from a few minutes before onset until the end of the
+ * window (events and proposals, read as the caller). Scaling to zero is left to its own remedy (scale back).
+ */
+export async function gatherCausalChange(
+  services: GovernedServices,
+  alert: AlertView,
+  service: string,
+  window: RcaWindow,
+): Promise<CausalChange | undefined> {
+  const environment = alert.environment ?? undefined;
+  const sinceUs = window.onsetUs - causalChangeLeadUs;
+  const found: CausalChange[] = [];
+  const events = await services.events({
+    namespace: alert.namespace,
+    component: service,
+    since: new Date(sinceUs / 1000).toISOString(),
+    limit: 200,
+  });
+  for (const event of events) {
+    const atUs = Date.parse(event.lastTimestamp) * 1000;
+    if (atUs < sinceUs || atUs > window.endUs) continue;
+    if (event.reason === 'ReleaseCreated' && !/-1 /.test(`${event.message} `)) {
+      found.push({ kind: 'release', service, atUs, summary: `${service}: ${event.message}` });
+    } else if (
+      event.reason === 'BindingChanged' &&
+      (environment === undefined || event.environment === environment) &&
+      !/ → 0\)$/.test(event.message)
+    ) {
+      const restore = restoreOf(event.message);
+      if (restore !== undefined) {
+        found.push({
+          kind: 'config',
+          service,
+          atUs,
+          summary: `${service}@${event.environment ?? ''}: ${event.message}`,
+          restore,
+        });
+      }
+    }
+  }
+  const proposals = await services.listProposals({
+    namespace: alert.namespace,
+    statuses: ['succeeded', 'verifying'],
+    limit: 200,
+  });
+  for (const proposal of proposals) {
+    const at = proposal.execution.startedAt;
+    if (at === null) continue;
+    const atUs = Date.parse(at) * 1000;
+    if (atUs < sinceUs || atUs > window.endUs) continue;
+    for (const change of proposal.changes) {
+      const before = change.before?.spec as ReleaseBindingSpec | undefined;
+      const after = change.after?.spec as ReleaseBindingSpec | undefined;
+      if (change.kind !== 'ReleaseBinding' || before === undefined || after === undefined) continue;
+      if (after.component !== service || (environment !== undefined && after.environment !== environment))
+        continue;
+      if (after.replicas === 0 && before.replicas > 0) continue;
+      const same = (field: keyof ReleaseBindingSpec) =>
+        JSON.stringify(before[field] ?? null) === JSON.stringify(after[field] ?? null);
+      if (same('env') && same('resources') && same('release')) continue;
+      const env: Record<string, string | null> = {};
+      for (const key of new Set([...Object.keys(before.env), ...Object.keys(after.env)])) {
+        if (before.env[key] !== after.env[key]) env[key] = before.env[key] ?? null;
+      }
+      found.push({
+        kind: same('release') ? 'config' : 'release',
+        service,
+        atUs,
+        summary: `${service}@${after.environment}: ${proposal.title} (proposal ${proposal.id}, ${proposal.createdBy.subject})`,
+        proposal: proposal.id,
+        restore: {
+          ...(same('env') ? {} : { env }),
+          ...(same('resources') ? {} : { resources: before.resources }),
+          ...(same('release') ? {} : { release: before.release ?? null }),
+        },
+      });
+    }
+  }
+  // Events of changes made through proposals duplicate them: the newest change is the one to undo.
+  return found.sort((a, b) => b.atUs - a.atUs || (a.proposal === undefined ? 1 : -1))[0];
+}
+
+/** `[env.KEY: "old" → "new"; resources.limits.memory: …]` of a BindingChanged event, as the fields to restore. */
+function restoreOf(message: string): CausalChange['restore'] | undefined {
+  const details = /\[(.*)\]/.exec(message)?.[1];
+  if (details === undefined) return undefined;
+  const env: Record<string, string | null> = {};
+  let resources: Record<string, Record<string, string>> | undefined;
+  for (const part of details.split('; ')) {
+    const match = /^([\w.-]+): (.*) → (.*)$/.exec(part);
+    if (match === null) continue;
+    const [, path = '', beforeText = ''] = match;
+    const before = beforeText === 'unset' ? null : (JSON.parse(beforeText) as unknown);
+    const [field, ...rest] = path.split('.');
+    if (field === 'env' && rest.length > 0) env[rest.join('.')] = typeof before === 'string' ? before : null;
+    if (field === 'resources' && rest.length === 2 && typeof before === 'string') {
+      const [group = '', name = ''] = rest;
+      resources = { ...resources, [group]: { ...resources?.[group], [name]: before } };
+    }
+  }
+  return {
+    ...(Object.keys(env).length === 0 ? {} : { env }),
+    ...(resources === undefined ? {} : { resources }),
+  };
+}
+
+/** How long before onset the report's timeline begins. */
+export const timelineLeadUs = 5 * 60_000_000;
+
+/**
+ * The incident's own timeline: entries of the top causes, the alerted service and the services they call or
+ * are called by, from a few minutes before onset until the end of the window (not the last incident's events).
+ */
+export function incidentTimeline(
+  analysis: Pick<RcaReport, 'rootCauses' | 'timeline'>,
+  input: Pick<RcaInput, 'edges' | 'window' | 'focus'>,
+  topCauses = 3,
+): TimelineEntry[] {
+  const core = new Set(analysis.rootCauses.slice(0, topCauses).map((cause) => cause.service));
+  if (input.focus !== undefined) core.add(input.focus);
+  const services = new Set(core);
+  for (const [caller, callee] of input.edges) {
+    if (core.has(caller)) services.add(callee);
+    if (core.has(callee)) services.add(caller);
+  }
+  const fromUs = input.window.onsetUs - timelineLeadUs;
+  return analysis.timeline.filter((entry) => {
+    const atUs = Date.parse(entry.at) * 1000;
+    return services.has(entry.service) && atUs >= fromUs && atUs <= input.window.endUs;
+  });
 }

@@ -4,7 +4,7 @@
 import { digest } from '../core/canonical-json.js';
 import type { Change } from '../core/change-feed.js';
 import { compareRuns } from '../analysis/builds/compare-runs.js';
-import { ForbiddenError, isDomainError } from '../core/errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, isDomainError } from '../core/errors.js';
 import type {
   ApplyOutcome,
   ComponentStatus,
@@ -62,7 +62,7 @@ import type { Proposal, ProposalStatus } from './proposals/contracts.js';
 import type { ChangePlanner } from './proposals/change-plans.js';
 import type { ChangePlan, ProposeOptions } from './proposals/proposal-service.js';
 import type { AuditRecord } from '../state/ports.js';
-import type { LlmUsageView, RcaReportView, RcaStatus } from '../rca/contracts.js';
+import type { LlmUsageView, RcaReportView, RcaStatus, RemediationView } from '../rca/contracts.js';
 import type { RcaReportService, StartInvestigation } from '../rca/rca-report-service.js';
 import type { LlmUsage } from '../rca/writer.js';
 
@@ -551,13 +551,45 @@ export class GovernedServices {
         ...(filter.status === undefined ? {} : { statuses: [filter.status] }),
         ...(filter.limit === undefined ? {} : { limit: filter.limit }),
       });
-      return reports.filter((report) => this.allows('alerts.read', reportTarget(report)));
+      return Promise.all(
+        reports
+          .filter((report) => this.allows('alerts.read', reportTarget(report)))
+          .map((report) => this.withLiveRemediations(report)),
+      );
     });
   }
 
   async rcaReport(id: string): Promise<RcaReportView> {
     const report = await this.reports.get(id);
-    return this.guard('alerts.read', reportTarget(report), { id }, () => Promise.resolve(report));
+    return this.guard('alerts.read', reportTarget(report), { id }, () => this.withLiveRemediations(report));
+  }
+
+  /**
+   * A report's proposals as they stand now, not as they were when it was written: approved, run, or expired
+   * (a pending one whose before no longer holds expires here, on read, as the periodic pass would).
+   */
+  private async withLiveRemediations(report: RcaReportView): Promise<RcaReportView> {
+    const proposals = this.governance.proposals;
+    const live = async (remedy: RemediationView): Promise<RemediationView> => {
+      try {
+        const stored = await proposals.get(remedy.proposal);
+        const proposal = stored.status === 'pending' ? await proposals.expireIfStale(stored) : stored;
+        return {
+          ...remedy,
+          status: proposal.status,
+          ...(proposal.expiry === undefined ? {} : { expired: proposal.expiry.message }),
+        };
+      } catch (error) {
+        if (error instanceof NotFoundError || error instanceof ConflictError) return remedy;
+        throw error;
+      }
+    };
+    if (report.remediation === null && report.alternatives.length === 0) return report;
+    return {
+      ...report,
+      remediation: report.remediation === null ? null : await live(report.remediation),
+      alternatives: await Promise.all(report.alternatives.map(live)),
+    };
   }
 
   /** LLM tokens and cost of the namespace's reports this month, with the configured budget. */

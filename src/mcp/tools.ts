@@ -12,7 +12,9 @@ import {
   proposalSummarySchema,
 } from '../governance/proposals/contracts.js';
 import type { ChangePlan } from '../governance/proposals/proposal-service.js';
+import { shownConfidence } from '../rca/confidence.js';
 import { rcaReportSchema, rcaStatuses } from '../rca/contracts.js';
+import { forMcp } from '../rca/hints.js';
 import {
   componentStatusSchema,
   nodeViewSchema,
@@ -920,11 +922,11 @@ export const tools: { readonly [Name in ToolName]: AnyTool } = {
             report.rootCauses[0] === undefined
               ? null
               : `${report.rootCauses[0].service} (${report.rootCauses[0].kind})`,
-          confidence: report.rootCauses[0]?.score ?? null,
+          confidence: report.rootCauses[0] === undefined ? null : shownConfidence(report.rootCauses[0]),
           remediation:
             report.remediation === null
               ? null
-              : `${report.remediation.title} — ${report.remediation.proposal} ${report.remediation.status}`,
+              : `${report.remediation.title} — ${report.remediation.proposal} ${report.remediation.status}${report.remediation.expired === undefined || report.remediation.expired === null ? '' : ` (${report.remediation.expired})`}${report.alternatives.length === 0 ? '' : `; then ${report.alternatives.map((item) => `${item.title} — ${item.proposal} ${item.status}`).join('; ')}`}`,
         })),
         args.cursor,
         context.maxOutputBytes,
@@ -937,10 +939,10 @@ export const tools: { readonly [Name in ToolName]: AnyTool } = {
     action: 'alerts.read',
     title: 'RCA report',
     description:
-      'One root-cause report: ranked causes with confidence, evidence (each with the query that shows it again), timeline, excluded causes, recommendations, the remediation proposal, and the narrative.',
+      'One root-cause report: ranked causes with confidence, evidence (each with the tool call that shows it again), timeline, excluded causes, recommendations, the remediation proposals in order (undo the change first; expired ones say why), and the narrative.',
     input: z.object({ id: z.string().min(1) }),
     output: rcaReportSchema,
-    run: (services, args) => services.rcaReport(args.id),
+    run: async (services, args) => forMcp(await services.rcaReport(args.id)),
   }),
   query_incidents: read({
     server: 'observability',

@@ -381,7 +381,7 @@ export class PlatformService {
         environment: references.environment,
         type: 'Normal',
         reason: 'BindingChanged',
-        message: `Changed ${fields.join(', ')} of ${name}${
+        message: `Changed ${fields.join(', ')} of ${name}${changedValues(before, after)}${
           fields.includes('replicas')
             ? ` (replicas ${String(before.replicas)} → ${String(after.replicas)})`
             : ''
@@ -894,4 +894,28 @@ export function sumAllocations(items: readonly NodeAllocation[]): NodeView['othe
     cpuMillicores: sampled.length === 0 ? null : total(sampled, (item) => item.cpuMillicores),
     memoryBytes: sampled.length === 0 ? null : total(sampled, (item) => item.memoryBytes),
   };
+}
+
+/**
+ * What a binding change did to its env and resources, ` [env.KEY: "old" → "new"; resources.limits.memory: …]`, so
+ * that the event says how to undo it (the RCA agent proposes exactly that). Values are JSON; `unset` is absent.
+ */
+export function changedValues(before: Record<string, unknown>, after: Record<string, unknown>): string {
+  const parts: string[] = [];
+  const show = (value: unknown) => (value === undefined ? 'unset' : JSON.stringify(value));
+  const walk = (a: unknown, b: unknown, path: string): void => {
+    if (canonicalJson(a ?? null) === canonicalJson(b ?? null)) return;
+    const isObject = (value: unknown): value is Record<string, unknown> =>
+      value !== null && typeof value === 'object' && !Array.isArray(value);
+    if ((isObject(a) || a === undefined) && (isObject(b) || b === undefined) && (a ?? b) !== undefined) {
+      const left = a ?? {};
+      const right = b ?? {};
+      for (const key of [...new Set([...Object.keys(left), ...Object.keys(right)])].sort())
+        walk(left[key], right[key], `${path}.${key}`);
+      return;
+    }
+    parts.push(`${path}: ${show(a)} → ${show(b)}`);
+  };
+  for (const field of ['env', 'resources'] as const) walk(before[field], after[field], field);
+  return parts.length === 0 ? '' : ` [${parts.join('; ')}]`;
 }

@@ -4,6 +4,17 @@ import { z } from 'zod';
 export const rcaStatuses = ['running', 'completed', 'failed'] as const;
 export type RcaStatus = (typeof rcaStatuses)[number];
 
+/**
+ * How to see a piece of evidence again, in both forms an edge prints: a CLI command that runs as printed (null
+ * when no command shows it) and the MCP tool call with its arguments. The CLI prints `cli`, MCP prints `tool`.
+ */
+export const seeSchema = z.object({
+  cli: z.string().nullable(),
+  tool: z.string(),
+  arguments: z.record(z.string(), z.unknown()),
+});
+export type SeeHint = z.infer<typeof seeSchema>;
+
 const evidenceSchema = z.object({
   source: z.enum(['metric', 'trace', 'log', 'event', 'change']),
   metric: z.string(),
@@ -14,12 +25,23 @@ const evidenceSchema = z.object({
   baseline: z.object({ median: z.number(), scale: z.number(), samples: z.number() }),
   peak: z.object({ at: z.string(), value: z.number() }),
   unexplained: z.number(),
-  query: z.string().describe('How to see it again'),
+  query: z.string().describe("How to see it again (the engine's own wording; prefer `see`)"),
+  see: seeSchema.optional(),
 });
 
 export const rootCauseSchema = z.object({
   service: z.string(),
-  score: z.number().describe('Confidence share, 0..1'),
+  score: z.number().describe("The ranking's weight share, 0..1 (its scale is the engine's)"),
+  confidence: z
+    .number()
+    .optional()
+    .describe(
+      'How sure the report is, 0..1: from the margin over the runner-up and the evidence kinds that agree (docs/rca.md); reports made before it have only score',
+    ),
+  agreeing: z
+    .array(z.enum(['metrics', 'logs', 'traces', 'changes']))
+    .optional()
+    .describe('The independent kinds of evidence that point at this service'),
   kind: z.string(),
   evidence: z.array(evidenceSchema),
   explains: z.array(z.string()),
@@ -61,6 +83,20 @@ const traceOriginsSchema = z
   })
   .describe('Where errors originate and latency is added, from traces sampled before and after onset');
 
+/** A proposal the report made, as it stands when read (a stale one expires: see docs/governance.md). */
+export const remediationSchema = z.object({
+  proposal: z.string(),
+  title: z.string(),
+  status: z.string(),
+  /** `undo`: reverts the change that caused it; `mitigate`: relieves the symptom (limits, replicas). */
+  role: z.enum(['undo', 'mitigate']).optional(),
+  /** Why this one, in this place of the order. */
+  why: z.string().optional(),
+  /** Why it expired, when it did: its "before" no longer holds (healed, superseded, done) or nobody decided. */
+  expired: z.string().nullable().optional(),
+});
+export type RemediationView = z.infer<typeof remediationSchema>;
+
 export const rcaReportSchema = z
   .object({
     id: z.string(),
@@ -90,10 +126,15 @@ export const rcaReportSchema = z
     noRootCause: z.string().nullable(),
     recommendations: z.array(z.string()),
     traces: traceOriginsSchema.nullable().default(null),
-    remediation: z
-      .object({ proposal: z.string(), title: z.string(), status: z.string() })
+    remediation: remediationSchema
       .nullable()
-      .describe('A ready proposal (pending approval) where one fits'),
+      .describe(
+        'The first proposal to approve (pending approval) where one fits: undoing the change that caused it',
+      ),
+    alternatives: z
+      .array(remediationSchema)
+      .default([])
+      .describe('Further proposals, in order, for when the first is not possible (each says why)'),
     narrative: z.string(),
     llm: z.object({
       used: z.boolean(),

@@ -45,6 +45,7 @@ export class RcaReportService {
       recommendations: [],
       traces: null,
       remediation: null,
+      alternatives: [],
       narrative: '',
       llm: { used: false, model: null, inputTokens: 0, outputTokens: 0, costUsd: 0, note: null },
       error: null,

@@ -2,7 +2,9 @@
 // one, or when it fails or is slow, the deterministic narrative and answers (below) are used. An LLM never
 // changes the verdict: it only sees the finished report.
 import type { z } from 'zod';
+import { percent, shownConfidence } from './confidence.js';
 import type { RcaReportView } from './contracts.js';
+import { cliHint } from './hints.js';
 
 export interface LlmUsage {
   readonly model: string;
@@ -47,13 +49,24 @@ export interface ReportWriter {
   ): { chunks: AsyncIterable<ChatChunk>; done: Promise<LlmUsage> };
 }
 
-/** Answers from the report alone: what changed, the evidence, what to do, what was ruled out. */
+/** Timeline entries that are changes: releases, binding and configuration changes, scaling. */
+const changePattern = /\brelease\b|\bchanged\b|\bscaled\b|moved from/i;
+
+/**
+ * Answers from the report alone: why not another service, what changed, what happened in order, the evidence,
+ * what to do, what was ruled out.
+ */
 export function deterministicAnswer(report: RcaReportView, question: string): string {
   const text = question.toLowerCase();
   const top = report.rootCauses[0];
   const lines: string[] = [];
-  if (/chang|deploy|release|rollout|happen|timeline|when/.test(text)) {
-    const entries = report.timeline.slice(0, 8);
+  const asked = askedAbout(report, text);
+  if (asked !== undefined && /why not|\bnot\b|rule[sd]? out|exclud|instead|rather than/.test(text)) {
+    return whyNot(report, asked);
+  }
+  if (/what changed|chang|deploy|release|rollout|config/.test(text)) lines.push(whatChanged(report));
+  if (/timeline|happen|when|order/.test(text)) {
+    const entries = report.timeline.slice(0, 12);
     lines.push(
       entries.length === 0
         ? 'The report holds no timeline entries.'
@@ -64,14 +77,10 @@ export function deterministicAnswer(report: RcaReportView, question: string): st
     lines.push(
       top === undefined
         ? `No root cause was found: ${report.noRootCause ?? 'nothing changed at onset'}.`
-        : `${top.service} (${top.kind}, ${Math.round(top.score * 100)}%) because:\n${top.evidence
-            .map((item) => `- ${item.summary}\n  see: ${item.query}`)
-            .join(
-              '\n',
-            )}${top.explains.length === 0 ? '' : `\nIt explains what was seen at ${top.explains.join(', ')}.`}`,
+        : `${top.service} (${top.kind}, confidence ${percent(shownConfidence(top))}) because:\n${evidenceLines(top)}${top.explains.length === 0 ? '' : `\nIt explains what was seen at ${top.explains.join(', ')}.`}`,
     );
   }
-  if (/do|fix|remed|action|next|recommend|approve/.test(text)) {
+  if (/\bdo\b|fix|remed|action|next|recommend|approve/.test(text)) {
     lines.push(
       report.recommendations.length === 0
         ? 'The report has no recommendation.'
@@ -81,7 +90,7 @@ export function deterministicAnswer(report: RcaReportView, question: string): st
   if (/exclud|not |rule|other|else|alternativ/.test(text)) {
     const others = report.rootCauses
       .slice(1, 4)
-      .map((cause) => `- ${cause.service} (${Math.round(cause.score * 100)}%)`);
+      .map((cause) => `- ${cause.service} (${percent(shownConfidence(cause))})`);
     const excluded = report.excluded.slice(0, 5).map((item) => `- not ${item.service}: ${item.reason}`);
     lines.push(
       [...others, ...excluded].length === 0
@@ -92,8 +101,89 @@ export function deterministicAnswer(report: RcaReportView, question: string): st
   if (lines.length === 0) {
     lines.push(
       report.narrative || report.error || 'The investigation has not finished yet.',
-      'Ask about what changed, the evidence, what to do, or what was ruled out.',
+      'Ask what changed, why not another service ("why not cart?"), the evidence, what to do, or what was ruled out.',
     );
   }
   return lines.join('\n\n');
+}
+
+/** The service a question names: a ranked or excluded one, the alerted one, or one in the timeline. */
+function askedAbout(report: RcaReportView, text: string): string | undefined {
+  const known = new Set([
+    ...report.rootCauses.map((cause) => cause.service),
+    ...report.excluded.map((item) => item.service),
+    ...report.timeline.map((entry) => entry.service),
+    ...(report.alert.component === null ? [] : [report.alert.component]),
+  ]);
+  const named = [...known].filter((service) =>
+    new RegExp(`(^|[^\\w-])${service.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^\\w-])`, 'i').test(text),
+  );
+  // "why not X": the name right after "not" wins over others the question mentions.
+  const after = /why not (?:the )?([\w.-]+)/.exec(text)?.[1];
+  return (
+    named.find((service) => service.toLowerCase() === after) ??
+    named.sort((a, b) => b.length - a.length)[0] ??
+    after
+  );
+}
+
+function whyNot(report: RcaReportView, service: string): string {
+  const top = report.rootCauses[0];
+  const rank = report.rootCauses.findIndex((cause) => cause.service.toLowerCase() === service.toLowerCase());
+  const cause = report.rootCauses[rank];
+  const excluded = report.excluded.find((item) => item.service.toLowerCase() === service.toLowerCase());
+  if (top !== undefined && rank === 0) {
+    return `${top.service} is the most likely cause (${top.kind}, confidence ${percent(shownConfidence(top))}):\n${evidenceLines(top)}`;
+  }
+  const lines: string[] = [];
+  if (excluded !== undefined) lines.push(`Not ${excluded.service}: ${excluded.reason}.`);
+  if (cause !== undefined && top !== undefined) {
+    lines.push(
+      `${cause.service} ranks #${rank + 1} with confidence ${percent(shownConfidence(cause))} (ranking weight ${cause.score} against ${top.score} for ${top.service}).`,
+      `Its evidence:\n${evidenceLines(cause)}`,
+      `${top.service} ranks above it${cause.explains.length < top.explains.length ? `: it explains more of what was seen (${top.explains.join(', ') || 'itself'} against ${cause.explains.join(', ') || 'nothing upstream'})` : ''}${(top.agreeing?.length ?? 0) > (cause.agreeing?.length ?? 0) ? `, and more kinds of evidence agree on it (${top.agreeing?.join(', ') ?? ''})` : ''}.`,
+    );
+  }
+  if (lines.length === 0) {
+    lines.push(
+      `${service} is neither among the ranked causes nor excluded: nothing of it changed at onset beyond normal variation in the telemetry the report read${top === undefined ? '' : `; the most likely cause is ${top.service} (confidence ${percent(shownConfidence(top))})`}.`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function whatChanged(report: RcaReportView): string {
+  const changes = report.timeline.filter((entry) => changePattern.test(entry.what));
+  const seen = new Set(changes.map((entry) => entry.what));
+  const changeEvidence = report.rootCauses
+    .flatMap((cause) =>
+      cause.evidence.filter((item) => item.source === 'change').map((item) => ({ cause, item })),
+    )
+    .filter(({ item }) => !seen.has(item.summary) && ![...seen].some((what) => what.includes(item.summary)));
+  const signals = report.rootCauses.slice(0, 3).flatMap((cause) =>
+    cause.evidence
+      .filter((item) => item.source !== 'change' && item.source !== 'event')
+      .slice(0, 2)
+      .map((item) => `- ${cause.service}: ${item.summary}`),
+  );
+  const parts: string[] = [];
+  parts.push(
+    changes.length + changeEvidence.length === 0
+      ? 'No release, binding or configuration change is recorded in the incident window.'
+      : `Changes in the incident window:\n${[
+          ...changes.map((entry) => `- ${entry.at} ${entry.service}: ${entry.what}`),
+          ...changeEvidence.map(({ cause, item }) => `- ${item.peak.at} ${cause.service}: ${item.summary}`),
+        ].join('\n')}`,
+  );
+  if (signals.length > 0) parts.push(`Signals that changed at onset:\n${signals.join('\n')}`);
+  return parts.join('\n\n');
+}
+
+function evidenceLines(cause: RcaReportView['rootCauses'][number]): string {
+  return cause.evidence
+    .map((item) => {
+      const hint = cliHint(item);
+      return `- ${item.summary}${hint === null ? '' : `\n  see: ${hint}`}`;
+    })
+    .join('\n');
 }

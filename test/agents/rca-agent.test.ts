@@ -286,7 +286,9 @@ describe('RCA agent', () => {
       const show = await runCli(['rca', 'show', id], { server: url, env });
       expect(show.code, show.stderr).toBe(0);
       expect(show.stdout).toContain('Root causes (most likely first):');
-      expect(show.stdout).toMatch(/1\. catalog — scaled-to-zero, \d+%, explains frontend/);
+      expect(show.stdout).toMatch(
+        /1\. catalog — scaled-to-zero, confidence \d+%( \([a-z, ]+\))?, explains frontend/,
+      );
       expect(show.stdout).toContain('What to do:');
       // A viewer may read reports but not start investigations.
       const run = await runCli(['rca', 'run', '--alert', 'anything'], { server: url, env });

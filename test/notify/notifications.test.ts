@@ -95,6 +95,7 @@ const report: RcaReportView = {
     title: 'scale product-catalog in prod from 0 to 2 replicas',
     status: 'pending',
   },
+  alternatives: [],
   narrative: 'Most likely cause: product-catalog (scaled-to-zero, confidence 82%).',
   llm: { used: false, model: null, inputTokens: 0, outputTokens: 0, costUsd: 0, note: null },
   error: null,

@@ -1,5 +1,6 @@
 // What each channel receives for a finished RCA report, in its own wire format:
 // Slack incoming webhooks (Block Kit), PagerDuty Events API v2, and a plain JSON webhook.
+import { shownConfidence } from '../../rca/confidence.js';
 import type { RcaReportView } from '../../rca/contracts.js';
 
 export interface ReportLinks {
@@ -13,7 +14,7 @@ function headline(report: RcaReportView): string {
   const top = report.rootCauses[0];
   if (report.status === 'failed') return `RCA of ${report.alert.rule} on ${where} failed`;
   if (top === undefined) return `${report.alert.rule} on ${where}: no root cause found`;
-  return `${report.alert.rule} on ${where}: most likely ${top.service} (${top.kind}, ${Math.round(top.score * 100)}%)`;
+  return `${report.alert.rule} on ${where}: most likely ${top.service} (${top.kind}, ${Math.round(shownConfidence(top) * 100)}%)`;
 }
 
 /** https://api.slack.com/messaging/webhooks with Block Kit blocks; `text` is the notification fallback. */
@@ -26,7 +27,7 @@ export function slackMessage(report: RcaReportView, links: ReportLinks): unknown
       ? []
       : [
           { type: 'mrkdwn', text: `*Root cause*\n${top.service} (${top.kind})` },
-          { type: 'mrkdwn', text: `*Confidence*\n${Math.round(top.score * 100)}%` },
+          { type: 'mrkdwn', text: `*Confidence*\n${Math.round(shownConfidence(top) * 100)}%` },
         ]),
   ];
   const evidence = (top?.evidence ?? []).slice(0, 3).map((item) => `• ${item.summary}`);

@@ -1,7 +1,9 @@
 // `opspilot rca list|show|run`: root-cause reports, and investigating an alert on demand.
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
+import { percent, shownConfidence } from '../../rca/confidence.js';
 import type { RcaReportView } from '../../rca/contracts.js';
+import { cliHint } from '../../rca/hints.js';
 import type { CliContext } from '../context.js';
 import { reportError } from '../errors.js';
 import { exitCodes } from '../exit-codes.js';
@@ -47,10 +49,8 @@ export function registerRca(program: Command, context: CliContext): void {
                       ? 'none found'
                       : '-'
                     : `${top.service} (${top.kind})`,
-                  top === undefined ? '-' : `${Math.round(top.score * 100)}%`,
-                  report.remediation === null
-                    ? '-'
-                    : `${report.remediation.proposal} ${report.remediation.status}`,
+                  top === undefined ? '-' : percent(shownConfidence(top)),
+                  report.remediation === null ? '-' : remedyCell(report),
                   age(report.createdAt),
                 ];
               }),
@@ -66,6 +66,13 @@ export function registerRca(program: Command, context: CliContext): void {
     .command('show <id>')
     .description('One report: ranked root causes with evidence, timeline, excluded causes, recommendations')
     .option('-o, --output <format>', 'text, json or yaml', 'text')
+    .addHelpText(
+      'after',
+      `
+Confidence comes from the margin over the runner-up and the kinds of evidence that agree (docs/rca.md). Each
+"see:" line is a command that runs as printed. Remediations are listed in order: undoing the change that caused
+the incident first; a proposal whose before no longer holds shows "expired: healed|superseded|done: …".`,
+    )
     .action(async (id: string, options: { output: string }) => {
       try {
         const output = parseOutputFormat(options.output, ['text', 'json', 'yaml']);
@@ -84,11 +91,14 @@ export function registerRca(program: Command, context: CliContext): void {
     .addHelpText(
       'after',
       `
-Without an LLM configured (llm.* in opspilot.yaml) the answers come from the report itself: ask what changed,
-which evidence, what to do, or what was ruled out.
+Without an LLM configured (llm.* in opspilot.yaml) the answers come from the report itself: ask what changed
+(releases, binding and config changes in the window, and the signals that changed), why not another service
+("why not cart?": its exclusion, or its rank and evidence against the top cause), the timeline, which evidence,
+what to do, or what was ruled out.
 
 Examples:
-  opspilot rca chat rca-1a2b3c4d5e6f what changed before the alert
+  opspilot rca chat rca-1a2b3c4d5e6f what changed
+  opspilot rca chat rca-1a2b3c4d5e6f why not cart
   opspilot rca chat rca-1a2b3c4d5e6f          # then type questions, Ctrl-D to end`,
     )
     .action(async (id: string, words: string[]) => {
@@ -185,11 +195,12 @@ export function describeReport(report: RcaReportView): string {
     lines.push('', 'Root causes (most likely first):');
     report.rootCauses.slice(0, 5).forEach((cause, index) => {
       lines.push(
-        `  ${index + 1}. ${cause.service} — ${cause.kind}, ${Math.round(cause.score * 100)}%${cause.explains.length === 0 ? '' : `, explains ${cause.explains.join(', ')}`}`,
+        `  ${index + 1}. ${cause.service} — ${cause.kind}, confidence ${percent(shownConfidence(cause))}${cause.agreeing === undefined || cause.agreeing.length === 0 ? '' : ` (${cause.agreeing.join(', ')})`}${cause.explains.length === 0 ? '' : `, explains ${cause.explains.join(', ')}`}`,
       );
       for (const item of cause.evidence.slice(0, 5)) {
         lines.push(`       ${item.summary}`);
-        lines.push(`         see: ${item.query}`);
+        const hint = cliHint(item);
+        if (hint !== null) lines.push(`         see: ${hint}`);
       }
     });
   } else if (report.noRootCause !== null) {
@@ -216,12 +227,37 @@ export function describeReport(report: RcaReportView): string {
   }
   if (report.timeline.length > 0) {
     lines.push('', 'Timeline:');
-    for (const entry of report.timeline.slice(0, 10))
+    // The first ten entries, and every change (releases, binding changes) however far down.
+    for (const entry of report.timeline.filter(
+      (item, index) => index < 10 || /\brelease\b|\bchanged\b|\bscaled\b/i.test(item.what),
+    ))
       lines.push(`  ${entry.at}  ${entry.service}: ${entry.what}`);
+  }
+  const remedies = [report.remediation, ...report.alternatives].filter((remedy) => remedy !== null);
+  if (remedies.length > 0) {
+    lines.push('', 'Remediation (in order):');
+    remedies.forEach((remedy, index) => {
+      lines.push(
+        `  ${index + 1}. ${remedy.title} — proposal ${remedy.proposal} ${remedy.status}${remedy.role === undefined ? '' : ` (${remedy.role})`}`,
+      );
+      if (remedy.why !== undefined) lines.push(`       ${remedy.why}`);
+      if (remedy.expired !== undefined && remedy.expired !== null)
+        lines.push(`       expired: ${remedy.expired}`);
+    });
   }
   if (report.recommendations.length > 0) {
     lines.push('', 'What to do:');
     for (const item of report.recommendations) lines.push(`  - ${item}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** `prop-1 pending`, `prop-1 expired (superseded)`, `+1` when there are alternatives. */
+function remedyCell(report: RcaReportView): string {
+  const first = report.remediation;
+  if (first === null) return '-';
+  const expired =
+    first.expired === undefined || first.expired === null ? '' : ` (${first.expired.split(':')[0] ?? ''})`;
+  const more = report.alternatives.length === 0 ? '' : ` +${report.alternatives.length}`;
+  return `${first.proposal} ${first.status}${expired}${more}`;
 }

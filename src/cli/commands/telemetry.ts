@@ -11,6 +11,7 @@ import type { ApiClient } from '../api-client.js';
 import type { CliContext } from '../context.js';
 import { reportError } from '../errors.js';
 import { exitCodes } from '../exit-codes.js';
+import { registerTelemetryReads } from './telemetry-read.js';
 
 type Signal = 'traces' | 'metrics' | 'logs';
 
@@ -38,6 +39,7 @@ export function registerTelemetry(program: Command, context: CliContext): void {
   const telemetry = program
     .command('telemetry')
     .description('Work with the telemetry store of a running server');
+  registerTelemetryReads(telemetry, context);
   telemetry
     .command('import')
     .description('Replay OTLP JSON lines (OpenTelemetry Collector file exporter format) into the server')

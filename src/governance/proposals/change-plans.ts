@@ -129,7 +129,7 @@ export class ChangePlanner {
       });
     }
     const target = targetRelease;
-    return this.bindingPlan(
+    const plan = await this.bindingPlan(
       'component.rollback',
       namespace,
       component,
@@ -137,6 +137,10 @@ export class ChangePlanner {
       { release: target },
       () => `roll back ${component} in ${environment} from ${current ?? 'its release'} to ${target}`,
     );
+    // A binding that follows the latest release keeps its document when another release rolls out: the release
+    // it runs is what the rollback is from.
+    const runs = spec.release ?? status.latestRelease;
+    return runs === null ? plan : { ...plan, preconditions: [{ component, environment, runsRelease: runs }] };
   }
 
   async updateBinding(

@@ -71,6 +71,21 @@ const checkSchema = z.object({
   reason: z.string(),
 });
 
+/**
+ * A fact the proposal depends on besides its before-documents: the release a binding runs (a binding that
+ * follows its component's latest release keeps its document when a new release rolls out).
+ */
+export const preconditionSchema = z.object({
+  component: z.string(),
+  environment: z.string(),
+  runsRelease: z.string(),
+});
+export type Precondition = z.infer<typeof preconditionSchema>;
+
+/** Why a proposal expired: nobody decided in time, or what it would change is no longer as it was. */
+export const expiryReasons = ['ttl', 'healed', 'superseded', 'done'] as const;
+export type ExpiryReason = (typeof expiryReasons)[number];
+
 export const proposalSchema = z
   .object({
     id: z.string(),
@@ -136,6 +151,14 @@ export const proposalSchema = z
       executedAt: z.string().nullable(),
       message: z.string().nullable(),
     }),
+    // Optional (not defaulted): stored proposals are compared byte for byte on every step.
+    preconditions: z.array(preconditionSchema).optional(),
+    expiry: z
+      .object({ reason: z.enum(expiryReasons), message: z.string(), at: z.string() })
+      .optional()
+      .describe(
+        'Set when it expired: ttl (nobody decided), healed, superseded or done (its before no longer holds)',
+      ),
   })
   .meta({ id: 'Proposal' });
 export type Proposal = z.infer<typeof proposalSchema>;
@@ -152,6 +175,7 @@ export function proposalSummary(proposal: Proposal): ProposalSummary {
     createdBy: proposal.createdBy.subject,
     createdAt: proposal.createdAt,
     verdict: proposal.guardrails.verdict,
+    ...(proposal.expiry === undefined ? {} : { expired: proposal.expiry.message }),
   };
 }
 
@@ -166,6 +190,7 @@ export const proposalSummarySchema = z
     createdBy: z.string(),
     createdAt: z.string(),
     verdict: z.enum(['allow', 'needs_approval', 'deny']),
+    expired: z.string().optional().describe('Why it expired, when it did'),
   })
   .meta({ id: 'ProposalSummary' });
 export type ProposalSummary = z.infer<typeof proposalSummarySchema>;

@@ -35,7 +35,9 @@ import { isAgent, type Caller } from '../principal.js';
 import {
   inFlightStatuses,
   proposalSchema,
+  type ExpiryReason,
   type FieldDiff,
+  type Precondition,
   type Proposal,
   type ProposalStatus,
   type ResourceChange,
@@ -51,6 +53,8 @@ export interface ChangePlan {
   readonly replicaChanges: readonly ReplicaChange[];
   /** Digest of the request's arguments, for the audit record and MCP requestState binding. */
   readonly argsDigest: string;
+  /** Facts besides the before-documents that must still hold when it runs (see Precondition). */
+  readonly preconditions?: readonly Precondition[];
 }
 
 export interface ProposeOptions {
@@ -221,9 +225,29 @@ export class ProposalService {
       });
     }
     if (proposal.status !== 'pending') {
-      throw new ConflictError(`proposal ${id} is ${proposal.status}, not pending`, {
-        hint: 'Only pending proposals can be approved or rejected.',
-      });
+      throw new ConflictError(
+        `proposal ${id} is ${proposal.status}${proposal.expiry === undefined ? '' : ` (${proposal.expiry.message})`}, not pending`,
+        { hint: 'Only pending proposals can be approved or rejected.' },
+      );
+    }
+    if (decision === 'approved') {
+      // Its before must still hold: expire it now (audited) rather than approve a change that no longer fits.
+      const expired = await this.expireIfStale(proposal);
+      if (expired.status === 'expired') {
+        await this.options.audit.append(
+          this.entry(caller, expired, {
+            action: 'proposal.approve',
+            decision: 'deny',
+            reasons: [expired.expiry?.message ?? 'expired'],
+            result: 'approve refused: the proposal expired',
+            latencyMs: performance.now() - started,
+            details: { proposal: id },
+          }),
+        );
+        throw new ConflictError(`proposal ${id} expired: ${expired.expiry?.message ?? ''}`, {
+          hint: 'Make the change again from the current state to get a new proposal.',
+        });
+      }
     }
     const now = this.now();
     const updated: Proposal = {
@@ -495,6 +519,7 @@ export class ProposalService {
         if (proposal.status === 'approved' || proposal.status === 'executing') await this.run(proposal.id);
         else if (proposal.status === 'verifying') await this.verify(proposal);
         else if (Date.parse(proposal.expiresAt) <= now) await this.expire(proposal);
+        else await this.expireIfStale(proposal);
       } catch (error) {
         // One proposal that cannot move on must not hold up the others.
         if (!(error instanceof ConflictError)) {
@@ -504,11 +529,154 @@ export class ProposalService {
     }
   }
 
-  private async expire(proposal: Proposal): Promise<void> {
-    const next: Proposal = { ...proposal, status: 'expired', updatedAt: this.now() };
+  private async expire(
+    proposal: Proposal,
+    why: { reason: ExpiryReason; message: string } = {
+      reason: 'ttl',
+      message: `nobody decided before ${proposal.expiresAt}`,
+    },
+  ): Promise<Proposal> {
+    const next: Proposal = {
+      ...proposal,
+      status: 'expired',
+      updatedAt: this.now(),
+      expiry: { ...why, at: this.now() },
+    };
     await this.save(proposal, next, [
-      this.systemEntry(next, { decision: 'system', result: 'expired without a decision', latencyMs: 0 }),
+      this.systemEntry(next, {
+        decision: 'system',
+        result: why.reason === 'ttl' ? 'expired without a decision' : `expired: ${why.reason}`,
+        reasons: [why.message],
+        latencyMs: 0,
+        details: { proposal: proposal.id, expiry: why.reason },
+      }),
     ]);
+    return next;
+  }
+
+  /** Expires a pending proposal whose before no longer holds (committed with its audit record). */
+  async expireIfStale(proposal: Proposal): Promise<Proposal> {
+    if (proposal.status !== 'pending') return proposal;
+    const why = await this.staleness(proposal);
+    return why === undefined ? proposal : this.expire(proposal, why);
+  }
+
+  /**
+   * Why a pending proposal can no longer run as proposed, or undefined while its before still holds:
+   * - done: the resources look as it would make them, because another proposal made exactly that change;
+   * - healed: they look so (or the binding runs a release equal to the one a rollback would pin) by another path;
+   * - superseded: they changed otherwise (execution would refuse them as stale), or the release it would roll
+   *   back from no longer runs.
+   */
+  async staleness(proposal: Proposal): Promise<{ reason: ExpiryReason; message: string } | undefined> {
+    if (proposal.changes.length === 0) return undefined;
+    const current = await Promise.all(proposal.changes.map((change) => this.currentDocument(change)));
+    if (proposal.changes.every((change, index) => sameDocument(current[index] ?? null, change.after))) {
+      const by = await this.madeBy(proposal);
+      return by === undefined
+        ? {
+            reason: 'healed',
+            message: `healed: ${proposal.changes.map(changeName).join(', ')} already look as it would make them, changed by another path since it was proposed`,
+          }
+        : { reason: 'done', message: `already done by proposal ${by.id} (${by.title})` };
+    }
+    for (const [index, change] of proposal.changes.entries()) {
+      const now = current[index] ?? null;
+      if (sameDocument(now, change.before) || sameDocument(now, change.after)) continue;
+      const fields = diffChange({ ...change, after: now })
+        .map((diff) => diff.path)
+        .slice(0, 5);
+      const by = await this.madeBy(proposal, change, now);
+      return {
+        reason: 'superseded',
+        message: `superseded: ${changeName(change)} changed since it was proposed (${fields.join(', ') || 'deleted'}${by === undefined ? '' : `, by proposal ${by.id}: ${by.title}`})`,
+      };
+    }
+    for (const precondition of proposal.preconditions ?? []) {
+      const stale = await this.preconditionProblem(proposal, precondition);
+      if (stale !== undefined) return stale;
+    }
+    return undefined;
+  }
+
+  /** A later proposal that ran and left `change`'s resource as `document` (default: as this one would). */
+  private async madeBy(
+    proposal: Proposal,
+    change?: ResourceChange,
+    document?: ResourceDocument | null,
+  ): Promise<Proposal | undefined> {
+    const records = await this.options.store.proposals.list({
+      namespace: proposal.namespace,
+      statuses: ['verifying', 'succeeded'],
+      limit: 200,
+    });
+    const wanted = change === undefined ? proposal.changes : [change];
+    return records
+      .map((record) => proposalSchema.parse(record.body))
+      .filter((other) => other.id !== proposal.id && (other.execution.startedAt ?? '') >= proposal.createdAt)
+      .sort((a, b) => ((a.execution.startedAt ?? '') < (b.execution.startedAt ?? '') ? 1 : -1))
+      .find((other) =>
+        wanted.every((mine) =>
+          other.changes.some(
+            (theirs) =>
+              theirs.kind === mine.kind &&
+              theirs.name === mine.name &&
+              sameDocument(theirs.after, document === undefined ? mine.after : document),
+          ),
+        ),
+      );
+  }
+
+  private async preconditionProblem(
+    proposal: Proposal,
+    precondition: Precondition,
+  ): Promise<{ reason: ExpiryReason; message: string } | undefined> {
+    const { component, environment, runsRelease } = precondition;
+    let running: string | null | undefined;
+    try {
+      // The release the binding is set to run (a rollout in progress still counts as that release).
+      const status = await this.options.platform.componentStatus(proposal.namespace, component);
+      const binding = (
+        await this.options.platform.list('ReleaseBinding', { namespace: proposal.namespace, component })
+      )
+        .map((item) => item.spec as ReleaseBindingSpec)
+        .find((spec) => spec.environment === environment);
+      running = binding === undefined ? undefined : (binding.release ?? status.latestRelease);
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+      return { reason: 'superseded', message: `superseded: ${component} no longer exists` };
+    }
+    if (running === undefined || running === null || running === runsRelease) return undefined;
+    const where = `${component}@${environment}`;
+    const target = proposal.changes
+      .map((change) => (change.after?.spec as ReleaseBindingSpec | undefined)?.release)
+      .find((release) => release !== undefined);
+    if (target !== undefined && (await this.sameTemplate(proposal.namespace, running, target))) {
+      return {
+        reason: 'healed',
+        message: `healed: ${where} now runs ${running}, the same as ${target} this would roll back to`,
+      };
+    }
+    return {
+      reason: 'superseded',
+      message: `superseded: ${where} now runs ${running}, not ${runsRelease} this would roll back from`,
+    };
+  }
+
+  private async sameTemplate(namespace: string, a: string, b: string): Promise<boolean> {
+    try {
+      const [left, right] = await Promise.all([
+        this.options.platform.get('Release', namespace, a),
+        this.options.platform.get('Release', namespace, b),
+      ]);
+      return (
+        canonicalJson((left.spec as { template?: unknown }).template ?? null) ===
+        canonicalJson((right.spec as { template?: unknown }).template ?? null)
+      );
+    } catch (error) {
+      if (error instanceof NotFoundError) return false;
+      throw error;
+    }
   }
 
   /** Compare-and-set on the stored version, with the audit records in the same transaction. */
@@ -649,6 +817,9 @@ export class ProposalService {
         executedAt: null,
         message: null,
       },
+      ...(plan.preconditions === undefined || plan.preconditions.length === 0
+        ? {}
+        : { preconditions: [...plan.preconditions] }),
     };
   }
 

@@ -1,5 +1,6 @@
 // What needs attention now: SLOs and their error budgets, firing alerts, root-cause reports, approvals waiting,
 // recent deploys.
+import { shownConfidence } from '../../../src/rca/confidence.js';
 import {
   get,
   type AlertView,
@@ -160,7 +161,7 @@ export function ReportList({ reports }: { reports: readonly RcaReportView[] }) {
             {top !== undefined && (
               <>
                 {' '}
-                → <strong>{top.service}</strong> ({top.kind}, {Math.round(top.score * 100)}%)
+                → <strong>{top.service}</strong> ({top.kind}, {Math.round(shownConfidence(top) * 100)}%)
               </>
             )}{' '}
             <span className="muted">{ago(report.createdAt)}</span>

@@ -12,6 +12,8 @@ import {
   type RcaReportView,
 } from '../api.js';
 import type { ErrorSummary } from '../../../src/telemetry/query/contracts.js';
+import { shownConfidence } from '../../../src/rca/confidence.js';
+import { cliHint } from '../../../src/rca/hints.js';
 import { ago, Badge, Loading, Problem } from '../components/Bits.js';
 import { Chart } from '../components/Chart.js';
 import { TraceWaterfall } from '../components/TraceWaterfall.js';
@@ -109,13 +111,16 @@ export function Report({ id }: { id: string }) {
 }
 
 function CauseItem({ cause, first, report }: { cause: Cause; first: boolean; report: RcaReportView }) {
-  const percent = Math.round(cause.score * 100);
+  const percent = Math.round(shownConfidence(cause) * 100);
   return (
     <li className={first ? 'cause top' : 'cause'}>
       <div className="cause-head">
         <strong>{cause.service}</strong> <Badge tone={first ? 'bad' : 'muted'}>{cause.kind}</Badge>
         <meter min={0} max={100} value={percent} aria-label={`confidence ${percent}%`} />
         <span>{percent}%</span>
+        {cause.agreeing !== undefined && cause.agreeing.length > 0 && (
+          <span className="muted"> ({cause.agreeing.join(', ')} agree)</span>
+        )}
         {cause.explains.length > 0 && <span className="muted"> explains {cause.explains.join(', ')}</span>}
       </div>
       <ul className="evidence">
@@ -146,11 +151,16 @@ function EvidenceItem({
 }) {
   const traceId = /trace ([0-9a-f]{32})/.exec(item.summary)?.[1];
   const [open, setOpen] = useState(initiallyOpen);
+  const hint = cliHint(item);
   return (
     <li>
       <Badge tone="info">{item.source}</Badge> {item.summary}
       <div className="query">
-        see: <code>{item.query}</code>
+        {hint !== null && (
+          <>
+            see: <code>{hint}</code>
+          </>
+        )}
         {traceId !== undefined && (
           <>
             {' '}
@@ -180,16 +190,26 @@ function EvidenceCharts({ report, cause }: { report: RcaReportView; cause: Cause
   ].slice(0, 3);
   // The alerted component's symptom next to the cause's own change.
   const alerted = report.alert.component;
+  // Around onset means both sides of it: from a quarter of an hour before until half an hour after (or now).
+  const range =
+    window === null
+      ? null
+      : {
+          from: new Date(Date.parse(window.onset) - 15 * 60_000).toISOString(),
+          to: new Date(
+            Math.max(Date.parse(window.end), Math.min(Date.now(), Date.parse(window.onset) + 30 * 60_000)),
+          ).toISOString(),
+        };
   const charts = useLoad(async () => {
-    if (window === null) return [];
+    if (window === null || range === null) return [];
     const query = async (component: string, metric: string) =>
       get<MetricResult>('/api/v1/telemetry/metrics', {
         namespace: report.namespace,
         component,
         environment: report.alert.environment ?? undefined,
         metric,
-        from: window.baselineStart,
-        to: window.end,
+        from: range.from,
+        to: range.to,
         groupBy: 'component',
       }).catch(() => undefined);
     const wanted: [string, string][] = metrics.map((metric) => [cause.service, metric]);
@@ -204,13 +224,13 @@ function EvidenceCharts({ report, cause }: { report: RcaReportView; cause: Cause
   }, [report.id]);
   // The error templates the cause's service logged, over the same window: a surge shows as a step at onset.
   const templates = useLoad(async () => {
-    if (window === null || !cause.evidence.some((item) => item.source === 'log')) return [];
+    if (range === null || !cause.evidence.some((item) => item.source === 'log')) return [];
     const summary = await get<ErrorSummary>('/api/v1/telemetry/errors', {
       namespace: report.namespace,
       component: cause.service,
       environment: report.alert.environment ?? undefined,
-      from: window.baselineStart,
-      to: window.end,
+      from: range.from,
+      to: range.to,
       buckets: '60',
       limit: '3',
     });
@@ -270,10 +290,23 @@ function Remediation({ report }: { report: RcaReportView }) {
     return (
       <section aria-labelledby="remediation">
         <h2 id="remediation">Remediation</h2>
-        <p>
-          {existing.title} — <a href={`#/approvals/${existing.proposal}`}>proposal {existing.proposal}</a> (
-          {existing.status} when the report was written)
-        </p>
+        <ol className="rows">
+          {[existing, ...report.alternatives].map((remedy) => (
+            <li key={remedy.proposal}>
+              {remedy.title} — <a href={`#/approvals/${remedy.proposal}`}>proposal {remedy.proposal}</a>{' '}
+              <Badge
+                tone={remedy.status === 'expired' ? 'muted' : remedy.status === 'pending' ? 'info' : 'ok'}
+              >
+                {remedy.status}
+              </Badge>
+              {remedy.role !== undefined && <span className="muted"> ({remedy.role})</span>}
+              {remedy.why !== undefined && <div>{remedy.why}</div>}
+              {remedy.expired !== undefined && remedy.expired !== null && (
+                <div className="muted">expired: {remedy.expired}</div>
+              )}
+            </li>
+          ))}
+        </ol>
       </section>
     );
   }
