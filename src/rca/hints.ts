@@ -66,14 +66,13 @@ export function seeFor(evidence: Omit<EvidenceView, 'see'>, scope: HintScope): S
   // A metric series (or one derived from spans): the same metric by component over the window. Evidence of the
   // load a cause drives into a callee is the callee's series ("database: request_rate rose …").
   const driven = /^([\w.-]+): .*the load this service sends it/.exec(evidence.summary)?.[1];
-  if (driven !== undefined)
-    return seeFor(evidence, { ...scope, service: driven, ...{ summaryChecked: true } });
+  const component = driven ?? service;
   return {
-    cli: `opspilot telemetry metrics ${quote(evidence.metric)} -n ${namespace}${flag('--component', service)}${flag('-e', env)} --from ${from} --to ${to}`,
+    cli: `opspilot telemetry metrics ${quote(evidence.metric)} -n ${namespace}${flag('--component', component)}${flag('-e', env)} --from ${from} --to ${to}`,
     tool: 'get_service_metrics',
     arguments: compact({
       namespace,
-      component: service,
+      component,
       environment: env,
       metric: evidence.metric,
       from,
