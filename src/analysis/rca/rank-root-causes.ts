@@ -175,12 +175,14 @@ export function analyzeRootCauses(input: RcaInput, settings: RankSettings = rank
     }
     candidates.push({ service, raw: own * (1 + Math.log1p(explains.length)), items, explains });
   }
-  moveDrivenLoad(candidates, verdicts, input, callers, settings);
   const voted = vote(candidates, excluded, input.localisations ?? [], (service) => ({
     inScope: inScope === undefined || inScope.has(service),
     items: (weighed.get(service) ?? []).sort((a, b) => b.weight - a.weight),
     explains: upstream(service, callers, anomalousServices),
   }));
+  // After the votes: traces and logs say where a failure shows (the database whose pool is exhausted); the
+  // load a changed caller drives into it says why.
+  moveDrivenLoad(candidates, verdicts, input, callers, settings);
   candidates.sort((a, b) => b.raw - a.raw || a.service.localeCompare(b.service));
   const total = candidates.reduce((sum, candidate) => sum + candidate.raw, 0);
 

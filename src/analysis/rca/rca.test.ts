@@ -276,6 +276,23 @@ describe('driven load', () => {
       ),
     );
     expect(report.rootCauses.map((cause) => cause.service)).toContain('database');
+    // Traces and logs place the failure in the database (its pool is where requests wait and fail): that is
+    // where it shows; the load the changed caller drives is still why.
+    const voted = analyzeRootCauses({
+      ...input(true),
+      localisations: [
+        { source: 'trace-errors', services: [{ service: 'database', weight: 30 }] },
+        { source: 'trace-latency', services: [{ service: 'database', weight: 46 }] },
+        { source: 'log-templates', services: [{ service: 'database', weight: 500 }] },
+      ],
+    });
+    expect(voted.rootCauses[0]?.service).toBe('checkout');
+    expect(
+      analyzeRootCauses({
+        ...input(false),
+        localisations: [{ source: 'trace-errors', services: [{ service: 'database', weight: 30 }] }],
+      }).rootCauses[0]?.service,
+    ).toBe('database');
   });
 });
 
