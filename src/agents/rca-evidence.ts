@@ -16,6 +16,7 @@ import type { GovernedServices } from '../governance/governed-services.js';
 import type { Proposal } from '../governance/proposals/contracts.js';
 import type { ReleaseBindingSpec } from '../platform/resource-kinds.js';
 import type { AlertView } from '../telemetry/alerting/contracts.js';
+import { silentTrafficAsZero } from '../analysis/rca/series-from-telemetry.js';
 import {
   errorSummaryQuerySchema,
   metricQuerySchema,
@@ -104,7 +105,8 @@ export async function gatherEvidence(
     ...(await changeSignals(services, namespace, environment, baselineStartUs)),
   ];
   return {
-    series: results.flat(),
+    // Metric series share one step, so a live service's missing traffic points are buckets it served nothing.
+    series: silentTrafficAsZero(results.flat()),
     edges: (graph?.edges ?? []).map((edge) => [edge.from, edge.to] as const),
     window: { onsetUs, endUs, baselineStartUs, baselineEndUs: onsetUs },
     focus: alert.component ?? undefined,
