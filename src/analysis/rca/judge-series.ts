@@ -63,7 +63,13 @@ export function judgeSeries(
   );
   const iqr = quantile(values, 0.75) - quantile(values, 0.25);
   const largest = Math.max(...incident.map(([, value]) => Math.abs(value)), Math.abs(median));
-  const scale = Math.max(1.4826 * mad, iqr / 1.349, settings.relativeScaleFloor * largest, Number.MIN_VALUE);
+  // A baseline with no spread at all is judged against its unit's resolution; a measured spread stands.
+  const spread = Math.max(1.4826 * mad, iqr / 1.349);
+  const scale = Math.max(
+    spread > 0 ? spread : unitResolution(series.unit, series.metric),
+    settings.relativeScaleFloor * largest,
+    Number.MIN_VALUE,
+  );
   const bad = badDirection(series.metric);
   const recent = baseline
     .filter(([time]) => time < window.onsetUs)
@@ -112,6 +118,41 @@ export function judgeSeries(
     firstAnomalousUs,
     anomalous: Math.abs(z) >= settings.zThreshold,
   };
+}
+
+/** The smallest change that means anything, per unit (lower case): one millisecond, one in a thousand, … */
+const resolutions: Readonly<Record<string, number>> = {
+  ns: 1e6,
+  us: 1e3,
+  µs: 1e3,
+  ms: 1,
+  s: 1e-3,
+  ratio: 1e-4,
+  '1': 1e-4,
+  '%': 0.01,
+  m: 1,
+  millicores: 1,
+  by: 2 ** 20,
+  b: 2 ** 20,
+  bytes: 2 ** 20,
+  kib: 2 ** 10,
+  ki: 2 ** 10,
+  mib: 1,
+  mi: 1,
+  mb: 1,
+};
+
+/**
+ * A unit's resolution: the spread a baseline with no spread at all (a constant, a run of zeros) is judged
+ * against, instead of nothing, and one slow request more or one error in
+ * ten thousand reads as certain. From the series' unit (UCUM as OpenTelemetry writes it), or the unit a metric's
+ * name carries (`LatencyP90(s)`, `MemoryUsage(Mi)`); 0 when unknown (rates, counts: their resolution depends on
+ * the bucket).
+ */
+export function unitResolution(unit: string, metric: string): number {
+  const named = /\(([^()]+)\)(\.[a-z]+)?$/i.exec(metric)?.[1];
+  const text = (unit === '' ? (named ?? '') : unit).trim().toLowerCase();
+  return resolutions[text] ?? 0;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Edge, RcaWindow, Series } from './model.js';
 import { analyzeRootCauses } from './rank-root-causes.js';
-import { judgeSeries } from './judge-series.js';
+import { judgeSeries, unitResolution } from './judge-series.js';
 import { templateLocalisation, withErrorTemplates } from './error-templates.js';
 import { errorTemplatesOf } from './log-error-templates.js';
 
@@ -469,5 +469,33 @@ describe('votes of traces and logs', () => {
     const localisation = templateLocalisation(templates, window);
     // cart's steady error is no news; checkout's new one is.
     expect(localisation.services).toEqual([{ service: 'checkout', weight: 12 }]);
+  });
+});
+
+describe('unit resolution', () => {
+  it('judges a flat baseline against the resolution of its unit, from the unit or the name', () => {
+    expect(unitResolution('ms', 'latency_p95')).toBe(1);
+    expect(unitResolution('', 'PodServerLatencyP90(s)')).toBe(0.001);
+    expect(unitResolution('', 'MemoryUsage(Mi)')).toBe(1);
+    expect(unitResolution('bytes', 'memory')).toBe(2 ** 20);
+    expect(unitResolution('req/s', 'request_rate')).toBe(0);
+    // A constant 20 ms that becomes 20.5 ms: half a millisecond is below the resolution of a millisecond clock.
+    const flat: Series = {
+      service: 'api',
+      metric: 'latency_p95',
+      kind: 'performance',
+      source: 'metric',
+      unit: 'ms',
+      points: Array.from(
+        { length: 75 },
+        (_, index) => [start + index * minute, index >= 60 ? 20.5 : 20] as const,
+      ),
+    };
+    expect(judgeSeries(flat, window, 60)?.anomalous).toBe(false);
+    const slower = {
+      ...flat,
+      points: flat.points.map(([time, value]) => [time, value === 20.5 ? 40 : value] as const),
+    };
+    expect(judgeSeries(slower, window, 60)).toMatchObject({ anomalous: true, z: 20 });
   });
 });
