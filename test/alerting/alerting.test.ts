@@ -78,7 +78,7 @@ describe('alert state machine', () => {
       fingerprint,
       state: 'pending',
       firedAt: null,
-      groupKey: 'shop/prod',
+      groupKey: 'shop/prod/20260601-120000-cart',
     });
     clock.advance(30_000);
     await alerts.observe(observation(true, 0.4));
