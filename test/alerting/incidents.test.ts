@@ -8,7 +8,7 @@ import { AlertService, type AlertObservation } from '../../src/telemetry/alertin
 import { dependencyNeighbours } from '../../src/telemetry/alerting/dependency-neighbours.js';
 import { incidentJoinWindowMs } from '../../src/telemetry/alerting/incident-grouping.js';
 import { identityOf } from '../../src/telemetry/ingest/resource-identity.js';
-import { emptyBatch } from '../../src/telemetry/model.js';
+import { emptyBatch, type SpanEntry } from '../../src/telemetry/model.js';
 import { TelemetryPlane } from '../../src/telemetry/telemetry-plane.js';
 import { stateStores, type TestStore } from '../helpers/state-stores.js';
 
@@ -75,7 +75,7 @@ describe.each(stateStores)('incidents (%s)', (_name, open) => {
       durationUs: 10_000,
       statusCode: 0,
       statusMessage: '',
-      attributes: kind === 3 ? { 'peer.service': 'catalog' } : {},
+      attributes: kind === 3 ? { 'peer.service': 'catalog' } : ({} as SpanEntry['attributes']),
       events: [],
       scope: '',
     });
