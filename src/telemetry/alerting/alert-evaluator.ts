@@ -12,11 +12,32 @@ import type { Aggregation } from '../query/contracts.js';
 import type { TelemetryQueryService } from '../query/telemetry-query-service.js';
 import { durationMs } from '../../core/duration.js';
 import type { AlertService } from './alert-service.js';
+import {
+  defaultPlatformSignalSettings,
+  isUnready,
+  judgePlatformSignals,
+  platformRule,
+  platformSignalNames,
+  type PlatformSignal,
+  type PlatformSignalSettings,
+} from './platform-signals.js';
+import type { EnvironmentStatus } from '../../platform/contracts.js';
+import type { NamespaceSpec, ReleaseBindingSpec } from '../../platform/resource-kinds.js';
 import { defaultWarmUp, judgedWindow, warmingUp, type WarmUpSettings } from './warm-up.js';
 
-/** Where rules come from: the platform's resources. */
+/** Where rules come from: the platform's resources (and, for platform signals, its bindings and events). */
 export interface RuleSource {
   list(kind: Kind, filter?: { namespace?: string }): Promise<Resource[]>;
+  events?(filter: { namespace?: string; reason?: string; since?: string; limit?: number }): Promise<
+    readonly {
+      reason: string;
+      message: string;
+      component: string | null;
+      environment: string | null;
+      count: number;
+      lastTimestamp: string;
+    }[]
+  >;
 }
 
 export interface AlertEvaluatorOptions {
@@ -28,6 +49,8 @@ export interface AlertEvaluatorOptions {
   readonly intervalMs: number;
   /** New series are not judged at once (warm-up.ts); defaults to defaultWarmUp. */
   readonly warmUp?: WarmUpSettings;
+  /** Thresholds of the built-in platform signals (platform-signals.ts). */
+  readonly platformSignals?: PlatformSignalSettings;
 }
 
 /** How late data may arrive and still count for its bucket (replicas export metrics every 10 s by default). */
@@ -53,6 +76,9 @@ export class AlertEvaluator {
   private readonly task: PeriodicTask;
   /** When each namespace/environment/component first reported (it only moves later when retention drops data). */
   private readonly firstSeen = new Map<string, number>();
+  /** Per binding: since when it has been rolling out the same release, and since when it has had no ready replica. */
+  private readonly progressingSince = new Map<string, { release: string | null; since: number }>();
+  private readonly unreadySince = new Map<string, number>();
 
   constructor(private readonly options: AlertEvaluatorOptions) {
     this.task = new PeriodicTask(() => this.evaluate(), {
@@ -91,7 +117,88 @@ export class AlertEvaluator {
           this.evaluateSlo(name, slo.metadata.name, slo.spec as SloSpec),
         );
       }
+      const enabled = (namespace.spec as NamespaceSpec | undefined)?.platformSignals !== false;
+      await this.guard('Platform signals', () => this.evaluatePlatformSignals(name, enabled));
     }
+  }
+
+  /**
+   * The built-in platform alerts of every binding in the namespace (platform-signals.ts), through the same
+   * state machine as rules; with the namespace's `platformSignals: false` they resolve and stay quiet.
+   */
+  private async evaluatePlatformSignals(namespace: string, enabled: boolean): Promise<void> {
+    const active = new Map<PlatformSignal, Set<string>>(
+      platformSignalNames.map((signal) => [signal, new Set<string>()]),
+    );
+    const source = this.options.rules;
+    if (enabled && source.events !== undefined) {
+      const settings = this.options.platformSignals ?? defaultPlatformSignalSettings;
+      const nowMs = this.options.clock.now().getTime();
+      const since = new Date(nowMs - Math.max(settings.quietMs, settings.restartWindowMs)).toISOString();
+      const events = [
+        ...(await source.events({ namespace, reason: 'OOMKilled', since, limit: 500 })),
+        ...(await source.events({ namespace, reason: 'BackOff', since, limit: 500 })),
+      ];
+      for (const binding of await source.list('ReleaseBinding', { namespace })) {
+        const spec = binding.spec as ReleaseBindingSpec;
+        const status = binding.status as EnvironmentStatus | undefined;
+        if (status === undefined) continue;
+        const key = `${namespace}/${binding.metadata.name}`;
+        const progressing = status.state === 'Active' && status.phase === 'Progressing';
+        const previous = this.progressingSince.get(key);
+        if (!progressing) this.progressingSince.delete(key);
+        else if (previous === undefined || previous.release !== status.release)
+          this.progressingSince.set(key, { release: status.release, since: nowMs });
+        if (!isUnready(status)) this.unreadySince.delete(key);
+        else if (!this.unreadySince.has(key)) this.unreadySince.set(key, nowMs);
+        const observations = judgePlatformSignals(
+          {
+            component: spec.component,
+            environment: spec.environment,
+            state: status.state,
+            phase: status.phase,
+            message: status.message,
+            release: status.release,
+            desiredReplicas: status.desiredReplicas,
+            readyReplicas: status.readyReplicas,
+            serves: status.endpoint !== null,
+            events: events.filter(
+              (event) => event.component === spec.component && event.environment === spec.environment,
+            ),
+            progressingSinceMs: this.progressingSince.get(key)?.since,
+            unreadySinceMs: this.unreadySince.get(key),
+          },
+          nowMs,
+          settings,
+        );
+        for (const observation of observations) {
+          const fingerprint = await this.options.alerts.observe({
+            rule: platformRule(observation.signal),
+            namespace,
+            component: spec.component,
+            environment: spec.environment,
+            severity: observation.severity,
+            labels: {
+              alertname: observation.signal,
+              namespace,
+              component: spec.component,
+              environment: spec.environment,
+              severity: observation.severity,
+              source: 'platform',
+            },
+            annotations: { summary: observation.summary },
+            summary: observation.summary,
+            triggerAiRca: true,
+            active: observation.active,
+            value: observation.value,
+            forMs: 0, // each signal already says how long its condition must hold
+          });
+          if (observation.active) active.get(observation.signal)?.add(fingerprint);
+        }
+      }
+    }
+    for (const [signal, fingerprints] of active)
+      await this.options.alerts.resolveOthers(platformRule(signal), namespace, fingerprints);
   }
 
   private async guard(rule: string, work: () => Promise<void>): Promise<void> {
