@@ -19,6 +19,7 @@
 // alerts fired before the first fault; the summary gives medians (p50).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import type { RcaReportView } from '../src/rca/contracts.js';
@@ -38,8 +39,38 @@ if (!['classic', 'fresh', 'sequence'].includes(mode)) {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Whether nothing listens on `port` (the demo's services find each other on fixed ports 41000–41010). */
+const portFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => {
+      resolve(false);
+    });
+    probe.listen(port, '127.0.0.1', () => {
+      probe.close(() => {
+        resolve(true);
+      });
+    });
+  });
+
+/**
+ * Waits (up to ten minutes) until the demo's fixed ports are free: another demo on the machine would serve this
+ * one's calls, and its faults would not be ours.
+ */
+async function demoPortsFree(): Promise<void> {
+  const deadline = Date.now() + 600_000;
+  for (;;) {
+    const free = await Promise.all(Array.from({ length: 11 }, (_, index) => portFree(41_000 + index)));
+    if (free.every(Boolean)) return;
+    if (Date.now() > deadline) throw new Error('the demo ports 41000–41010 stay taken by another server');
+    process.stderr.write('the demo ports 41000–41010 are taken (another demo runs); waiting\n');
+    await sleep(10_000);
+  }
+}
+
 /** One `opspilot up --demo` on a fresh data dir, with REST and MCP clients. */
 async function openSession() {
+  await demoPortsFree();
   const workspace = mkdtempSync(join(tmpdir(), 'opspilot-bench-demo-'));
   const server = await startServer({ dataDir: join(workspace, 'data'), args: ['--demo'] });
   const get = async <T>(path: string): Promise<T> =>
