@@ -30,6 +30,7 @@ import {
   gatherTraceSample,
   incidentTimeline,
 } from './rca-evidence.js';
+import { defaultReuseSettings, reusableReport } from './report-reuse.js';
 
 /** Evidence hints show from this long before onset (the window's end is the report's). */
 const hintLeadMs = 15 * 60_000;
@@ -48,7 +49,7 @@ export interface RcaAgentOptions {
   readonly bus: EventBus;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** A completed report of the same alert group this recent is reused instead of investigating again. */
+  /** A completed report of the alert's incident older than this is never reused (default 30). */
   readonly reuseMinutes?: number;
   /** Announces finished reports (Slack, PagerDuty, webhooks). */
   readonly notifier?: ReportNotifier;
@@ -215,19 +216,13 @@ export class RcaAgent {
     services: GovernedServices,
     alert: AlertView,
   ): Promise<RcaReportView | undefined> {
-    // Alerts of one incident fire together: a report of the group made from a minute before this alert began
-    // covers it. (Not longer: burn-rate alerts stay firing for hours and would swallow the next incident.)
-    const since = Math.max(
-      Date.parse(alert.startedAt) - 60_000,
-      this.options.clock.now().getTime() - (this.options.reuseMinutes ?? 30) * 60_000,
-    );
+    // A report of the alert's incident is reused only when it already answers this alert (report-reuse.ts):
+    // one that found nothing, was made before the alert began, or did not account for its service is not.
     const reports = await services.rcaReports({ namespace: alert.namespace, limit: 50 });
-    return reports.find(
-      (report) =>
-        report.groupKey === alert.groupKey &&
-        report.status === 'completed' &&
-        Date.parse(report.createdAt) >= since,
-    );
+    return reusableReport(alert, reports, this.options.clock.now(), {
+      ...defaultReuseSettings,
+      ...(this.options.reuseMinutes === undefined ? {} : { maxAgeMs: this.options.reuseMinutes * 60_000 }),
+    });
   }
 
   /**

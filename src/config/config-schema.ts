@@ -219,6 +219,8 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** How often AlertRules and SLOs are evaluated. */
       evaluationIntervalMs: z.coerce.number().int().min(100).default(15_000),
+      /** A rollout still progressing this long is reported as the built-in RolloutStuck alert. */
+      rolloutDeadlineMs: z.coerce.number().int().min(100).default(300_000),
     })
     .prefault({}),
   events: z

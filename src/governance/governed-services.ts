@@ -36,6 +36,7 @@ import type {
   AlertmanagerPayload,
   SloStatusView,
 } from '../telemetry/alerting/contracts.js';
+import { errorBudgetRemaining } from '../telemetry/alerting/warm-up.js';
 import { durationMs } from '../core/duration.js';
 import type {
   DependencyGraph,
@@ -473,10 +474,16 @@ export class GovernedServices {
         slos.map(async (slo) => {
           const spec = sloSpecSchema.parse(slo.spec);
           const scope = { namespace, component: spec.component, environment: spec.environment };
-          const counts = await this.telemetry.sloCounts(scope, durationMs(spec.window), spec.indicator);
+          const windowMs = durationMs(spec.window);
+          const counts = await this.telemetry.sloCounts(scope, windowMs, spec.indicator);
           const hour = await this.telemetry.sloCounts(scope, 3_600_000, spec.indicator);
           const allowed = 1 - spec.objective / 100;
           const badShare = counts.total === 0 ? null : counts.bad / counts.total;
+          // The window's budget, over the time actually observed (min(window, since the first request)).
+          const observedMs =
+            counts.firstAt === null
+              ? 0
+              : Math.min(windowMs, this.governance.options.clock.now().getTime() - counts.firstAt);
           return {
             name: slo.metadata.name,
             component: spec.component,
@@ -490,7 +497,14 @@ export class GovernedServices {
             total: counts.total,
             bad: counts.bad,
             sli: badShare === null ? null : (1 - badShare) * 100,
-            errorBudgetRemaining: badShare === null ? null : 1 - badShare / allowed,
+            observedSeconds: Math.round(observedMs / 1000),
+            errorBudgetRemaining: errorBudgetRemaining({
+              total: counts.total,
+              bad: counts.bad,
+              objective: spec.objective,
+              windowMs,
+              observedMs,
+            }),
             burnRate1h: hour.total === 0 ? null : hour.bad / hour.total / allowed,
             firing: firing.has(`SLO/${slo.metadata.name}`),
           };

@@ -76,7 +76,15 @@ export const componentSpecSchema = z
   });
 
 export const namespaceSpecSchema = z
-  .strictObject({ displayName: z.string().optional(), description: z.string().optional() })
+  .strictObject({
+    displayName: z.string().optional(),
+    description: z.string().optional(),
+    /**
+     * Built-in platform alerts (OOMKilled, CrashLoopBackOff, RolloutStuck, RestartingRepeatedly, NoReadyReplica)
+     * for the namespace's bindings, investigated by the RCA agent. On unless set to false.
+     */
+    platformSignals: z.boolean().optional(),
+  })
   .default({});
 
 export const environmentSpecSchema = z
@@ -390,6 +398,7 @@ export const workflowRunStatusSchema = z.object({
 export type ComponentSpec = z.output<typeof componentSpecSchema>;
 export type ReleaseSpec = z.output<typeof releaseSpecSchema>;
 export type ReleaseBindingSpec = z.output<typeof releaseBindingSpecSchema>;
+export type NamespaceSpec = z.output<typeof namespaceSpecSchema>;
 export type ProjectSpec = z.output<typeof projectSpecSchema>;
 export type EnvironmentSpec = z.output<typeof environmentSpecSchema>;
 export type DeploymentPipelineSpec = z.output<typeof deploymentPipelineSpecSchema>;

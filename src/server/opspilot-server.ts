@@ -21,6 +21,11 @@ import { HttpNotifier } from '../adapters/notify/http-notifier.js';
 import { createReportWriter } from '../adapters/llm/ai-sdk-writer.js';
 import { RcaReportService } from '../rca/rca-report-service.js';
 import { AlertService } from '../telemetry/alerting/alert-service.js';
+import { dependencyNeighbours } from '../telemetry/alerting/dependency-neighbours.js';
+import {
+  defaultPlatformSignalSettings,
+  platformSignalReasons,
+} from '../telemetry/alerting/platform-signals.js';
 import { randomIds, type IdGenerator } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import { bootstrapPlatform } from '../platform/bootstrap.js';
@@ -172,7 +177,12 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
   const bus = new InProcessEventBus((error, topic) => {
     logger.warn({ err: error, topic }, 'an event bus subscriber failed');
   });
-  const alerts = new AlertService({ store, bus, clock });
+  const alerts = new AlertService({
+    store,
+    bus,
+    clock,
+    neighbours: dependencyNeighbours(telemetry.queries),
+  });
   const evaluator = new AlertEvaluator({
     rules: platform,
     queries: telemetry.queries,
@@ -180,6 +190,14 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
     clock,
     logger: logger.child({ component: 'alerting' }),
     intervalMs: config.alerting.evaluationIntervalMs,
+    platformSignals: {
+      ...defaultPlatformSignalSettings,
+      rolloutDeadlineMs: config.alerting.rolloutDeadlineMs,
+    },
+  });
+  // A replica OOM-killed, backing off or failing is judged at once, not at the next evaluation.
+  events.watch((event) => {
+    if (platformSignalReasons.has(event.reason)) evaluator.trigger();
   });
   const rcaReports = new RcaReportService({ store, clock, ids });
   const changes = new ChangeFeed();

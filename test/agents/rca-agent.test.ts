@@ -279,7 +279,7 @@ describe('RCA agent', () => {
       expect(list.code, list.stderr).toBe(0);
       expect(list.stdout).toMatch(
         new RegExp(
-          `^${id}\\s+completed\\s+shop\\s+AlertRule/frontend-errors frontend@dev\\s+catalog \\(scaled-to-zero\\)`,
+          `^${id}\\s+completed\\s+shop/dev/\\d{8}-\\d{6}-frontend\\s+AlertRule/frontend-errors frontend@dev\\s+catalog \\(scaled-to-zero\\)`,
           'm',
         ),
       );
@@ -298,4 +298,68 @@ describe('RCA agent', () => {
       await client.close();
     }
   }, 30_000);
+  it('investigates again on new evidence: a no-root-cause report is not reused, nor one made before a new firing', async () => {
+    const viewer = opspilot.governance.forCaller(person('vic', 'viewer'));
+    const reportsOf = async (component: string) =>
+      (await viewer.rcaReports({ namespace: 'shop' })).filter(
+        (report) => report.alert.component === component && report.status !== 'running',
+      );
+    // Alerts Alertmanager sends for a service opspilot holds no telemetry of: the report finds no root cause.
+    const alert = (name: string, status: 'firing' | 'resolved', startsAt: string) => ({
+      status,
+      labels: {
+        alertname: name,
+        namespace: 'shop',
+        component: 'ledger',
+        environment: 'dev',
+        trigger_ai_rca: 'true',
+      },
+      annotations: { summary: `${name} on ledger` },
+      startsAt,
+      ...(status === 'resolved' ? { endsAt: new Date().toISOString() } : {}),
+    });
+    const send = (name: string, status: 'firing' | 'resolved', startsAt = new Date().toISOString()) =>
+      opspilot.alerts.receiveAlertmanager({ status, alerts: [alert(name, status, startsAt)] });
+
+    await send('LedgerErrors', 'firing');
+    const [first] = await waitFor(
+      () => reportsOf('ledger'),
+      (reports) => reports.length === 1,
+      {
+        what: 'the first ledger report',
+      },
+    );
+    expect(first?.rootCauses).toEqual([]);
+    expect(first?.noRootCause).not.toBeNull();
+
+    // Another rule on the same service, in the same incident: the no-root-cause report is not reused.
+    await send('LedgerLatency', 'firing');
+    const second = await waitFor(
+      () => reportsOf('ledger'),
+      (reports) => reports.length === 2,
+      {
+        what: 'a second ledger report',
+      },
+    );
+    expect(new Set(second.map((report) => report.groupKey)).size).toBe(1);
+
+    // The first alert resolves and fires again: a new firing is new evidence, in a new incident.
+    const started = await opspilot.alerts.list({ namespace: 'shop' });
+    const before = started.find((item) => item.rule === 'LedgerErrors')?.groupKey;
+    await send('LedgerErrors', 'resolved');
+    await send('LedgerLatency', 'resolved');
+    await send('LedgerErrors', 'firing', new Date(Date.now() + 1000).toISOString());
+    const third = await waitFor(
+      () => reportsOf('ledger'),
+      (reports) => reports.length === 3,
+      {
+        what: 'a third ledger report',
+      },
+    );
+    const after = (await opspilot.alerts.list({ namespace: 'shop' })).find(
+      (item) => item.rule === 'LedgerErrors',
+    )?.groupKey;
+    expect(after).not.toBe(before);
+    expect(third[0]?.groupKey).toBe(after);
+  }, 60_000);
 });

@@ -78,7 +78,7 @@ describe('alert state machine', () => {
       fingerprint,
       state: 'pending',
       firedAt: null,
-      groupKey: 'shop/prod',
+      groupKey: 'shop/prod/20260601-120000-cart',
     });
     clock.advance(30_000);
     await alerts.observe(observation(true, 0.4));
@@ -336,7 +336,7 @@ spec: { anomaly: { metric: cpu, step: 1m, history: 7d } }
     );
   });
 
-  it('fires SLO burn-rate alerts by severity when both windows burn too fast', async () => {
+  it('fires SLO burn-rate alerts by severity when both windows burn too fast, once their short window is observed', async () => {
     await platform.apply(
       yamlDocuments(`apiVersion: opspilot.dev/v1alpha1
 kind: SLO
@@ -346,10 +346,44 @@ spec: { component: cart, environment: prod, objective: 99, triggerAiRca: true }
     );
     await traffic('cart', 2, 60); // 20% errors for an hour against a 1% budget: a burn rate of 20
     await evaluator.evaluate();
-    const firing = await alerts.list({ state: 'firing' });
+    // The critical pairs (1h/5m, 6h/30m) are observed; the warning pairs' short windows (2h, 6h) are not yet.
+    let firing = await alerts.list({ state: 'firing' });
+    expect(firing.map((alert) => alert.severity)).toEqual(['critical']);
+    expect(firing[0]?.summary).toContain('(over 1h and 5m; limit 14.4×)');
+
+    clock.advance(3 * 60 * 60_000);
+    await traffic('cart', 2, 3 * 60); // three hours on: the 1d/2h pair is observed in full
+    await evaluator.evaluate();
+    firing = await alerts.list({ state: 'firing' });
     expect(firing.map((alert) => alert.severity).sort()).toEqual(['critical', 'warning']);
-    expect(firing.find((alert) => alert.severity === 'critical')?.summary).toContain(
-      '(over 1h and 5m; limit 14.4×)',
+  });
+
+  it('raises nothing from a series that has just begun, and judges it past its startup grace', async () => {
+    await platform.apply(
+      yamlDocuments(`apiVersion: opspilot.dev/v1alpha1
+kind: AlertRule
+metadata: { name: cart-errors }
+spec: { errorRate: { above: 0.2, window: 5m }, for: 0s, severity: critical, triggerAiRca: true }
+---
+apiVersion: opspilot.dev/v1alpha1
+kind: SLO
+metadata: { name: cart-availability }
+spec: { component: cart, environment: prod, objective: 99, triggerAiRca: true }
+`),
+    );
+    // A component that started 40 seconds ago, half its first requests failing (its dependencies are not up).
+    await traffic('cart', 5, 40 / 60);
+    await evaluator.evaluate();
+    expect(await alerts.list({})).toEqual([]);
+
+    // Two minutes on, failing for real: only what came after the first minute is judged, and it fires.
+    clock.advance(2 * 60_000);
+    await traffic('cart', 5, 2);
+    await evaluator.evaluate();
+    const firing = await alerts.list({ state: 'firing' });
+    expect(firing.map((alert) => alert.rule)).toEqual(['AlertRule/cart-errors']);
+    expect(firing[0]?.summary).toMatch(
+      /^error_rate of cart in prod is 0\.\d+ \(> 0\.2 over 5m; \d+ s observed\)$/,
     );
   });
 });

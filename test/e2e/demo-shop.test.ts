@@ -73,10 +73,9 @@ describe('the demo shop', () => {
     await new Promise((resolve) => setTimeout(resolve, 60_000));
     const injected = Date.now();
     const before = await cli(['rca', 'list', '-n', 'shop', '-o', 'json']);
-    // Nothing was wrong before the fault: no report names a root cause (a cold start may fire an alert).
-    for (const item of (JSON.parse(before.stdout) as { items: RcaReportView[] }).items) {
-      expect(item.rootCauses.map((cause) => cause.service)).not.toContain('product-catalog');
-    }
+    // Nothing was wrong before the fault: the cold start (services calling others not up yet) warms up instead
+    // of alerting, so there is no report at all.
+    expect((JSON.parse(before.stdout) as { items: RcaReportView[] }).items).toEqual([]);
     const fault = await cli(['demo', 'fault', 'catalog-scaled-to-zero', '--env', 'prod']);
     expect(fault.code, fault.stderr).toBe(0);
     expect(fault.stdout).toContain('scaled product-catalog-prod from 2 to 0 replicas');

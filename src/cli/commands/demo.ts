@@ -40,7 +40,9 @@ export function registerDemo(program: Command, context: CliContext): void {
 
   demo
     .command('fault <name>')
-    .description('Inject a fault (platform-admin): a change straight to the platform by demo:chaos, audited')
+    .description(
+      'Inject a fault (platform-admin): a change straight to the platform by demo:chaos, audited; the RCA agent reports on it by itself (opspilot rca list)',
+    )
     .option('-e, --env <environment>', 'environment', 'prod')
     .addHelpText(
       'after',

@@ -56,6 +56,10 @@ export function registerGet(program: Command, context: CliContext): void {
       `
 Kinds accept singular, plural and short names (component, components, comp; releasebinding, binding, rb; …).
 
+Alerts come from AlertRules, SLOs, Alertmanager and, with no rule, the platform itself (Platform/OOMKilled,
+CrashLoopBackOff, RestartingRepeatedly, RolloutStuck, NoReadyReplica; a Namespace's spec.platformSignals: false
+turns those off). Alerts of one fault share an incident (the groupKey in -o json; --history says why).
+
 Examples:
   opspilot get components
   opspilot get component echo -o json        # status.environments[]: release, replicas, endpoint, phase

@@ -16,7 +16,9 @@ export function registerRca(program: Command, context: CliContext): void {
 
   rca
     .command('list')
-    .description('RCA reports you may see, newest first')
+    .description(
+      'RCA reports you may see, newest first. INCIDENT is the incident the alert belongs to (namespace/environment/start-service): alerts of one fault share it',
+    )
     .option('-n, --namespace <name>', 'only this namespace')
     .option('--status <status>', 'running, completed or failed')
     .option('--limit <n>', 'at most this many', '50')
@@ -36,13 +38,13 @@ export function registerRca(program: Command, context: CliContext): void {
         } else {
           context.out(
             table(
-              ['ID', 'STATUS', 'NAMESPACE', 'ALERT', 'ROOT CAUSE', 'CONFIDENCE', 'REMEDIATION', 'AGE'],
+              ['ID', 'STATUS', 'INCIDENT', 'ALERT', 'ROOT CAUSE', 'CONFIDENCE', 'REMEDIATION', 'AGE'],
               result.items.map((report) => {
                 const top = report.rootCauses[0];
                 return [
                   report.id,
                   report.status,
-                  report.namespace,
+                  report.groupKey,
                   `${report.alert.rule} ${report.alert.component ?? ''}${report.alert.environment === null ? '' : `@${report.alert.environment}`}`,
                   top === undefined
                     ? report.status === 'completed'

@@ -12,10 +12,32 @@ import type { Aggregation } from '../query/contracts.js';
 import type { TelemetryQueryService } from '../query/telemetry-query-service.js';
 import { durationMs } from '../../core/duration.js';
 import type { AlertService } from './alert-service.js';
+import {
+  defaultPlatformSignalSettings,
+  isUnready,
+  judgePlatformSignals,
+  platformRule,
+  platformSignalNames,
+  type PlatformSignal,
+  type PlatformSignalSettings,
+} from './platform-signals.js';
+import type { EnvironmentStatus } from '../../platform/contracts.js';
+import type { NamespaceSpec, ReleaseBindingSpec } from '../../platform/resource-kinds.js';
+import { defaultWarmUp, judgedWindow, warmingUp, type WarmUpSettings } from './warm-up.js';
 
-/** Where rules come from: the platform's resources. */
+/** Where rules come from: the platform's resources (and, for platform signals, its bindings and events). */
 export interface RuleSource {
   list(kind: Kind, filter?: { namespace?: string }): Promise<Resource[]>;
+  events?(filter: { namespace?: string; reason?: string; since?: string; limit?: number }): Promise<
+    readonly {
+      reason: string;
+      message: string;
+      component: string | null;
+      environment: string | null;
+      count: number;
+      lastTimestamp: string;
+    }[]
+  >;
 }
 
 export interface AlertEvaluatorOptions {
@@ -25,6 +47,10 @@ export interface AlertEvaluatorOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly intervalMs: number;
+  /** New series are not judged at once (warm-up.ts); defaults to defaultWarmUp. */
+  readonly warmUp?: WarmUpSettings;
+  /** Thresholds of the built-in platform signals (platform-signals.ts). */
+  readonly platformSignals?: PlatformSignalSettings;
 }
 
 /** How late data may arrive and still count for its bucket (replicas export metrics every 10 s by default). */
@@ -48,6 +74,11 @@ interface Condition {
 
 export class AlertEvaluator {
   private readonly task: PeriodicTask;
+  /** When each namespace/environment/component first reported (it only moves later when retention drops data). */
+  private readonly firstSeen = new Map<string, number>();
+  /** Per binding: since when it has been rolling out the same release, and since when it has had no ready replica. */
+  private readonly progressingSince = new Map<string, { release: string | null; since: number }>();
+  private readonly unreadySince = new Map<string, number>();
 
   constructor(private readonly options: AlertEvaluatorOptions) {
     this.task = new PeriodicTask(() => this.evaluate(), {
@@ -86,7 +117,88 @@ export class AlertEvaluator {
           this.evaluateSlo(name, slo.metadata.name, slo.spec as SloSpec),
         );
       }
+      const enabled = (namespace.spec as NamespaceSpec | undefined)?.platformSignals !== false;
+      await this.guard('Platform signals', () => this.evaluatePlatformSignals(name, enabled));
     }
+  }
+
+  /**
+   * The built-in platform alerts of every binding in the namespace (platform-signals.ts), through the same
+   * state machine as rules; with the namespace's `platformSignals: false` they resolve and stay quiet.
+   */
+  private async evaluatePlatformSignals(namespace: string, enabled: boolean): Promise<void> {
+    const active = new Map<PlatformSignal, Set<string>>(
+      platformSignalNames.map((signal) => [signal, new Set<string>()]),
+    );
+    const source = this.options.rules;
+    if (enabled && source.events !== undefined) {
+      const settings = this.options.platformSignals ?? defaultPlatformSignalSettings;
+      const nowMs = this.options.clock.now().getTime();
+      const since = new Date(nowMs - Math.max(settings.quietMs, settings.restartWindowMs)).toISOString();
+      const events = [
+        ...(await source.events({ namespace, reason: 'OOMKilled', since, limit: 500 })),
+        ...(await source.events({ namespace, reason: 'BackOff', since, limit: 500 })),
+      ];
+      for (const binding of await source.list('ReleaseBinding', { namespace })) {
+        const spec = binding.spec as ReleaseBindingSpec;
+        const status = binding.status as EnvironmentStatus | undefined;
+        if (status === undefined) continue;
+        const key = `${namespace}/${binding.metadata.name}`;
+        const progressing = status.state === 'Active' && status.phase === 'Progressing';
+        const previous = this.progressingSince.get(key);
+        if (!progressing) this.progressingSince.delete(key);
+        else if (previous === undefined || previous.release !== status.release)
+          this.progressingSince.set(key, { release: status.release, since: nowMs });
+        if (!isUnready(status)) this.unreadySince.delete(key);
+        else if (!this.unreadySince.has(key)) this.unreadySince.set(key, nowMs);
+        const observations = judgePlatformSignals(
+          {
+            component: spec.component,
+            environment: spec.environment,
+            state: status.state,
+            phase: status.phase,
+            message: status.message,
+            release: status.release,
+            desiredReplicas: status.desiredReplicas,
+            readyReplicas: status.readyReplicas,
+            serves: status.endpoint !== null,
+            events: events.filter(
+              (event) => event.component === spec.component && event.environment === spec.environment,
+            ),
+            progressingSinceMs: this.progressingSince.get(key)?.since,
+            unreadySinceMs: this.unreadySince.get(key),
+          },
+          nowMs,
+          settings,
+        );
+        for (const observation of observations) {
+          const fingerprint = await this.options.alerts.observe({
+            rule: platformRule(observation.signal),
+            namespace,
+            component: spec.component,
+            environment: spec.environment,
+            severity: observation.severity,
+            labels: {
+              alertname: observation.signal,
+              namespace,
+              component: spec.component,
+              environment: spec.environment,
+              severity: observation.severity,
+              source: 'platform',
+            },
+            annotations: { summary: observation.summary },
+            summary: observation.summary,
+            triggerAiRca: true,
+            active: observation.active,
+            value: observation.value,
+            forMs: 0, // each signal already says how long its condition must hold
+          });
+          if (observation.active) active.get(observation.signal)?.add(fingerprint);
+        }
+      }
+    }
+    for (const [signal, fingerprints] of active)
+      await this.options.alerts.resolveOthers(platformRule(signal), namespace, fingerprints);
   }
 
   private async guard(rule: string, work: () => Promise<void>): Promise<void> {
@@ -142,7 +254,10 @@ export class AlertEvaluator {
     await this.options.alerts.resolveOthers(rule, namespace, active);
   }
 
-  /** One value per component over the condition's window, compared with its threshold. */
+  /**
+   * One value per component over the condition's window, compared with its threshold. A component that began
+   * reporting recently is judged only past its startup grace (warm-up.ts), over the part of the window since.
+   */
   private async thresholds(
     namespace: string,
     environment: string,
@@ -155,15 +270,59 @@ export class AlertEvaluator {
       period: `last_${condition.window}`,
       step: condition.window,
     });
-    return series.map(({ component: name, points }) => {
-      const value = points.at(-1)?.value ?? null;
-      return {
+    const nowMs = this.options.clock.now().getTime();
+    const observations: Observation[] = [];
+    for (const { component: name, points } of series) {
+      const firstSeen = await this.firstSeenOf(namespace, environment, name);
+      const judged = judgedWindow(nowMs, condition.windowMs, firstSeen, this.options.warmUp ?? defaultWarmUp);
+      const describe = (value: number | null, note = ''): string =>
+        `${condition.metric} of ${name} in ${environment} is ${format(value)} (${condition.operator} ${condition.value} over ${condition.window}${note})`;
+      if (judged === undefined) {
+        const value = points.at(-1)?.value ?? null;
+        observations.push({
+          component: name,
+          value,
+          holds: false,
+          summary: describe(value, `; ${warmingUp(nowMs, firstSeen, this.options.warmUp ?? defaultWarmUp)}`),
+        });
+        continue;
+      }
+      let value = points.at(-1)?.value ?? null;
+      if (judged.observedMs < condition.windowMs) {
+        // Only the part of the window past the startup grace: one bucket from there to now.
+        const [young] = await this.series(namespace, environment, name, {
+          metric: condition.metric,
+          aggregation: condition.aggregation,
+          from: new Date(judged.fromMs).toISOString(),
+          to: new Date(nowMs).toISOString(),
+          step: condition.window,
+        });
+        value = young?.points.at(-1)?.value ?? null;
+      }
+      const note =
+        judged.observedMs < condition.windowMs ? `; ${Math.round(judged.observedMs / 1000)} s observed` : '';
+      observations.push({
         component: name,
         value,
         holds: value !== null && compare(value, condition.operator, condition.value),
-        summary: `${condition.metric} of ${name} in ${environment} is ${format(value)} (${condition.operator} ${condition.value} over ${condition.window})`,
-      };
-    });
+        summary: describe(value, note),
+      });
+    }
+    return observations;
+  }
+
+  /** When the component first reported, cached once known. */
+  private async firstSeenOf(
+    namespace: string,
+    environment: string,
+    component: string,
+  ): Promise<number | null> {
+    const key = `${namespace}\u0000${environment}\u0000${component}`;
+    const known = this.firstSeen.get(key);
+    if (known !== undefined) return known;
+    const first = await this.options.queries.firstSeen({ namespace, environment, component });
+    if (first !== null) this.firstSeen.set(key, first);
+    return first;
   }
 
   /**
@@ -236,16 +395,29 @@ export class AlertEvaluator {
     }
   }
 
+  /**
+   * Burn rates over each pair's long and short window, counted over the time actually observed past the
+   * startup grace: a pair may fire only once its short window is observed in full and holds enough requests, so
+   * minutes of data never stand for hours or days.
+   */
   private async evaluateSlo(namespace: string, name: string, spec: SloSpec): Promise<void> {
     const rule = `SLO/${name}`;
     const budget = 1 - spec.objective / 100;
     const scope = { namespace, component: spec.component, environment: spec.environment };
-    const burnRates = new Map<string, number>();
-    const burnRate = async (window: string): Promise<number> => {
+    const warmUp = this.options.warmUp ?? defaultWarmUp;
+    const nowMs = this.options.clock.now().getTime();
+    const firstSeen = await this.firstSeenOf(namespace, spec.environment, spec.component);
+    const observedMs = firstSeen === null ? 0 : Math.max(0, nowMs - firstSeen - warmUp.startupGraceMs);
+    const burnRates = new Map<string, { rate: number; total: number }>();
+    const burnRate = async (window: string): Promise<{ rate: number; total: number }> => {
       const known = burnRates.get(window);
       if (known !== undefined) return known;
-      const { total, bad } = await this.options.queries.sloCounts(scope, durationMs(window), spec.indicator);
-      const rate = total === 0 ? 0 : bad / total / budget;
+      const windowMs = Math.min(durationMs(window), observedMs);
+      const { total, bad } =
+        windowMs <= 0
+          ? { total: 0, bad: 0 }
+          : await this.options.queries.sloCounts(scope, windowMs, spec.indicator);
+      const rate = { rate: total === 0 ? 0 : bad / total / budget, total };
       burnRates.set(window, rate);
       return rate;
     };
@@ -255,15 +427,19 @@ export class AlertEvaluator {
       if (pairs.length === 0) continue;
       let worst = 0;
       let firing: (typeof pairs)[number] | undefined;
+      let warming = false;
       for (const pair of pairs) {
         const [long, short] = [await burnRate(pair.long), await burnRate(pair.short)];
-        worst = Math.max(worst, Math.min(long, short));
-        if (long > pair.factor && short > pair.factor) firing ??= pair;
+        worst = Math.max(worst, Math.min(long.rate, short.rate));
+        const observed = observedMs >= durationMs(pair.short) && short.total >= warmUp.minimumSloRequests;
+        if (!observed) warming = true;
+        if (observed && long.rate > pair.factor && short.rate > pair.factor) firing ??= pair;
       }
+      const rateOf = (window: string) => burnRates.get(window)?.rate ?? 0;
       const summary =
         firing === undefined
-          ? `${spec.component} in ${spec.environment} burns its ${spec.objective}% error budget at ${format(worst)}×`
-          : `${spec.component} in ${spec.environment} burns its ${spec.objective}% error budget ${format(Math.min(burnRates.get(firing.long) ?? 0, burnRates.get(firing.short) ?? 0))}× too fast (over ${firing.long} and ${firing.short}; limit ${firing.factor}×)`;
+          ? `${spec.component} in ${spec.environment} burns its ${spec.objective}% error budget at ${format(worst)}×${warming ? ` (${Math.round(observedMs / 60_000)} min observed: pairs whose short window is not observed yet do not fire)` : ''}`
+          : `${spec.component} in ${spec.environment} burns its ${spec.objective}% error budget ${format(Math.min(rateOf(firing.long), rateOf(firing.short)))}× too fast (over ${firing.long} and ${firing.short}; limit ${firing.factor}×)`;
       const fingerprint = await this.options.alerts.observe({
         rule,
         namespace,

@@ -1,11 +1,13 @@
 // Alert instances and their history: the pending → firing → resolved state machine, deduplicated by
-// fingerprint (rule + labels) and grouped by group key, for opspilot's own rules and for alerts Alertmanager
-// sends to the webhook. Firing and resolved alerts are published on the event bus for agents.
+// fingerprint (rule + labels) and grouped into incidents (the group key; see incident-grouping.ts), for
+// opspilot's own rules, the built-in platform signals and alerts Alertmanager sends to the webhook. Firing and
+// resolved alerts are published on the event bus for agents.
 import { createHash } from 'node:crypto';
 import type { Clock } from '../../core/clock.js';
 import type { EventBus } from '../../core/event-bus.js';
 import type { AlertRecord, AlertState, StateStore } from '../../state/ports.js';
 import { alertTopics, type AlertEventView, type AlertView, type AlertmanagerPayload } from './contracts.js';
+import { chooseIncident, type GroupableAlert } from './incident-grouping.js';
 
 /** One evaluation of one alert instance: what the alert records, and whether its condition holds. */
 export type AlertObservation = Pick<
@@ -27,10 +29,19 @@ export type AlertObservation = Pick<
   readonly forMs: number;
 };
 
+/** Services one call away from a component (its callers and callees), from the dependency graph of traces. */
+export type NeighbourSource = (
+  namespace: string,
+  environment: string | null,
+  component: string,
+) => Promise<ReadonlySet<string>>;
+
 export interface AlertServiceOptions {
   readonly store: StateStore;
   readonly bus: EventBus;
   readonly clock: Clock;
+  /** Without it, only alerts of the same component join one incident. */
+  readonly neighbours?: NeighbourSource;
 }
 
 export class AlertService {
@@ -59,31 +70,42 @@ export class AlertService {
       value: observation.value,
       summary: observation.summary,
       triggerAiRca: observation.triggerAiRca,
-      groupKey: groupKeyOf(observation.namespace, observation.environment),
       updatedAt: now,
     };
     const current = existing?.state === 'resolved' ? undefined : existing;
     if (observation.active) {
       if (current === undefined) {
+        // A new instance (or a new firing after it resolved) is new evidence: its incident is chosen afresh.
+        const incident = await this.incidentOf({ ...base, startedAt: now });
         const firing = observation.forMs === 0;
         await this.save(
           {
             ...base,
+            groupKey: incident.groupKey,
             state: firing ? 'firing' : 'pending',
             startedAt: now,
             firedAt: firing ? now : null,
             resolvedAt: null,
           },
-          firing
-            ? `fired: ${observation.summary}`
-            : `pending for ${observation.forMs / 1000}s: ${observation.summary}`,
+          `${
+            firing
+              ? `fired: ${observation.summary}`
+              : `pending for ${observation.forMs / 1000}s: ${observation.summary}`
+          } (${incident.reason})`,
         );
       } else if (
         current.state === 'pending' &&
         Date.parse(now) - Date.parse(current.startedAt) >= observation.forMs
       ) {
         await this.save(
-          { ...base, state: 'firing', startedAt: current.startedAt, firedAt: now, resolvedAt: null },
+          {
+            ...base,
+            groupKey: current.groupKey,
+            state: 'firing',
+            startedAt: current.startedAt,
+            firedAt: now,
+            resolvedAt: null,
+          },
           `fired: ${observation.summary}`,
         );
       } else {
@@ -127,12 +149,22 @@ export class AlertService {
       const summary = alert.annotations.summary ?? alert.annotations.description ?? rule;
       const state: AlertState = alert.status;
       if (existing?.state === state) continue;
+      const startedAt =
+        existing !== undefined && existing.state !== 'resolved'
+          ? existing.startedAt
+          : (validTime(alert.startsAt) ?? now);
+      const component = labels.component ?? labels.service ?? labels.job ?? null;
+      // An alert already open keeps its incident; a new one (or one firing again) is grouped afresh.
+      const incident =
+        existing !== undefined && existing.state !== 'resolved'
+          ? { groupKey: existing.groupKey, reason: `in incident ${existing.groupKey}` }
+          : await this.incidentOf({ fingerprint, rule, namespace, component, environment, startedAt });
       const record: AlertRecord = {
         fingerprint,
         source: 'alertmanager',
         rule,
         namespace,
-        component: labels.component ?? labels.service ?? labels.job ?? null,
+        component,
         environment,
         severity: labels.severity ?? 'warning',
         labels,
@@ -144,15 +176,17 @@ export class AlertService {
         value: null,
         summary,
         triggerAiRca: labels.trigger_ai_rca === 'true' || alert.annotations.trigger_ai_rca === 'true',
-        groupKey: groupKeyOf(namespace, environment),
-        startedAt: existing?.startedAt ?? validTime(alert.startsAt) ?? now,
+        groupKey: incident.groupKey,
+        startedAt,
         firedAt: state === 'firing' ? (validTime(alert.startsAt) ?? now) : (existing?.firedAt ?? null),
         resolvedAt: state === 'resolved' ? (validTime(alert.endsAt) ?? now) : null,
         updatedAt: now,
       };
       await this.save(
         record,
-        state === 'firing' ? `fired (Alertmanager): ${summary}` : `resolved (Alertmanager): ${summary}`,
+        state === 'firing'
+          ? `fired (Alertmanager): ${summary} (${incident.reason})`
+          : `resolved (Alertmanager): ${summary}`,
       );
       changed += 1;
     }
@@ -180,6 +214,21 @@ export class AlertService {
   }): Promise<AlertEventView[]> {
     const events = await this.options.store.alerts.events(filter);
     return events.map(({ id: _id, ...event }) => event);
+  }
+
+  /** The incident a new alert instance joins or opens, among the namespace's open (pending or firing) alerts. */
+  private async incidentOf(alert: GroupableAlert): Promise<{ groupKey: string; reason: string }> {
+    const [firing, pending] = await Promise.all([
+      this.options.store.alerts.list({ namespace: alert.namespace, state: 'firing' }),
+      this.options.store.alerts.list({ namespace: alert.namespace, state: 'pending' }),
+    ]);
+    const neighbours =
+      alert.component === null || this.options.neighbours === undefined
+        ? new Set<string>()
+        : await this.options.neighbours(alert.namespace, alert.environment, alert.component).catch(
+            () => new Set<string>(), // no graph: only the same component joins
+          );
+    return chooseIncident(alert, [...firing, ...pending], neighbours);
   }
 
   private async clear(alert: AlertRecord, now: string, message: string): Promise<void> {
@@ -217,11 +266,6 @@ export function fingerprintOf(
     .update(JSON.stringify([source, rule, namespace, sorted]))
     .digest('hex')
     .slice(0, 16);
-}
-
-/** Alerts of one environment of one namespace form one incident: one investigation, one notification. */
-export function groupKeyOf(namespace: string, environment: string | null): string {
-  return `${namespace}/${environment ?? '*'}`;
 }
 
 function validTime(text: string | undefined): string | undefined {

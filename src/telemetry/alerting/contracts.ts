@@ -76,10 +76,17 @@ export const sloStatusSchema = z
     total: z.number().describe('Requests in the window'),
     bad: z.number(),
     sli: z.number().nullable().describe('Good requests in the window, percent; null without requests'),
+    observedSeconds: z
+      .number()
+      .describe(
+        'Time observed within the window (since its first request); less than the window on new data',
+      ),
     errorBudgetRemaining: z
       .number()
       .nullable()
-      .describe('Share of the error budget left (1 = untouched, below 0 = overspent)'),
+      .describe(
+        "Share of the window's error budget left (1 = untouched, below 0 = overspent), over the time observed: the budget is the objective's share of the requests the window sees at the observed rate",
+      ),
     burnRate1h: z.number().nullable().describe('Error-budget burn rate over the last hour (1 = on budget)'),
     firing: z.boolean().describe('One of its burn-rate alerts fires'),
   })

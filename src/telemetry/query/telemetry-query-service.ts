@@ -876,26 +876,46 @@ export class TelemetryQueryService {
 
   /**
    * Good and bad requests of a component for an SLO: server spans in the window; bad means failed
-   * (availability) or slower than the threshold (latency).
+   * (availability) or slower than the threshold (latency). `firstAt` is the oldest request in the window (epoch
+   * ms; null without requests): with less data than the window, the time actually observed starts there.
    */
   async sloCounts(
     scope: { namespace: string; component: string; environment: string },
     windowMs: number,
     indicator: { type: 'availability' } | { type: 'latency'; thresholdMs: number },
-  ): Promise<{ total: number; bad: number }> {
+  ): Promise<{ total: number; bad: number; firstAt: number | null }> {
     const resources = this.resourcesIn(scope);
-    if (resources.length === 0) return { total: 0, bad: 0 };
+    if (resources.length === 0) return { total: 0, bad: 0, firstAt: null };
     const toUs = this.clock.now().getTime() * 1000;
     const bad =
       indicator.type === 'latency'
         ? `duration_us > ${indicator.thresholdMs * 1000}`
         : 'status_code = 2 OR http_status >= 500';
-    const [row] = await this.run<{ total: number; bad: number }>(
-      `SELECT count(*)::INTEGER AS total, count(*) FILTER (WHERE ${bad})::INTEGER AS bad FROM spans
+    const [row] = await this.run<{ total: number; bad: number; first_us: number | null }>(
+      `SELECT count(*)::INTEGER AS total, count(*) FILTER (WHERE ${bad})::INTEGER AS bad,
+              epoch_us(min(ts))::DOUBLE AS first_us FROM spans
        WHERE ${inScope(resources)} AND kind IN (2, 5)`,
       { from: toUs - windowMs * 1000, to: toUs },
     );
-    return row ?? { total: 0, bad: 0 };
+    if (row === undefined) return { total: 0, bad: 0, firstAt: null };
+    return { total: row.total, bad: row.bad, firstAt: row.first_us === null ? null : row.first_us / 1000 };
+  }
+
+  /**
+   * When a component (or every component of the scope) first reported anything still kept: spans, metric
+   * points or log records (epoch ms; null when nothing). Warm-up counts from here.
+   */
+  async firstSeen(scope: Scope): Promise<number | null> {
+    const resources = this.resourcesIn(scope);
+    if (resources.length === 0) return null;
+    const ids = `resource_id IN (${idList(resources)})`;
+    const [row] = await this.run<{ first_us: number | null }>(
+      `SELECT epoch_us(min(t))::DOUBLE AS first_us FROM (
+         SELECT min(ts) AS t FROM spans WHERE ${ids}
+         UNION ALL SELECT min(ts) FROM metric_points WHERE ${ids}
+         UNION ALL SELECT min(ts) FROM logs WHERE ${ids})`,
+    );
+    return row?.first_us == null ? null : row.first_us / 1000;
   }
 
   /** Environments that reported telemetry in a namespace (for rules that watch every environment). */
