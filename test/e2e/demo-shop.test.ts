@@ -126,8 +126,10 @@ describe('the demo shop', () => {
       page.on('pageerror', (error) => errors.push(error.message));
       await signIn(page, server.url, server.token);
       await page.getByRole('heading', { name: 'Overview of shop' }).waitFor();
+      // The report of the alert that opened the incident (frontend's errors, or the platform's own NoReadyReplica
+      // signal on product-catalog, whichever fired first).
       await page
-        .getByRole('link', { name: /frontend/ })
+        .getByRole('link', { name: `${report.alert.rule} on ${report.alert.component ?? 'shop'}` })
         .first()
         .waitFor();
       await screenshot(page, '1-overview');

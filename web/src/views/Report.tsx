@@ -188,7 +188,6 @@ function EvidenceCharts({ report, cause }: { report: RcaReportView; cause: Cause
   const metrics = [
     ...new Set(cause.evidence.filter((item) => item.source === 'metric').map((item) => item.metric)),
   ].slice(0, 3);
-  // The alerted component's symptom next to the cause's own change.
   const alerted = report.alert.component;
   // Around onset means both sides of it: from a quarter of an hour before until half an hour after (or now).
   const range =
@@ -212,9 +211,15 @@ function EvidenceCharts({ report, cause }: { report: RcaReportView; cause: Cause
         to: range.to,
         groupBy: 'component',
       }).catch(() => undefined);
-    const wanted: [string, string][] = metrics.map((metric) => [cause.service, metric]);
-    if (alerted !== null && alerted !== cause.service)
-      wanted.push([alerted, 'error_rate'], [alerted, 'latency_p95']);
+    // The cause's measured evidence, or its traffic when its evidence is an event (scaled to zero, a crash).
+    const wanted: [string, string][] =
+      metrics.length > 0
+        ? metrics.map((metric) => [cause.service, metric])
+        : [[cause.service, 'request_rate']];
+    // The symptom: the alerted component's, or when the alert was on the cause itself (a platform signal), that
+    // of the first service it explains.
+    const symptom = alerted !== null && alerted !== cause.service ? alerted : cause.explains[0];
+    if (symptom !== undefined) wanted.push([symptom, 'error_rate'], [symptom, 'latency_p95']);
     const results = await Promise.all(wanted.map(([component, metric]) => query(component, metric)));
     return results.flatMap((result, index) =>
       result === undefined || result.series.length === 0
