@@ -136,7 +136,7 @@ export class RcaAgent {
       const localisations = [...traceLocalisations(origins), templateLocalisation(templates, input.window)];
       const analysis = withTraceOrigins(
         withErrorTemplates(
-          analyzeRootCauses({ ...input, localisations }),
+          analyzeRootCauses({ ...input, localisations, callChanges: origins.callChanges }),
           templates,
           input.window,
           (template) =>

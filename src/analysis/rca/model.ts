@@ -50,6 +50,21 @@ export interface RcaInput {
    * critical-path latency and error origins, the services that began logging new or surging errors.
    */
   readonly localisations?: readonly Localisation[] | undefined;
+  /** Calls per request from one service to another that multiplied at onset (from traces): changed behaviour. */
+  readonly callChanges?: readonly CallChange[] | undefined;
+}
+
+/**
+ * A caller that now makes many more calls to a callee per request than before (an N+1 query, a retry storm, a
+ * loop): not load (load is more requests, not more calls per request) but the caller's own behaviour changing.
+ */
+export interface CallChange {
+  readonly caller: string;
+  readonly callee: string;
+  /** Mean calls per trace through the caller, before and after onset. */
+  readonly before: number;
+  readonly after: number;
+  readonly exampleTraceId: string;
 }
 
 /** One kind of evidence's answer to "where did it start?": services with their share of that evidence. */

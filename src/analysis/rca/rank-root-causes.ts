@@ -4,6 +4,7 @@
 // it through anomalous callers). Without a call graph this is a plain robust-change ranking.
 import { judgeSeries, judgeSettings, type JudgeSettings } from './judge-series.js';
 import type {
+  CallChange,
   Evidence,
   ExcludedCause,
   Localisation,
@@ -336,14 +337,30 @@ function moveDrivenLoad(
     const known = surges.get(verdict.series.service);
     if (known === undefined || verdict.z > known.z) surges.set(verdict.series.service, verdict);
   }
+  // Calls per request that multiplied (from traces): the caller's behaviour changed, whether or not a change
+  // was recorded, and its traces show it as soon as it happens (before a rate metric has a whole bucket of it).
+  const multiplied = new Map<string, Map<string, SeriesVerdict>>();
+  for (const change of input.callChanges ?? []) {
+    const byCaller = multiplied.get(change.callee) ?? new Map<string, SeriesVerdict>();
+    multiplied.set(change.callee, byCaller);
+    byCaller.set(change.caller, callChangeVerdict(change, window));
+  }
   for (const victim of [...candidates]) {
     const surge = surges.get(victim.service);
-    if (surge === undefined) continue;
+    const byCaller = multiplied.get(victim.service);
+    if (surge === undefined && byCaller === undefined) continue;
+    for (const caller of byCaller?.keys() ?? []) {
+      if (caller !== victim.service && !candidates.some((candidate) => candidate.service === caller)) {
+        candidates.push({ service: caller, raw: 0, items: [], explains: [] });
+      }
+    }
     const drivers = candidates.filter(
       (candidate) =>
         candidate !== victim &&
-        changed.has(candidate.service) &&
-        (callers.get(victim.service)?.has(candidate.service) ?? false),
+        (byCaller?.has(candidate.service) === true ||
+          (surge !== undefined &&
+            changed.has(candidate.service) &&
+            (callers.get(victim.service)?.has(candidate.service) ?? false))),
     );
     if (drivers.length === 0) continue;
     const moved = victim.raw * settings.drivenLoadShare;
@@ -353,8 +370,10 @@ function moveDrivenLoad(
       driver.explains = [...new Set([...driver.explains, victim.service, ...victim.explains])]
         .filter((service) => service !== driver.service)
         .sort();
+      const evidence = byCaller?.get(driver.service) ?? surge;
+      if (evidence === undefined) continue;
       driver.items.push({
-        verdict: surge,
+        verdict: evidence,
         unexplained: 1,
         weight: moved / drivers.length,
         explainedBy: null,
@@ -363,6 +382,30 @@ function moveDrivenLoad(
       driver.items.sort((a, b) => b.weight - a.weight);
     }
   }
+}
+
+/** A changed call pattern in the shape of a verdict on the callee's series, so that it reports like a surge. */
+function callChangeVerdict(change: CallChange, window: RcaInput['window']): SeriesVerdict {
+  return {
+    series: {
+      service: change.callee,
+      metric: `calls per request from ${change.caller}`,
+      kind: 'traffic',
+      source: 'trace',
+      unit: '',
+      points: [[window.onsetUs, change.after]],
+    },
+    z: 0,
+    change: change.after - change.before,
+    baselineMedian: change.before,
+    baselineScale: 0,
+    baselineSamples: 0,
+    peakUs: window.onsetUs,
+    peakValue: change.after,
+    departures: [],
+    firstAnomalousUs: window.onsetUs,
+    anomalous: true,
+  };
 }
 
 /** Performance changes, and traffic that stopped: a service that no longer serves. */
@@ -464,7 +507,8 @@ function describe(verdict: SeriesVerdict): string {
   const { series } = verdict;
   const unit = series.unit === '' ? '' : ` ${series.unit}`;
   const direction = verdict.change >= 0 ? 'rose' : 'fell';
-  return `${series.metric} ${direction} from ${format(verdict.baselineMedian)}${unit} to ${format(verdict.peakValue)}${unit} (z ${format(verdict.z)})`;
+  const z = verdict.z === 0 && verdict.baselineScale === 0 ? '' : ` (z ${format(verdict.z)})`;
+  return `${series.metric} ${direction} from ${format(verdict.baselineMedian)}${unit} to ${format(verdict.peakValue)}${unit}${z}`;
 }
 
 const kindPatterns: readonly [RegExp, RootCauseKind][] = [

@@ -499,3 +499,29 @@ describe('unit resolution', () => {
     expect(judgeSeries(slower, window, 60)).toMatchObject({ anomalous: true, z: 20 });
   });
 });
+
+describe('changed call patterns', () => {
+  it('blame the caller whose calls per request multiplied for the callee that fails under them, with no change recorded', () => {
+    const input = {
+      window,
+      edges: [
+        ['checkout', 'database'],
+        ['frontend', 'checkout'],
+      ] as Edge[],
+      series: [
+        series('database', 'errors', 0.001, 0.0005, () => 0.5),
+        series('checkout', 'errors', 0.001, 0.0005, () => 0.6),
+      ],
+      localisations: [{ source: 'log-templates' as const, services: [{ service: 'database', weight: 400 }] }],
+    };
+    expect(analyzeRootCauses(input).rootCauses[0]?.service).toBe('database');
+    const report = analyzeRootCauses({
+      ...input,
+      callChanges: [{ caller: 'checkout', callee: 'database', before: 1, after: 200, exampleTraceId: 'ab' }],
+    });
+    expect(report.rootCauses[0]?.service).toBe('checkout');
+    expect(report.rootCauses[0]?.evidence.map((item) => item.summary)).toContainEqual(
+      expect.stringMatching(/^database: calls per request from checkout rose from 1 to 200, the load/),
+    );
+  });
+});

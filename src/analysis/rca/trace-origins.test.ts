@@ -546,3 +546,43 @@ describe('withTraceOrigins', () => {
     expect(out.rootCauses[1]?.evidence).toEqual([]);
   });
 });
+
+describe('changed call patterns', () => {
+  it('finds calls per request that multiplied at onset, not more requests', () => {
+    const order = (queries: number): SampledTrace =>
+      treeTrace({
+        service: 'frontend',
+        ownMs: 2,
+        calls: [
+          [
+            1,
+            {
+              service: 'checkout',
+              ownMs: 3,
+              calls: Array.from(
+                { length: queries },
+                () => [0.2, { service: 'database', ownMs: 0.5 }] as const,
+              ),
+            },
+          ],
+        ],
+      });
+    const origins = findTraceOrigins({
+      failing: none,
+      failingBefore: none,
+      all: side(Array.from({ length: 20 }, (_, index) => order(index % 2 === 0 ? 40 : 38))),
+      // Twice as many requests before onset, each with one query: more load is not a changed pattern.
+      allBefore: side(Array.from({ length: 40 }, () => order(1))),
+    });
+    expect(origins.callChanges).toEqual([
+      expect.objectContaining({ caller: 'checkout', callee: 'database', before: 1, after: 39 }),
+    ]);
+    const steady = findTraceOrigins({
+      failing: none,
+      failingBefore: none,
+      all: side(Array.from({ length: 20 }, () => order(1))),
+      allBefore: side(Array.from({ length: 40 }, () => order(1))),
+    });
+    expect(steady.callChanges).toEqual([]);
+  });
+});

@@ -9,7 +9,7 @@
 // service and comparing the mean per trace after onset with the mean before tells which services the added
 // end-to-end latency went to.
 import { criticalPath } from '../traces/critical-path.js';
-import type { Evidence, Localisation, RcaReport } from './model.js';
+import type { CallChange, Evidence, Localisation, RcaReport } from './model.js';
 
 export interface OriginSpan {
   readonly spanId: string;
@@ -87,6 +87,8 @@ export interface TraceOrigins {
   readonly latency: readonly LatencyOrigin[];
   /** Every service whose added latency is positive at the lower bound: what the ranking credits. */
   readonly attribution: readonly LatencyAttribution[];
+  /** Calls per request that multiplied at onset. */
+  readonly callChanges?: readonly CallChange[];
   readonly sampled: {
     readonly failingTraces: number;
     readonly failingTracesBefore: number;
@@ -112,6 +114,8 @@ export interface TraceOriginSettings {
    * latency is credited with in the ranking.
    */
   readonly roseStandardErrors: number;
+  /** Calls per request that grew at least this many times are a changed call pattern. */
+  readonly callSurgeFactor: number;
 }
 
 export const traceOriginSettings: TraceOriginSettings = {
@@ -121,6 +125,7 @@ export const traceOriginSettings: TraceOriginSettings = {
   minStandardErrors: 3,
   minLatencyShare: 0.2,
   roseStandardErrors: 2,
+  callSurgeFactor: 3,
 };
 
 /** Traces sampled from a window: the newest ones, all of them unless `truncated`. */
@@ -151,6 +156,7 @@ export function findTraceOrigins(
     errors,
     sharedCallees: sharedCallees(sample.failing.traces, errors),
     ...latencyFindings(latencyOrigins(sample.all.traces, sample.allBefore.traces, settings)),
+    callChanges: callChanges(sample.all.traces, sample.allBefore.traces, settings),
     sampled: {
       failingTraces: sample.failing.traces.length,
       failingTracesBefore: sample.failingBefore.traces.length,
@@ -186,6 +192,49 @@ export function traceLocalisations(origins: TraceOrigins): Localisation[] {
       ],
     },
   ];
+}
+
+/**
+ * Calls per request that multiplied at onset: per caller → callee, the mean number of calls in the traces that
+ * pass through the caller, compared within strata of like requests. A change counts when calls per request grew
+ * `callSurgeFactor` times or more and significantly (past `roseStandardErrors`), by at least one call.
+ */
+function callChanges(
+  all: readonly SampledTrace[],
+  allBefore: readonly SampledTrace[],
+  settings: TraceOriginSettings,
+): CallChange[] {
+  if (all.length < settings.minTraces || allBefore.length < settings.minTraces) return [];
+  const countsOf = (trace: SampledTrace) => {
+    const byId = new Map(trace.spans.map((span) => [span.spanId, span]));
+    const counts = new Map<string, number>();
+    for (const span of trace.spans) {
+      const parent = span.parentSpanId === null ? undefined : byId.get(span.parentSpanId);
+      if (parent === undefined || parent.service === span.service) continue;
+      add(counts, `${parent.service}\u0000${span.service}`, 1);
+    }
+    return counts;
+  };
+  const after = all.map(countsOf);
+  const before = allBefore.map(countsOf);
+  const changes = differences(after, before, all.map(signatureOf), allBefore.map(signatureOf));
+  const out: CallChange[] = [];
+  for (const [edge, { mean, meanBefore, delta, standardError }] of changes) {
+    if (meanBefore <= 0 || mean < settings.callSurgeFactor * meanBefore || delta < 1) continue;
+    if (delta <= settings.roseStandardErrors * standardError) continue;
+    const [caller = '', callee = ''] = edge.split('\u0000');
+    let example = '';
+    let most = 0;
+    after.forEach((counts, index) => {
+      const count = counts.get(edge) ?? 0;
+      if (count > most) {
+        most = count;
+        example = all[index]?.traceId ?? '';
+      }
+    });
+    out.push({ caller, callee, before: round(meanBefore), after: round(mean), exampleTraceId: example });
+  }
+  return out.sort((a, b) => b.after / b.before - a.after / a.before);
 }
 
 /** A span of a whole set of traces (an offline input), with its trace id. */

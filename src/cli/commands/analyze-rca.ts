@@ -135,6 +135,7 @@ export async function analyzeFiles(options: RcaOptions): Promise<RcaReport> {
     window,
     focus: options.service,
     localisations: [...traceLocalisations(origins), templateLocalisation(templates, window)],
+    callChanges: origins.callChanges,
   });
   return withTraceOrigins(
     withErrorTemplates(report, templates, window, (template) => `logs with "${template.template}"`),
