@@ -1,5 +1,6 @@
 // A piece of background work run now and then every interval, never twice at once; stop() waits for a run in
-// progress. Failures go to onError and the next interval tries again.
+// progress, and after it a trigger does nothing (events that arrive while the server shuts down must not start
+// work on stores being closed). Failures go to onError and the next interval tries again.
 
 export interface PeriodicTaskOptions {
   readonly intervalMs: number;
@@ -11,6 +12,7 @@ export interface PeriodicTaskOptions {
 export class PeriodicTask {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  private stopped = false;
 
   constructor(
     private readonly work: () => Promise<void>,
@@ -19,6 +21,7 @@ export class PeriodicTask {
 
   /** Runs the work now and then every interval. */
   start(): void {
+    this.stopped = false;
     this.trigger();
     this.timer = setInterval(() => {
       this.trigger();
@@ -28,6 +31,7 @@ export class PeriodicTask {
 
   /** Runs the work now unless it is running. */
   trigger(): void {
+    if (this.stopped) return;
     this.running ??= this.work()
       .catch((error: unknown) => {
         this.options.onError(error);
@@ -38,6 +42,7 @@ export class PeriodicTask {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     await this.running;
