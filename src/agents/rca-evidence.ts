@@ -16,7 +16,6 @@ import type { GovernedServices } from '../governance/governed-services.js';
 import type { Proposal } from '../governance/proposals/contracts.js';
 import type { ReleaseBindingSpec } from '../platform/resource-kinds.js';
 import type { AlertView } from '../telemetry/alerting/contracts.js';
-import { silentTrafficAsZero } from '../analysis/rca/series-from-telemetry.js';
 import {
   errorSummaryQuerySchema,
   metricQuerySchema,
@@ -105,8 +104,7 @@ export async function gatherEvidence(
     ...(await changeSignals(services, namespace, environment, baselineStartUs)),
   ];
   return {
-    // Metric series share one step, so a live service's missing traffic points are buckets it served nothing.
-    series: silentTrafficAsZero(results.flat()),
+    series: results.flat(),
     edges: (graph?.edges ?? []).map((edge) => [edge.from, edge.to] as const),
     window: { onsetUs, endUs, baselineStartUs, baselineEndUs: onsetUs },
     focus: alert.component ?? undefined,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MetricPointEntry, ResourceIdentity } from '../../telemetry/model.js';
-import { seriesFromTelemetry, silentTrafficAsZero } from './series-from-telemetry.js';
+import { seriesFromTelemetry } from './series-from-telemetry.js';
 
 const resource: ResourceIdentity = {
   fingerprint: 'api',
@@ -111,48 +111,5 @@ describe('seriesFromTelemetry', () => {
       [300 * second, 0.02],
       [600 * second, 0.3],
     ]);
-  });
-});
-
-describe('silentTrafficAsZero', () => {
-  it('reads a live service with no traffic point as serving nothing, and leaves a service with no sign of life', () => {
-    const at = (minutes: number) => minutes * 60_000_000;
-    const out = silentTrafficAsZero([
-      {
-        service: 'db',
-        metric: 'cpu',
-        kind: 'performance',
-        source: 'metric',
-        unit: 'm',
-        points: [
-          [at(0), 1],
-          [at(1), 1],
-          [at(2), 9],
-        ],
-      },
-      {
-        service: 'db',
-        metric: 'request_rate',
-        kind: 'traffic',
-        source: 'metric',
-        unit: '1/s',
-        points: [[at(2), 160]],
-      },
-      {
-        service: 'gone',
-        metric: 'request_rate',
-        kind: 'traffic',
-        source: 'metric',
-        unit: '1/s',
-        points: [[at(2), 3]],
-      },
-    ]);
-    expect(out[1]?.points).toEqual([
-      [at(0), 0],
-      [at(1), 0],
-      [at(2), 160],
-    ]);
-    expect(out[2]?.points).toEqual([[at(2), 3]]);
-    expect(out[0]?.points).toHaveLength(3);
   });
 });

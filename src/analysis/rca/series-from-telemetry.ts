@@ -254,28 +254,3 @@ function fillGaps(
   }
   return out;
 }
-
-/**
- * A traffic series of a service reads "no point" where the service served nothing, but the service was there:
- * where any other series of the same service has a point (its cpu, its memory) and its traffic has none, the
- * traffic was 0. Without this a service that only starts being called at onset (or a minute before) has no
- * baseline of traffic, and a surge into it cannot be judged.
- */
-export function silentTrafficAsZero(series: readonly Series[]): Series[] {
-  const alive = new Map<string, Set<number>>();
-  for (const item of series) {
-    if (item.kind === 'traffic') continue;
-    const times = alive.get(item.service) ?? new Set<number>();
-    alive.set(item.service, times);
-    for (const [time] of item.points) times.add(time);
-  }
-  return series.map((item) => {
-    if (item.kind !== 'traffic') return item;
-    const seen = new Set(item.points.map(([time]) => time));
-    const quiet = [...(alive.get(item.service) ?? [])]
-      .filter((time) => !seen.has(time))
-      .map((time) => [time, 0] as const);
-    if (quiet.length === 0) return item;
-    return { ...item, points: [...item.points, ...quiet].sort((a, b) => a[0] - b[0]) };
-  });
-}
