@@ -4,10 +4,13 @@
 // parents only passed it on). A CLIENT span of that kind failed in the call itself (refused, timed out, an
 // uninstrumented callee answered 5xx): the origin is the called service.
 //
-// Latency: a trace's duration is spent along its critical path, in the self time of the spans on it (time none
-// of their children covers; where children overlap, part of it is in no self time). Summing those self times per
-// service and comparing the mean per trace after onset with the mean before tells which services the added
-// end-to-end latency went to.
+// Latency: a trace's duration is spent along its critical path; each span on it accounts for its own part of the
+// path. A call's part outside its callee's span (the wire) is charged to the end whose other calls slowed too
+// (chargeOf). Summing per service and comparing the mean per trace after onset with the mean before, within
+// strata of like requests, tells which services the added end-to-end latency went to.
+//
+// Also: services that failing callers called in common (a wrong answer fails the caller), and calls per request
+// that multiplied at onset (a caller's changed behaviour).
 import { criticalPath } from '../traces/critical-path.js';
 import type { CallChange, Evidence, Localisation, RcaReport } from './model.js';
 
