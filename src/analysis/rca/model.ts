@@ -20,6 +20,8 @@ export interface Series {
   readonly unit: string;
   /** [time in µs since the epoch, value], in time order. */
   readonly points: readonly (readonly [number, number])[];
+  /** A trace that shows it, for a measurement read from traces. */
+  readonly exampleTraceId?: string;
 }
 
 /** caller → callee */

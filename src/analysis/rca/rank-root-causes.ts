@@ -389,11 +389,12 @@ function callChangeVerdict(change: CallChange, window: RcaInput['window']): Seri
   return {
     series: {
       service: change.callee,
-      metric: `calls per request from ${change.caller}`,
+      metric: `trace.calls_per_request{caller=${change.caller}}`,
       kind: 'traffic',
       source: 'trace',
       unit: '',
       points: [[window.onsetUs, change.after]],
+      exampleTraceId: change.exampleTraceId,
     },
     z: 0,
     change: change.after - change.before,
@@ -499,7 +500,10 @@ function evidenceOf(item: Weighed, input: RcaInput, iso: (us: number) => string)
     },
     peak: { at: iso(verdict.peakUs), value: round(verdict.peakValue, 6) },
     unexplained: round(item.unexplained, 3),
-    query: `${series.source} ${series.metric} service="${series.service}" from ${iso(input.window.baselineStartUs)} to ${iso(input.window.endUs)}`,
+    query:
+      series.exampleTraceId === undefined
+        ? `${series.source} ${series.metric} service="${series.service}" from ${iso(input.window.baselineStartUs)} to ${iso(input.window.endUs)}`
+        : `trace ${series.exampleTraceId}`,
   };
 }
 

@@ -521,7 +521,11 @@ describe('changed call patterns', () => {
     });
     expect(report.rootCauses[0]?.service).toBe('checkout');
     expect(report.rootCauses[0]?.evidence.map((item) => item.summary)).toContainEqual(
-      expect.stringMatching(/^database: calls per request from checkout rose from 1 to 200, the load/),
+      expect.stringMatching(
+        /^database: trace.calls_per_request\{caller=checkout\} rose from 1 to 200, the load/,
+      ),
     );
+    // Its hint opens the trace that shows the calls.
+    expect(report.rootCauses[0]?.evidence.map((item) => item.query)).toContain('trace ab');
   });
 });
