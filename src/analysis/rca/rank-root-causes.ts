@@ -176,11 +176,16 @@ export function analyzeRootCauses(input: RcaInput, settings: RankSettings = rank
     }
     candidates.push({ service, raw: own * (1 + Math.log1p(explains.length)), items, explains });
   }
-  const voted = vote(candidates, excluded, input.localisations ?? [], (service) => ({
-    inScope: inScope === undefined || inScope.has(service),
-    items: (weighed.get(service) ?? []).sort((a, b) => b.weight - a.weight),
-    explains: upstream(service, callers, anomalousServices),
-  }));
+  const voted = vote(
+    candidates,
+    excluded,
+    input.localisations ?? [],
+    (service) => inScope === undefined || inScope.has(service),
+    (service) => ({
+      items: (weighed.get(service) ?? []).sort((a, b) => b.weight - a.weight),
+      explains: upstream(service, callers, anomalousServices),
+    }),
+  );
   // After the votes: traces and logs say where a failure shows (the database whose pool is exhausted); the
   // load a changed caller drives into it says why.
   moveDrivenLoad(candidates, verdicts, input, callers, settings);
@@ -265,19 +270,20 @@ function vote(
   candidates: Candidate[],
   excluded: ExcludedCause[],
   localisations: readonly Localisation[],
-  about: (service: string) => { inScope: boolean; items: Weighed[]; explains: string[] },
+  inScope: (service: string) => boolean,
+  about: (service: string) => { items: Weighed[]; explains: string[] },
 ): Map<string, Localisation['source']> {
   const ballots = localisations
     .map((localisation) => ({
       source: localisation.source,
       weights: localisation.services.filter(
-        (item) => item.weight > 0 && Number.isFinite(item.weight) && about(item.service).inScope,
+        (item) => item.weight > 0 && Number.isFinite(item.weight) && inScope(item.service),
       ),
     }))
     .map((ballot) => ({ ...ballot, total: ballot.weights.reduce((sum, item) => sum + item.weight, 0) }))
     .filter((ballot) => ballot.total > 0);
-  const strongest = new Map<string, { source: Localisation['source']; share: number }>();
   if (ballots.length === 0) return new Map();
+  const strongest = new Map<string, { source: Localisation['source']; share: number }>();
   const seriesTotal = candidates.reduce((sum, candidate) => sum + candidate.raw, 0);
   const voters = ballots.length + (seriesTotal > 0 ? 1 : 0);
   const shares = new Map<string, number>();
