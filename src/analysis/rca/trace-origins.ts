@@ -209,13 +209,8 @@ function callChanges(
 ): CallChange[] {
   if (all.length < settings.minTraces || allBefore.length < settings.minTraces) return [];
   const countsOf = (trace: SampledTrace) => {
-    const byId = new Map(trace.spans.map((span) => [span.spanId, span]));
     const counts = new Map<string, number>();
-    for (const span of trace.spans) {
-      const parent = span.parentSpanId === null ? undefined : byId.get(span.parentSpanId);
-      if (parent === undefined || parent.service === span.service) continue;
-      add(counts, `${parent.service}\u0000${span.service}`, 1);
-    }
+    for (const [caller, callee] of callsOf(trace)) add(counts, `${caller}\u0000${callee}`, 1);
     return counts;
   };
   const after = all.map(countsOf);
@@ -329,22 +324,17 @@ function sharedCallees(failing: readonly SampledTrace[], errors: readonly ErrorO
   if (originServices.size < 2) return [];
   const found = new Map<string, { callers: Set<string>; traces: number; example: string }>();
   for (const trace of failing) {
-    const byId = new Map(trace.spans.map((span) => [span.spanId, span]));
     const began = new Set([...originsOf(trace).values()].map((origin) => origin.service));
     const called = new Map<string, Set<string>>();
-    for (const span of trace.spans) {
-      const parent = span.parentSpanId === null ? undefined : byId.get(span.parentSpanId);
-      // A callee's server span under a caller's span, or a leaf client span naming its peer.
-      const edge =
-        parent !== undefined && parent.service !== span.service
-          ? ([parent.service, span.service] as const)
-          : span.kind === 'CLIENT' && calleeOf(span.peer) !== null
-            ? ([span.service, calleeOf(span.peer) ?? ''] as const)
-            : undefined;
-      if (edge === undefined || !began.has(edge[0]) || !originServices.has(edge[0])) continue;
-      const callers = called.get(edge[1]) ?? new Set<string>();
-      callers.add(edge[0]);
-      called.set(edge[1], callers);
+    // A callee's span under a caller's span, or a leaf client span naming its peer.
+    const leafCalls = trace.spans
+      .filter((span) => span.kind === 'CLIENT' && calleeOf(span.peer) !== null)
+      .map((span) => [span.service, calleeOf(span.peer) ?? ''] as const);
+    for (const [caller, callee] of [...callsOf(trace), ...leafCalls]) {
+      if (!began.has(caller) || !originServices.has(caller)) continue;
+      const callers = called.get(callee) ?? new Set<string>();
+      callers.add(caller);
+      called.set(callee, callers);
     }
     for (const [callee, callers] of called) {
       if (originServices.has(callee) || callers.has(callee)) continue;
@@ -775,6 +765,17 @@ function calleeCharged(span: OriginSpan, children: readonly OriginSpan[]): strin
   const services = new Set(children.map((child) => child.service));
   const [only] = services;
   return services.size === 1 && only !== undefined && only !== span.service ? only : null;
+}
+
+/** [caller, callee] of every span whose parent runs in another service: one per call received. */
+function callsOf(trace: SampledTrace): (readonly [string, string])[] {
+  const serviceOf = new Map(trace.spans.map((span) => [span.spanId, span.service]));
+  const calls: (readonly [string, string])[] = [];
+  for (const span of trace.spans) {
+    const parent = span.parentSpanId === null ? undefined : serviceOf.get(span.parentSpanId);
+    if (parent !== undefined && parent !== span.service) calls.push([parent, span.service]);
+  }
+  return calls;
 }
 
 /** The called service a peer names: `cart:8080` → `cart` (services are named without ports). */
