@@ -1,19 +1,10 @@
-// Lint rules carry the architecture: edges reach the platform only through its services,
-// analyzers stay pure, and only src/config reads the environment.
+// Lint rules carry the architecture: edges reach the platform only through the governance gateway (an
+// allow-list, eslint-rules/edge-imports.js), analyzers stay pure, and only src/config reads the environment.
 import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
-
-/** Folders that hold stores, runtimes and adapters: the parts no edge may import. */
-const infrastructure = [
-  '**/state',
-  '**/state/**',
-  '**/runtime',
-  '**/runtime/**',
-  '**/telemetry/store/**',
-  '**/adapters/**',
-];
+import { edgeImportsRule } from './eslint-rules/edge-imports.js';
 
 export default tseslint.config(
   {
@@ -49,21 +40,10 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/api/**', 'src/cli/**', 'src/mcp/**', 'src/agents/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: infrastructure,
-              message:
-                'Edges (REST, MCP, CLI, agents) go through platform/governed services, never stores, runtimes or adapters.',
-            },
-          ],
-        },
-      ],
-    },
+    // The governance boundary: edges import the gateway and shared contracts, nothing else (an allow-list).
+    files: ['src/api/**', 'src/cli/**', 'src/mcp/**', 'src/agents/**', 'src/demo/**'],
+    plugins: { opspilot: { rules: { 'edge-imports': edgeImportsRule } } },
+    rules: { 'opspilot/edge-imports': 'error' },
   },
   {
     files: ['src/analysis/**'],

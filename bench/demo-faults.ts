@@ -282,6 +282,7 @@ async function injectAndRead(run: number, fault: Fault): Promise<AutomaticOutcom
   const injected = Date.now();
   const result = await post<{ changes?: string[] }>(`/api/v1/demo/faults/${fault.name}`, {
     environment: 'prod',
+    approve: true,
   });
   const base = { run, fault: fault.name, truth: fault.truth.component };
   if (fault.name === 'over-provisioned' || fault.name === 'build-failure') {
@@ -339,7 +340,7 @@ async function automaticReports(which: 'fresh' | 'sequence'): Promise<void> {
           const outcome = await injectAndRead(run, fault);
           outcomes.push(outcome);
           process.stderr.write(`${JSON.stringify(outcome)}\n`);
-          await post('/api/v1/demo/heal', {});
+          await post('/api/v1/demo/heal', { approve: true });
           await sleep(settleMs);
         }
       } finally {
@@ -422,6 +423,7 @@ try {
       const injected = Date.now();
       const result = await post<{ changes?: string[] }>(`/api/v1/demo/faults/${fault.name}`, {
         environment: 'prod',
+        approve: true,
       });
       const outcome =
         fault.name === 'over-provisioned'
@@ -432,7 +434,7 @@ try {
       outcome.before = before;
       outcomes.push(outcome);
       process.stderr.write(`${JSON.stringify(outcome)}\n`);
-      await post('/api/v1/demo/heal', {});
+      await post('/api/v1/demo/heal', { approve: true });
       await sleep(settleMs);
     }
   }

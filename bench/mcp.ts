@@ -11,6 +11,7 @@ import { inheritedEnvironment, loadConfig } from '../src/config/load-config.js';
 import { createOpspilot } from '../src/server/opspilot-server.js';
 import { serviceManifest, yamlDocuments } from '../test/helpers/manifests.js';
 import { freshServer, machine, median, percentile, print, round } from './lib/harness.js';
+import { mintPrincipal } from '../src/governance/identity/credentials.js';
 
 const fixture = fileURLToPath(new URL('../test/fixtures/http-service.mjs', import.meta.url));
 const runs = 3;
@@ -123,13 +124,13 @@ async function governanceOverhead(): Promise<Record<string, unknown>> {
       ),
     );
     const caller = {
-      principal: {
+      principal: mintPrincipal({
         subject: 'bench',
         kind: 'user' as const,
         autonomy: 2 as const,
         issuer: 'bench',
         grants: [{ role: 'viewer' as const, scope: { namespace: 'default' } }],
-      },
+      }),
       edge: 'mcp' as const,
       client: 'bench',
     };

@@ -12,9 +12,9 @@ import { errorMessage } from '../core/errors.js';
 import type { EventBus } from '../core/event-bus.js';
 import type { Logger } from '../core/logger.js';
 import { parseMemory } from '../core/quantity.js';
-import type { Governance } from '../governance/governance.js';
+import type { GovernanceGateway } from '../governance/gateway.js';
 import type { GovernedServices } from '../governance/governed-services.js';
-import type { Caller, Principal } from '../governance/principal.js';
+import type { Caller } from '../governance/principal.js';
 import type { ChangePlan } from '../governance/proposals/proposal-service.js';
 import type { ReleaseBindingSpec } from '../platform/resource-kinds.js';
 import { percent, shownConfidence, withConfidence } from '../rca/confidence.js';
@@ -35,17 +35,13 @@ import { defaultReuseSettings, reusableReport } from './report-reuse.js';
 /** Evidence hints show from this long before onset (the window's end is the report's). */
 const hintLeadMs = 15 * 60_000;
 
-/** Who alert-triggered investigations run as. */
-export const rcaAgentPrincipal: Principal = {
-  subject: 'rca-agent',
-  kind: 'agent',
-  autonomy: 2,
-  issuer: 'opspilot',
-  grants: [{ role: 'rca-agent', scope: { namespace: '*' } }],
-};
-
 export interface RcaAgentOptions {
-  readonly governance: Governance;
+  readonly gateway: GovernanceGateway;
+  /**
+   * The agent's own bearer token (`Bearer …`, the `rca-agent` actor's): alert-triggered investigations
+   * authenticate with it through the gateway like any agent's.
+   */
+  readonly credentials: () => Promise<string>;
   readonly bus: EventBus;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -60,11 +56,6 @@ export interface RcaAgentOptions {
 export class RcaAgent {
   private readonly inFlight = new Map<string, Promise<RcaReportView>>();
   private unsubscribe: (() => void) | undefined;
-  private readonly caller: Caller = {
-    principal: rcaAgentPrincipal,
-    edge: 'agent',
-    client: 'opspilot-rca-agent',
-  };
 
   constructor(private readonly options: RcaAgentOptions) {}
 
@@ -73,10 +64,22 @@ export class RcaAgent {
     this.unsubscribe = this.options.bus.subscribe(alertTopics.firing, (event) => {
       const parsed = alertSchema.safeParse(event.payload);
       if (!parsed.success || !parsed.data.triggerAiRca) return;
-      this.investigate(this.caller, parsed.data, 'alert').catch((error: unknown) => {
-        this.options.logger.error({ err: error, alert: parsed.data.fingerprint }, 'RCA investigation failed');
-      });
+      this.asAgent()
+        .then((caller) => this.investigate(caller, parsed.data, 'alert'))
+        .catch((error: unknown) => {
+          this.options.logger.error(
+            { err: error, alert: parsed.data.fingerprint },
+            'RCA investigation failed',
+          );
+        });
     });
+  }
+
+  /** The agent as a caller: its token, verified by the gateway. */
+  private async asAgent(): Promise<Caller> {
+    const { gateway } = this.options;
+    const principal = await gateway.authenticate(await this.options.credentials(), [gateway.auth.audience]);
+    return { principal, edge: 'agent', client: 'opspilot-rca-agent' };
   }
 
   async stop(): Promise<void> {
@@ -106,7 +109,7 @@ export class RcaAgent {
     alert: AlertView,
     trigger: RcaReportView['trigger'],
   ): Promise<RcaReportView> {
-    const services = this.options.governance.forCaller(caller);
+    const services = this.options.gateway.forCaller(caller);
     if (trigger === 'alert') {
       const recent = await this.recentReport(services, alert);
       if (recent !== undefined) return recent;

@@ -3,7 +3,7 @@
 // accident. Unauthenticated and forbidden requests are audited like the others.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { UnauthenticatedError } from '../core/errors.js';
-import type { Governance } from '../governance/governance.js';
+import type { GovernanceGateway } from '../governance/gateway.js';
 import type { GovernedServices } from '../governance/governed-services.js';
 import type { Edge } from '../governance/principal.js';
 import { problem, sendProblem } from './problem.js';
@@ -30,7 +30,7 @@ export function baseUrl(request: FastifyRequest): string {
   return `${request.protocol}://${request.headers.host ?? request.hostname}`;
 }
 
-export function installAuthentication(app: FastifyInstance, governance: Governance): void {
+export function installAuthentication(app: FastifyInstance, governance: GovernanceGateway): void {
   app.decorateRequest('governedServices', null);
   app.addHook('onRoute', (options) => {
     const methods = Array.isArray(options.method) ? options.method : [options.method];
@@ -48,7 +48,7 @@ export function installAuthentication(app: FastifyInstance, governance: Governan
     const path = request.url.split('?')[0] ?? '';
     const mcpPath = mcpPaths.find((candidate) => path === candidate);
     const audiences = [
-      governance.options.config.auth.audience,
+      governance.auth.audience,
       ...(mcpPath === undefined ? [] : [`${baseUrl(request)}${mcpPath}`]),
     ];
     const userAgent = request.headers['user-agent'] ?? 'unknown';

@@ -11,7 +11,7 @@ import {
 } from 'fastify-type-provider-zod';
 import { parseAllDocuments } from 'yaml';
 import type { Logger } from '../core/logger.js';
-import type { Governance } from '../governance/governance.js';
+import type { GovernanceGateway } from '../governance/gateway.js';
 import { installAuthentication } from './authentication.js';
 import { route } from './route-actions.js';
 import { governanceRoutes } from './routes/governance-routes.js';
@@ -28,7 +28,7 @@ import { demoRoutes } from './routes/demo-routes.js';
 
 export interface ApiOptions {
   /** Every route reaches the platform, telemetry and alerts through it. */
-  readonly governance: Governance;
+  readonly governance: GovernanceGateway;
   /** Serve the telemetry routes (the query service lives in the governance options). */
   readonly telemetry?: boolean;
   /** Base URL of the OTLP receiver once it listens. */

@@ -1,5 +1,6 @@
-// The governance gateway: identity, authorization, guardrails, proposals and audit, built once by the
-// composition root. Edges get a GovernedServices per caller and nothing else (lint forbids them the rest).
+// Governance: identity, authorization, guardrails, proposals and audit, built once by the composition root.
+// Edges never see this object: they get its GovernanceGateway (gateway.ts), which authenticates and hands out a
+// GovernedServices per caller, and lint forbids them the rest.
 import type { Config } from '../config/config-schema.js';
 import type { Clock } from '../core/clock.js';
 import { ForbiddenError, UnauthenticatedError } from '../core/errors.js';
@@ -16,7 +17,10 @@ import type { TelemetryQueryService } from '../telemetry/query/telemetry-query-s
 import { PeriodicTask } from '../core/periodic-task.js';
 import { AuditLog } from './audit/audit-log.js';
 import { Authorizer, type BindingGrant } from './authz/authorizer.js';
+import { GovernanceGateway } from './gateway.js';
 import { GovernedServices } from './governed-services.js';
+import { isMinted } from './identity/credentials.js';
+import { ActorToken, type SystemActor } from './identity/system-actors.js';
 import { TokenService } from './identity/token-service.js';
 import type { Caller, Principal, PrincipalKind } from './principal.js';
 import { ChangePlanner } from './proposals/change-plans.js';
@@ -105,8 +109,22 @@ export class Governance {
     return this.tokens.verify(match[1], audiences);
   }
 
+  /** What edges get: authentication and per-caller services, nothing else. */
+  readonly gateway: GovernanceGateway = new GovernanceGateway(this);
+
+  /** A caller's services. Only a principal identity minted (from a verified token) is a caller. */
   forCaller(caller: Caller): GovernedServices {
+    if (!isMinted(caller.principal)) {
+      throw new UnauthenticatedError("the caller's principal was not issued by identity", {
+        hint: 'Authenticate a bearer token through the gateway; principals are not built by hand.',
+      });
+    }
     return new GovernedServices(this, caller);
+  }
+
+  /** A bearer token for one of the platform's own actors (the RCA agent, the demo's chaos), renewed as needed. */
+  actorToken(actor: SystemActor): ActorToken {
+    return new ActorToken(this.tokens, actor, () => this.options.clock.now().getTime());
   }
 
   /**

@@ -24,7 +24,8 @@ export interface Grant {
   readonly scope: Scope;
 }
 
-export interface Principal {
+/** What a principal claims: the fields of a verified token. */
+export interface PrincipalClaims {
   /** `sub` of the token: a user name, a service account's client id, or an agent's name. */
   readonly subject: string;
   readonly kind: PrincipalKind;
@@ -36,6 +37,14 @@ export interface Principal {
   readonly tokenId?: string | undefined;
 }
 
+declare const issuedByIdentity: unique symbol;
+
+/**
+ * A principal identity vouched for: only src/governance/identity mints one (from a verified token), and the
+ * gateway refuses a caller whose principal it did not mint. An object literal is not a Principal.
+ */
+export type Principal = PrincipalClaims & { readonly [issuedByIdentity]: true };
+
 export type Edge = 'rest' | 'mcp' | 'cli' | 'agent' | 'system' | 'otlp';
 
 export interface Caller {
@@ -44,15 +53,6 @@ export interface Caller {
   /** The client software: MCP clientInfo name/version, `opspilot-cli/0.1.0`, a user agent. */
   readonly client: string;
 }
-
-/** The platform acting on its own behalf (bootstrap, the demo): fully trusted, still audited. */
-export const systemPrincipal: Principal = {
-  subject: 'system:opspilot',
-  kind: 'service',
-  grants: [{ role: 'platform-admin', scope: { namespace: '*' } }],
-  autonomy: 3,
-  issuer: 'opspilot',
-};
 
 export function isAgent(principal: Principal): boolean {
   return principal.kind === 'agent';

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { join } from 'node:path';
 import type { Config } from '../config/config-schema.js';
 import type { Logger } from '../core/logger.js';
-import type { Governance } from '../governance/governance.js';
+import type { GovernanceGateway } from '../governance/gateway.js';
 import { governed } from '../api/authentication.js';
 import { route, type RouteId } from '../api/route-actions.js';
 import { packageRoot } from '../server/package-info.js';
@@ -48,7 +48,7 @@ function rebindingGuard(
 
 export async function registerMcpRoutes(
   app: FastifyInstance,
-  options: { governance: Governance; config: Config; version: string; logger: Logger },
+  options: { governance: GovernanceGateway; config: Config; version: string; logger: Logger },
 ): Promise<void> {
   const runbooksDir = options.config.mcp.runbooksDir ?? join(packageRoot, 'docs', 'runbooks');
   for (const name of mcpServerNames) {

@@ -20,7 +20,7 @@ import type { Config } from '../config/config-schema.js';
 import { durationMs } from '../core/duration.js';
 import { isDomainError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { Governance } from '../governance/governance.js';
+import type { GovernanceGateway } from '../governance/gateway.js';
 import type { GovernedServices } from '../governance/governed-services.js';
 import type { Caller } from '../governance/principal.js';
 import type { Proposal } from '../governance/proposals/contracts.js';
@@ -38,7 +38,7 @@ import {
 } from './tools.js';
 
 export interface McpServerOptions {
-  readonly governance: Governance;
+  readonly governance: GovernanceGateway;
   readonly config: Config;
   readonly version: string;
   readonly logger: Logger;
@@ -110,7 +110,7 @@ function withCachedJsonSchema<T extends z.ZodType>(schema: T): T {
 export function createMcpServerFactory(name: McpServerName, options: McpServerOptions): McpServerFactory {
   const { governance, config } = options;
   const codec = createRequestStateCodec<StatePayload>({
-    key: governance.tokens.requestStateSecret,
+    key: governance.requestStateSecret,
     ttlSeconds: Math.round(durationMs(config.governance.requestStateTtl) / 1000),
     bind: (ctx) => `${name}\0${callerOf(ctx.http ?? {})?.principal.subject ?? ''}`,
   });
@@ -151,8 +151,7 @@ export function createMcpServerFactory(name: McpServerName, options: McpServerOp
       if (only !== undefined && toolName !== only) continue;
       if (config.mcp.readOnly && tool.kind === 'write') continue;
       if (config.mcp.disabledToolsets.includes(tool.toolset)) continue;
-      if (caller !== undefined && !governance.authorizer.permitsSomewhere(caller.principal, tool.action))
-        continue;
+      if (caller !== undefined && !governance.forCaller(caller).may(tool.action)) continue;
       if (tool.kind === 'read')
         registerRead(server, toolName, tool, schemas[toolName], services, maxOutputBytes, options.logger);
       else

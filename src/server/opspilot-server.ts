@@ -17,6 +17,8 @@ import { InProcessEventBus, type EventBus } from '../core/event-bus.js';
 import { AlertEvaluator } from '../telemetry/alerting/alert-evaluator.js';
 import { RcaAgent } from '../agents/rca-agent.js';
 import { DemoFaults } from '../demo/demo-faults.js';
+import { demoChaosActor, rcaAgentActor } from '../governance/identity/system-actors.js';
+import { installDemo, withDemoGuardrails } from './demo-install.js';
 import { HttpNotifier } from '../adapters/notify/http-notifier.js';
 import { createReportWriter } from '../adapters/llm/ai-sdk-writer.js';
 import { RcaReportService } from '../rca/rca-report-service.js';
@@ -41,7 +43,7 @@ import { openStateStore } from '../state/kysely-state-store.js';
 import type { StateStore } from '../state/ports.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { parseCpu, parseMemory } from '../core/quantity.js';
-import type { ReleaseBindingSpec } from '../platform/resource-kinds.js';
+import type { ReleaseBindingSpec, Resource } from '../platform/resource-kinds.js';
 import type { ResourceUsageQuery } from '../telemetry/query/contracts.js';
 import type { BindingAllocation } from '../telemetry/query/telemetry-query-service.js';
 import { TelemetryPlane } from '../telemetry/telemetry-plane.js';
@@ -58,6 +60,8 @@ export interface OpspilotOptions {
   readonly baseEnv: Readonly<Record<string, string>>;
   readonly clock?: Clock;
   readonly ids?: IdGenerator;
+  /** Serve the demo shop's fault routes (`opspilot up --demo`); installDemo() applies the shop. */
+  readonly demo?: boolean;
 }
 
 export interface Opspilot {
@@ -75,6 +79,11 @@ export interface Opspilot {
   readonly rcaAgent: RcaAgent;
   /** A platform-admin token for this server's operator (printed by `opspilot up`), when enabled. */
   adminToken(): Promise<IssuedToken>;
+  /**
+   * Applies demo/*.yaml (a bootstrap by the operator who asked for `--demo`, audited as demo:install) and, with
+   * `waitMs`, waits that long for its bindings to run. Resolves with the bindings.
+   */
+  installDemo(waitMs: number): Promise<{ files: number; changed: number; bindings: Resource[] }>;
   /** Adopts or replaces what a previous run left, reconciles, then listens. Resolves with the API's URL. */
   start(): Promise<string>;
   /** Stops listening, stops every replica and closes the store. */
@@ -82,7 +91,8 @@ export interface Opspilot {
 }
 
 export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot> {
-  const { config, logger } = options;
+  const { logger } = options;
+  const config = options.demo === true ? withDemoGuardrails(options.config) : options.config;
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? randomIds;
   const processTable = createProcessTable();
@@ -217,8 +227,10 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
   feedChanges(changes, { bus, audit: governance.audit, events, clock });
   const addressRef: { current: string } = { current: '' };
   const writer = createReportWriter(config.llm);
+  const rcaAgentToken = governance.actorToken(rcaAgentActor);
   const rcaAgent = new RcaAgent({
-    governance,
+    gateway: governance.gateway,
+    credentials: () => rcaAgentToken.authorization(),
     bus,
     clock,
     logger: logger.child({ component: 'rca-agent' }),
@@ -229,19 +241,33 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
       logger: logger.child({ component: 'notify' }),
     }),
   });
+  const demoFolder = join(packageRoot, 'demo');
+  const chaosToken = governance.actorToken(demoChaosActor('shop'));
   const app = await createApi({
-    governance,
+    governance: governance.gateway,
     telemetry: true,
     otlpEndpoint: () => telemetry.otlpEndpoint,
     alerts: true,
     rca: rcaAgent,
     writer,
-    demoFaults: new DemoFaults({ governance, platform, root: join(packageRoot, 'demo') }),
+    demoFaults:
+      options.demo === true
+        ? new DemoFaults({
+            gateway: governance.gateway,
+            credentials: () => chaosToken.authorization(),
+            root: demoFolder,
+          })
+        : undefined,
     dashboardRoot: join(packageRoot, 'dist', 'web'),
     logger: logger.child({ component: 'api' }),
     version,
     extraRoutes: (api) =>
-      registerMcpRoutes(api, { governance, config, version, logger: logger.child({ component: 'mcp' }) }),
+      registerMcpRoutes(api, {
+        governance: governance.gateway,
+        config,
+        version,
+        logger: logger.child({ component: 'mcp' }),
+      }),
   });
 
   let started = false;
@@ -266,6 +292,7 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
       writeAdminToken(config.dataDir, issued.token);
       return issued;
     },
+    installDemo: (waitMs) => installDemo({ platform, audit: governance.audit, folder: demoFolder, waitMs }),
     async start() {
       await bootstrapPlatform(platform);
       await workflows.recoverInterrupted();

@@ -5,7 +5,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemPrincipal, type Caller } from '../../src/governance/principal.js';
+import type { Caller } from '../../src/governance/principal.js';
+import { adminPrincipal } from '../helpers/principals.js';
 import type { RcaReportView } from '../../src/rca/contracts.js';
 import type { Opspilot } from '../../src/server/opspilot-server.js';
 import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
@@ -135,7 +136,7 @@ async function startShop(env: Record<string, string> = {}): Promise<InProcessSer
   return server;
 }
 
-const admin: Caller = { principal: systemPrincipal, edge: 'rest', client: 'vitest' };
+const admin: Caller = { principal: adminPrincipal, edge: 'rest', client: 'vitest' };
 
 async function fireAlert(opspilot: Opspilot): Promise<AlertView> {
   const services = opspilot.governance.forCaller(admin);

@@ -13,6 +13,7 @@ import { serviceManifest, yamlDocuments } from '../helpers/manifests.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { runCli } from '../helpers/opspilot-process.js';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { mintPrincipal } from '../../src/governance/identity/credentials.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/http-service.mjs', import.meta.url));
 let server: InProcessServer;
@@ -21,13 +22,13 @@ let url: string;
 
 function person(subject: string, role: Role): Caller {
   return {
-    principal: {
+    principal: mintPrincipal({
       subject,
       kind: 'user',
       autonomy: 2,
       issuer: 'test',
       grants: [{ role, scope: { namespace: 'shop' } }],
-    },
+    }),
     edge: 'rest',
     client: 'vitest',
   };

@@ -14,15 +14,16 @@ import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
 import { serviceManifest, yamlDocuments } from '../helpers/manifests.js';
 import { runCli } from '../helpers/opspilot-process.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { mintPrincipal } from '../../src/governance/identity/credentials.js';
 
 const viewer: Caller = {
-  principal: {
+  principal: mintPrincipal({
     subject: 'vic',
     kind: 'user',
     autonomy: 2,
     issuer: 'test',
     grants: [{ role: 'viewer', scope: { namespace: 'shop' } }],
-  },
+  }),
   edge: 'rest',
   client: 'vitest',
 };

@@ -9,18 +9,19 @@ import type { AlertView } from '../../src/telemetry/alerting/contracts.js';
 import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
 import { serviceManifest, yamlDocuments } from '../helpers/manifests.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { mintPrincipal } from '../../src/governance/identity/credentials.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/http-service.mjs', import.meta.url));
 let server: InProcessServer;
 
 const viewer: Caller = {
-  principal: {
+  principal: mintPrincipal({
     subject: 'vic',
     kind: 'user',
     autonomy: 2,
     issuer: 'test',
     grants: [{ role: 'viewer', scope: { namespace: '*' } }],
-  },
+  }),
   edge: 'rest',
   client: 'vitest',
 };

@@ -3,7 +3,8 @@
 // the caller's namespace, and in real Chromium every main view renders, with keyboard navigation.
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemPrincipal, type Caller } from '../../src/governance/principal.js';
+import type { Caller } from '../../src/governance/principal.js';
+import { adminPrincipal } from '../helpers/principals.js';
 import type { Opspilot } from '../../src/server/opspilot-server.js';
 import { launchChromium, screenshot, signIn } from '../helpers/browser.js';
 import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
@@ -57,7 +58,7 @@ afterAll(async () => {
   await server.close();
 });
 
-const systemCaller: Caller = { principal: systemPrincipal, edge: 'rest', client: 'vitest' };
+const systemCaller: Caller = { principal: adminPrincipal, edge: 'rest', client: 'vitest' };
 const as = (token: string) => ({ authorization: `Bearer ${token}` });
 
 async function fire(namespace: string, alertname: string, component?: string): Promise<void> {

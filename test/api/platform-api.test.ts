@@ -32,7 +32,11 @@ beforeAll(async () => {
   await bootstrapPlatform(platform);
   const governance = await testGovernance({ store: subject.store, platform, dataDir: subject.dataDir });
   adminToken = await tokenFor(governance, 'admin', 'platform-admin');
-  app = await createApi({ governance, logger: pino({ level: 'silent' }), version: 'test' });
+  app = await createApi({
+    governance: governance.gateway,
+    logger: pino({ level: 'silent' }),
+    version: 'test',
+  });
 });
 
 afterAll(async () => {

@@ -16,6 +16,7 @@ import { testGovernance } from '../helpers/governance.js';
 import { postgresStore, stateStores, type TestStore } from '../helpers/state-stores.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { idleRuntime } from '../helpers/idle-runtime.js';
+import { mintPrincipal } from '../../src/governance/identity/credentials.js';
 
 async function sql(subject: TestStore, statement: string): Promise<void> {
   if (subject.url === undefined) {
@@ -38,13 +39,13 @@ async function sql(subject: TestStore, statement: string): Promise<void> {
 
 function caller(subject: string, role: Role, kind: 'user' | 'agent' = 'user'): Caller {
   return {
-    principal: {
+    principal: mintPrincipal({
       subject,
       kind,
       autonomy: 2,
       issuer: 'test',
       grants: [{ role, scope: { namespace: 'default' } }],
-    },
+    }),
     edge: 'rest',
     client: 'vitest',
   };
@@ -283,10 +284,10 @@ describe.each(stateStores)('governance on %s', (_name, open) => {
     // Applying what already exists is authorized too: "unchanged" must not confirm another tenant's resources.
     const outsider = governance.forCaller({
       ...caller('eve', 'developer'),
-      principal: {
+      principal: mintPrincipal({
         ...caller('eve', 'developer').principal,
         grants: [{ role: 'developer', scope: { namespace: 'sandbox' } }],
-      },
+      }),
     });
     await expect(outsider.apply([component], {})).rejects.toThrow(/outside the scopes of eve/);
     const both = [
@@ -342,7 +343,7 @@ describe('RoleBindings across opspilot instances on one PostgreSQL database', ()
     };
     const [writer, reader] = [await open(), await open()];
     const carol: Caller = {
-      principal: { subject: 'carol', kind: 'user', autonomy: 2, issuer: 'test', grants: [] },
+      principal: mintPrincipal({ subject: 'carol', kind: 'user', autonomy: 2, issuer: 'test', grants: [] }),
       edge: 'rest',
       client: 'vitest',
     };
@@ -369,8 +370,11 @@ describe('RoleBindings across opspilot instances on one PostgreSQL database', ()
     expect(writer.authorizer.check(carol.principal, 'component.scale', target).allowed).toBe(true);
     // A binding names a kind of principal, and may name an issuer: same names elsewhere get nothing.
     const as = (subject: string, kind: PrincipalKind, issuer: string) =>
-      writer.authorizer.check({ subject, kind, autonomy: 2, issuer, grants: [] }, 'component.scale', target)
-        .allowed;
+      writer.authorizer.check(
+        mintPrincipal({ subject, kind, autonomy: 2, issuer, grants: [] }),
+        'component.scale',
+        target,
+      ).allowed;
     expect(as('carol', 'agent', 'test')).toBe(false);
     expect(as('dave', 'user', 'test')).toBe(false);
     expect(as('dave', 'user', 'https://idp.example')).toBe(true);

@@ -14,16 +14,17 @@ import type { ReleaseBindingSpec } from '../../src/platform/resource-kinds.js';
 import { testGovernance } from '../helpers/governance.js';
 import { idleRuntime } from '../helpers/idle-runtime.js';
 import { stateStores, type TestStore } from '../helpers/state-stores.js';
+import { mintPrincipal } from '../../src/governance/identity/credentials.js';
 
 function caller(subject: string, role: Role, kind: 'user' | 'agent' = 'user'): Caller {
   return {
-    principal: {
+    principal: mintPrincipal({
       subject,
       kind,
       autonomy: 2,
       issuer: 'test',
       grants: [{ role, scope: { namespace: 'default' } }],
-    },
+    }),
     edge: kind === 'agent' ? 'agent' : 'rest',
     client: 'vitest',
   };

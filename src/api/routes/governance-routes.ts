@@ -3,7 +3,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { InvalidError, UnauthenticatedError } from '../../core/errors.js';
-import type { Governance } from '../../governance/governance.js';
+import type { GovernanceGateway } from '../../governance/gateway.js';
 import { actions } from '../../governance/authz/actions.js';
 import {
   proposalSchema,
@@ -57,11 +57,14 @@ export const verifyResultSchema = z
   })
   .meta({ id: 'AuditVerifyResult' });
 
-export const governanceRoutes: FastifyPluginAsyncZod<{ governance: Governance }> = (app, { governance }) => {
-  const auth = governance.options.config.auth;
+export const governanceRoutes: FastifyPluginAsyncZod<{ governance: GovernanceGateway }> = (
+  app,
+  { governance },
+) => {
+  const auth = governance.auth;
 
   app.get('/.well-known/jwks.json', { ...route('GET /.well-known/jwks.json'), schema: { hide: true } }, () =>
-    governance.tokens.jwks(),
+    governance.jwks(),
   );
 
   // RFC 9728: which authorization servers issue tokens for this resource, and how to present them.
@@ -181,7 +184,7 @@ export const governanceRoutes: FastifyPluginAsyncZod<{ governance: Governance }>
           .send({ error: 'invalid_request', error_description: 'client_id and client_secret are required' });
       }
       try {
-        const issued = await governance.tokens.clientCredentials(clientId, clientSecret);
+        const issued = await governance.clientCredentials(clientId, clientSecret);
         return { access_token: issued.token, token_type: 'Bearer', expires_in: issued.expiresIn };
       } catch (error) {
         if (!(error instanceof UnauthenticatedError)) throw error;
@@ -222,13 +225,13 @@ export const governanceRoutes: FastifyPluginAsyncZod<{ governance: Governance }>
         kind: principal.kind,
         issuer: principal.issuer,
         autonomy: principal.autonomy,
-        grants: governance.authorizer.grantsOf(principal).map((grant) => ({
+        grants: governance.grantsOf(principal).map((grant) => ({
           role: grant.role,
           scope: Object.fromEntries(Object.entries(grant.scope).filter(([, value]) => value !== undefined)),
         })),
         allowed: Object.fromEntries(
           actions
-            .map((action) => [action, governance.authorizer.namespacesFor(principal, action)] as const)
+            .map((action) => [action, governance.namespacesFor(principal, action)] as const)
             .filter(([, namespaces]) => namespaces === '*' || namespaces.length > 0),
         ),
       };

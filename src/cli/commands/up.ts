@@ -1,17 +1,13 @@
 // `opspilot up`: runs the API, the runtime and the reconciler in this process until SIGINT/SIGTERM.
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { inheritedEnvironment, loadConfig } from '../../config/load-config.js';
-import { sleep } from '../../core/clock.js';
 import { createLogger } from '../../core/logger.js';
 import type { EnvironmentStatus } from '../../platform/contracts.js';
-import type { Resource } from '../../platform/resource-kinds.js';
 import { createOpspilot, type Opspilot } from '../../server/opspilot-server.js';
-import { packageRoot, version } from '../../server/package-info.js';
+import { version } from '../../server/package-info.js';
 import type { CliContext } from '../context.js';
 import { reportError } from '../errors.js';
-import { readManifests } from '../manifest-files.js';
 import { table } from '../output.js';
 
 interface UpOptions {
@@ -57,7 +53,12 @@ replaces them), so nothing is orphaned. One "opspilot up" per data dir.`,
           },
         });
         const logger = createLogger(config.log);
-        opspilot = await createOpspilot({ config, logger, baseEnv: inheritedEnvironment() });
+        opspilot = await createOpspilot({
+          config,
+          logger,
+          baseEnv: inheritedEnvironment(),
+          demo: options.demo === true,
+        });
         const running = opspilot;
         let stoppingSince: number | undefined;
         const stop = (signal: string): void => {
@@ -117,41 +118,9 @@ replaces them), so nothing is orphaned. One "opspilot up" per data dir.`,
 }
 
 async function startDemo(opspilot: Opspilot, context: CliContext, printUrls: boolean): Promise<void> {
-  const folder = join(packageRoot, 'demo');
-  const files = readdirSync(folder)
-    .filter((name) => /\.ya?ml$/.test(name))
-    .sort()
-    .map((name) => join(folder, name));
-  const documents = readManifests(files, () => '');
-  const outcome = await opspilot.platform.apply(
-    documents.map((document) => document.value),
-    { baseDir: documents.map((document) => document.baseDir) },
-  );
-  const changed = outcome.items.filter((item) => item.action !== 'unchanged').length;
-  context.out(`demo: applied ${files.length} file(s), ${changed} change(s)\n`);
+  const { files, changed, bindings } = await opspilot.installDemo(printUrls ? 60_000 : 0);
+  context.out(`demo: applied ${files} file(s), ${changed} change(s)\n`);
   if (!printUrls) return;
-
-  const namespaces = [
-    ...new Set(
-      documents
-        .map((document) => (document.value as { metadata?: { namespace?: string } }).metadata?.namespace)
-        .filter((namespace): namespace is string => namespace !== undefined),
-    ),
-  ].sort();
-  const deadline = Date.now() + 60_000;
-  let bindings: Resource[] = [];
-  while (Date.now() < deadline) {
-    bindings = (
-      await Promise.all(
-        namespaces.map((namespace) => opspilot.platform.list('ReleaseBinding', { namespace })),
-      )
-    )
-      .flat()
-      .filter((binding) => (binding.spec as { state?: string }).state !== 'Undeploy');
-    if (bindings.every((binding) => (binding.status as EnvironmentStatus | undefined)?.phase === 'Running'))
-      break;
-    await sleep(500);
-  }
   const rows = bindings.map((binding) => {
     const status = binding.status as EnvironmentStatus | undefined;
     return [

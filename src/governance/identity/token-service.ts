@@ -20,6 +20,7 @@ import type { Config } from '../../config/config-schema.js';
 import type { Clock } from '../../core/clock.js';
 import { durationMs } from '../../core/duration.js';
 import { InvalidError, UnauthenticatedError, errorMessage } from '../../core/errors.js';
+import { mintPrincipal } from './credentials.js';
 import { roleSchema, type Grant, type Principal, type PrincipalKind, type Role } from '../principal.js';
 
 type AuthConfig = Config['auth'];
@@ -199,7 +200,7 @@ export class TokenService {
     const grants = Array.isArray(payload.grants) ? (payload.grants as unknown[]) : [];
     const kind = payload.kind === 'agent' || payload.kind === 'service' ? payload.kind : 'user';
     const autonomy = payload.autonomy === 1 || payload.autonomy === 3 ? payload.autonomy : 2;
-    return {
+    return mintPrincipal({
       subject: String(payload.sub),
       kind,
       autonomy: kind === 'agent' ? autonomy : 2,
@@ -209,7 +210,7 @@ export class TokenService {
       }),
       issuer: this.config.issuer,
       tokenId: typeof payload.jti === 'string' ? payload.jti : undefined,
-    };
+    });
   }
 
   private remoteKeySet(issuer: ExternalIssuer): JWTVerifyGetKey {
@@ -228,14 +229,14 @@ function externalPrincipal(issuer: ExternalIssuer, payload: JWTPayload): Princip
   const values = readClaim(payload, issuer.roleClaim);
   const list = Array.isArray(values) ? values : values === undefined ? [] : [values];
   const grants = list.flatMap((value) => (issuer.roleMapping[String(value)] ?? []).map(grantFromClaim));
-  return {
+  return mintPrincipal({
     subject,
     kind: 'user',
     autonomy: 2,
     grants,
     issuer: issuer.issuer,
     tokenId: typeof payload.jti === 'string' ? payload.jti : undefined,
-  };
+  });
 }
 
 function readClaim(payload: JWTPayload, path: string): unknown {
