@@ -6,7 +6,7 @@ import type { Clock } from '../../core/clock.js';
 import { ConflictError, InvalidError, NotFoundError } from '../../core/errors.js';
 import { parseDocuments } from '../../platform/documents.js';
 import type { ApplyItem } from '../../platform/contracts.js';
-import type { ApplyOptions, PlatformService } from '../../platform/platform-service.js';
+import type { ApplyOptions, PlatformService, ResourceLocation } from '../../platform/platform-service.js';
 import { restartAnnotation } from '../../platform/reconciler.js';
 import {
   apiVersion,
@@ -33,11 +33,20 @@ export interface BindingPatch {
   readonly state?: 'Active' | 'Undeploy' | undefined;
 }
 
+/** Which resources a caller may see: the only names errors and hints list. */
+export type Visibility = (where: ResourceLocation) => boolean;
+
 export class ChangePlanner {
   constructor(
     private readonly platform: PlatformService,
     private readonly clock: Clock,
+    private readonly visible: Visibility = () => true,
   ) {}
+
+  /** The same planner, naming in its errors and hints only what `visible` allows. */
+  scopedTo(visible: Visibility): ChangePlanner {
+    return new ChangePlanner(this.platform, this.clock, visible);
+  }
 
   async scale(
     namespace: string,
@@ -96,6 +105,10 @@ export class ChangePlanner {
     const releases = (await this.platform.list('Release', { namespace, component })).sort(
       (a, b) => (b.spec as ReleaseSpec).revision - (a.spec as ReleaseSpec).revision,
     );
+    const releaseNames = releases
+      .filter((item) => this.visible(locationOf(item)))
+      .map((item) => item.metadata.name)
+      .join(', ');
     if (current !== null) {
       const running = releases.find((item) => item.metadata.name === current);
       if (running?.metadata.annotations[rollbackAnnotation] === 'unsafe') {
@@ -118,14 +131,14 @@ export class ChangePlanner {
         throw new ConflictError(
           `${component} has no release before ${current ?? 'its current one'} to roll back to`,
           {
-            hint: `Releases: ${releases.map((item) => item.metadata.name).join(', ') || 'none'}.`,
+            hint: `Releases: ${releaseNames || 'none'}.`,
           },
         );
       }
       targetRelease = previous.metadata.name;
     } else if (!releases.some((item) => item.metadata.name === targetRelease)) {
       throw new NotFoundError(`release ${targetRelease} of ${component} does not exist`, {
-        hint: `Releases: ${releases.map((item) => item.metadata.name).join(', ') || 'none'}.`,
+        hint: `Releases: ${releaseNames || 'none'}.`,
       });
     }
     const target = targetRelease;
@@ -192,12 +205,17 @@ export class ChangePlanner {
     const status = await this.platform.componentStatus(namespace, component);
     const source = status.environments.find((item) => item.environment === from);
     if (source?.release === null || source?.release === undefined) {
+      const project = await this.projectOf(namespace, component);
       throw new ConflictError(`${component} runs no release in ${from}`, {
         hint: `Environments with a release: ${
           status.environments
-            .filter((item) => item.release !== null)
+            .filter(
+              (item) =>
+                item.release !== null &&
+                this.visible({ namespace, project, component, environment: item.environment }),
+            )
             .map((item) => item.environment)
-            .join(', ') || 'none'
+            .join(', ') || 'none you may see'
         }.`,
       });
     }
@@ -228,7 +246,7 @@ export class ChangePlanner {
     const parsed = parseDocuments(raw, options);
     if (parsed.issues.length > 0) {
       // The platform reports every issue with its document and path; let it phrase the error.
-      await this.platform.apply(raw, { ...options, dryRun: true });
+      await this.platform.apply(raw, { ...options, dryRun: true, visible: this.visible });
     }
     const changes: ResourceChange[] = [];
     const replicaChanges: ReplicaChange[] = [];
@@ -526,18 +544,24 @@ export class ChangePlanner {
   async binding(namespace: string, component: string, environment: string): Promise<Resource> {
     const components = await this.platform.list('Component', { namespace });
     if (!components.some((item) => item.metadata.name === component)) {
+      const visible = components.filter((item) => this.visible(locationOf(item)));
       throw new NotFoundError(`component ${component} does not exist in namespace ${namespace}`, {
-        hint: `Components in ${namespace}: ${components.map((item) => item.metadata.name).join(', ') || 'none'}.`,
+        hint: `Components in ${namespace}: ${visible.map((item) => item.metadata.name).join(', ') || 'none you may see'}.`,
       });
     }
     const bindings = await this.platform.list('ReleaseBinding', { namespace, component });
     const binding = bindings.find((item) => (item.spec as ReleaseBindingSpec).environment === environment);
     if (binding === undefined) {
+      const visible = bindings.filter((item) => this.visible(locationOf(item)));
       throw new NotFoundError(`component ${component} is not bound to environment ${environment}`, {
-        hint: `It is bound to: ${bindings.map((item) => (item.spec as ReleaseBindingSpec).environment).join(', ') || 'nothing yet'}.`,
+        hint: `It is bound to: ${visible.map((item) => (item.spec as ReleaseBindingSpec).environment).join(', ') || 'no environment you may see'}.`,
       });
     }
     return binding;
+  }
+
+  private async projectOf(namespace: string, component: string): Promise<string | undefined> {
+    return (await this.find('Component', namespace, component))?.metadata.project;
   }
 
   private async find(kind: Kind, namespace: string, name: string): Promise<Resource | undefined> {
@@ -548,6 +572,27 @@ export class ChangePlanner {
       throw error;
     }
   }
+}
+
+/** Where a resource sits, for visibility. */
+function locationOf(resource: Resource): ResourceLocation {
+  const spec = resource.spec as { component?: unknown; environment?: unknown } | undefined;
+  const component =
+    resource.kind === 'Component'
+      ? resource.metadata.name
+      : typeof spec?.component === 'string'
+        ? spec.component
+        : undefined;
+  const environment =
+    resource.kind === 'ReleaseBinding' && typeof spec?.environment === 'string'
+      ? spec.environment
+      : undefined;
+  return {
+    namespace: resource.metadata.namespace ?? '',
+    ...(resource.metadata.project === undefined ? {} : { project: resource.metadata.project }),
+    ...(component === undefined ? {} : { component }),
+    ...(environment === undefined ? {} : { environment }),
+  };
 }
 
 function sameSpec(change: ResourceChange): boolean {
