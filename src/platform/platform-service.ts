@@ -74,6 +74,17 @@ export interface ResourceLocation {
   readonly environment?: string;
 }
 
+/** One resource of a compare-and-set write (applyIfUnchanged). */
+export interface GuardedChange {
+  readonly kind: Kind;
+  readonly namespace: string;
+  readonly name: string;
+  /** The version it must still be at; null: it must not exist. */
+  readonly expected: { readonly uid: string; readonly generation: number } | null;
+  /** The document to apply; null: delete it. */
+  readonly after: unknown;
+}
+
 export interface LogRequest extends LogQuery {
   readonly namespace: string;
   readonly component: string;
@@ -163,28 +174,80 @@ export class PlatformService {
 
   /** Deletes a resource. Components take their releases, bindings and runs with them; others refuse while in use. */
   async delete(kind: Kind, namespace: string, name: string): Promise<ApplyItem[]> {
-    const key = this.key(kind, namespace, name);
-    const items = await this.options.store.transaction(async (tx) => {
-      const record = await tx.resources.get(key);
-      if (record === undefined) throw notFound(key);
-      const deleted: ApplyItem[] = [];
-      await this.checkDeletable(tx, record);
-      if (kind === 'Component') {
-        for (const dependent of ['ReleaseBinding', 'WorkflowRun', 'Release'] as const) {
-          for (const child of await tx.resources.list({ kind: dependent, namespace, component: name })) {
-            await tx.resources.delete(child);
-            if (dependent === 'WorkflowRun') await tx.workflowLogs.deleteRun(child.uid);
-            deleted.push(item(child, 'deleted', null));
-          }
-        }
-      }
-      if (kind === 'WorkflowRun') await tx.workflowLogs.deleteRun(record.uid);
-      await tx.resources.delete(key);
-      deleted.unshift(item(record, 'deleted', null));
-      return deleted;
-    });
+    const items = await this.options.store.transaction((tx) => this.deleteWithin(tx, kind, namespace, name));
     this.options.onChange?.();
     return items;
+  }
+
+  /**
+   * A compare-and-set write: applies the documents and deletes of `changes` in one transaction, and only while
+   * every resource named is still at the version it was judged on (locked until commit); otherwise nothing is
+   * applied and it fails with a ConflictError.
+   */
+  async applyIfUnchanged(
+    changes: readonly GuardedChange[],
+    options: Pick<ApplyOptions, 'visible'> = {},
+  ): Promise<ApplyItem[]> {
+    const documents = changes.flatMap((change) => (change.after === null ? [] : [change.after]));
+    const parsed = parseDocuments(documents, {});
+    if (parsed.issues.length > 0) throw invalidDocuments(parsed.issues);
+    const ordered = [...parsed.documents].sort((a, b) => a.info.order - b.info.order || a.index - b.index);
+    const now = this.options.clock.now().toISOString();
+    const items = await this.options.store.transaction(async (tx) => {
+      for (const change of changes) {
+        const record = await tx.resources.get(this.key(change.kind, change.namespace, change.name), {
+          forUpdate: true,
+        });
+        const unchanged =
+          change.expected === null
+            ? record === undefined
+            : record?.uid === change.expected.uid && record.generation === change.expected.generation;
+        if (!unchanged) {
+          throw new ConflictError(
+            `${change.kind} ${change.name} changed since it was proposed; propose again (nothing was applied)`,
+            { hint: 'Make the change again from the current state to get a new proposal.' },
+          );
+        }
+      }
+      const issues: FieldIssue[] = [];
+      const written: ApplyItem[] = [];
+      for (const document of ordered)
+        written.push(...(await this.applyDocument(tx, document, now, issues, options.visible)));
+      if (issues.length > 0) throw invalidDocuments(issues);
+      for (const change of changes) {
+        if (change.after === null)
+          written.push(...(await this.deleteWithin(tx, change.kind, change.namespace, change.name)));
+      }
+      return written;
+    });
+    if (items.some((entry) => entry.action !== 'unchanged')) this.options.onChange?.();
+    return sortItems(items);
+  }
+
+  private async deleteWithin(
+    tx: StateRepositories,
+    kind: Kind,
+    namespace: string,
+    name: string,
+  ): Promise<ApplyItem[]> {
+    const key = this.key(kind, namespace, name);
+    const record = await tx.resources.get(key);
+    if (record === undefined) throw notFound(key);
+    const deleted: ApplyItem[] = [];
+    await this.checkDeletable(tx, record);
+    if (kind === 'Component') {
+      for (const dependent of ['ReleaseBinding', 'WorkflowRun', 'Release'] as const) {
+        for (const child of await tx.resources.list({ kind: dependent, namespace, component: name })) {
+          await tx.resources.delete(child);
+          if (dependent === 'WorkflowRun') await tx.workflowLogs.deleteRun(child.uid);
+          deleted.push(item(child, 'deleted', null));
+        }
+      }
+    }
+    if (kind === 'WorkflowRun') await tx.workflowLogs.deleteRun(record.uid);
+    await tx.resources.delete(key);
+    deleted.unshift(item(record, 'deleted', null));
+    return deleted;
   }
 
   async events(filter: EventFilter = {}): Promise<PlatformEvent[]> {

@@ -19,8 +19,8 @@ import {
 } from '../../platform/resource-kinds.js';
 import type { Action } from '../authz/actions.js';
 import type { ReplicaChange } from '../guardrails/guardrails.js';
-import type { ResourceChange, ResourceDocument } from './contracts.js';
-import { toDocument, type ChangePlan } from './proposal-service.js';
+import type { ResourceChange, ResourceDocument, ResourceVersion } from './contracts.js';
+import { toDocument, type ChangePlan, type CreatedBinding } from './proposal-service.js';
 
 /** Annotation on a component (copied to its releases) that forbids rolling back from such a release. */
 export const rollbackAnnotation = 'opspilot.dev/rollback';
@@ -250,10 +250,18 @@ export class ChangePlanner {
     }
     const changes: ResourceChange[] = [];
     const replicaChanges: ReplicaChange[] = [];
+    const createdBindings: CreatedBinding[] = [];
     const environments = new Map<string, boolean>();
+    const components = new Set<string | undefined>();
     for (const document of parsed.documents) {
       const current = await this.find(document.kind, document.namespace, document.name);
       const before = current === undefined ? null : toDocument(current);
+      if (document.namespace !== '') {
+        const named = (document.spec as { component?: unknown } | undefined)?.component;
+        components.add(
+          document.kind === 'Component' ? document.name : typeof named === 'string' ? named : undefined,
+        );
+      }
       const after: ResourceDocument = {
         apiVersion,
         kind: document.kind,
@@ -274,14 +282,26 @@ export class ChangePlanner {
         namespace: document.namespace,
         name: document.name,
         before,
+        ...(current === undefined ? { beforeVersion: null } : { beforeVersion: versionOf(current) }),
         after,
       });
       if (document.kind === 'ReleaseBinding') {
         const spec = document.spec as ReleaseBindingSpec;
         environments.set(spec.environment, await this.isProduction(spec.environment));
         const previous = before?.spec as ReleaseBindingSpec | undefined;
-        // Creating a binding is a deploy, not a scaling action: scaling rules apply to existing bindings.
-        if (previous !== undefined)
+        // Judged where it is as well as where it goes (the stricter wins): moving a production binding to dev
+        // is a production change, whatever execution would later say about it.
+        if (previous !== undefined && previous.environment !== spec.environment)
+          environments.set(previous.environment, await this.isProduction(previous.environment));
+        // Creating a binding is a deploy, not a scaling action, unless one was deleted within the cooldown:
+        // the proposal service judges such a create as scaling from the replicas it was deleted with.
+        if (previous === undefined)
+          createdBindings.push({
+            component: spec.component,
+            environment: spec.environment,
+            replicas: spec.state === 'Undeploy' ? 0 : spec.replicas,
+          });
+        else
           replicaChanges.push({
             component: spec.component,
             environment: spec.environment,
@@ -319,6 +339,8 @@ export class ChangePlanner {
     }
     const kinds = [...new Set(parsed.documents.map((document) => document.kind))];
     const environment = production ?? (environments.size === 1 ? [...environments.keys()][0] : undefined);
+    // Documents of one component make a change of that component (it is what hints of its execution may name).
+    const [component] = components.size === 1 ? [...components] : [undefined];
     return {
       action: 'resources.apply',
       title: `apply ${parsed.documents.length} document(s): ${parsed.documents
@@ -327,6 +349,7 @@ export class ChangePlanner {
         .join(', ')}${parsed.documents.length > 5 ? ', …' : ''}`,
       target: {
         namespace: namespaces[0] ?? '',
+        ...(component === undefined ? {} : { component }),
         ...(environment === undefined ? {} : { environment }),
         production: production !== undefined,
       },
@@ -342,6 +365,7 @@ export class ChangePlanner {
           document: document.index,
         })),
       replicaChanges: replicaChanges.filter((change) => change.before !== change.after),
+      createdBindings,
       argsDigest: digest(raw),
       kinds,
     };
@@ -361,6 +385,10 @@ export class ChangePlanner {
     const environment = reach.environment;
     const production =
       reach.production || (environment !== undefined && (await this.isProduction(environment)));
+    // A component's bindings go with it: the plan names them (before the component), so that execution checks
+    // them too and guardrails remember their replicas like those of any deleted binding.
+    const bindings =
+      kind === 'Component' ? await this.platform.list('ReleaseBinding', { namespace, component: name }) : [];
     return {
       action: 'resources.delete',
       title: `delete ${kind} ${name}${namespace === '' ? '' : ` in ${namespace}`}`,
@@ -375,11 +403,20 @@ export class ChangePlanner {
         production,
       },
       changes: [
+        ...bindings.map((binding) => ({
+          kind: 'ReleaseBinding',
+          namespace,
+          name: binding.metadata.name,
+          before: toDocument(binding),
+          beforeVersion: versionOf(binding),
+          after: null,
+        })),
         {
           kind,
           namespace: kindInfo[kind].scope === 'cluster' ? '' : namespace,
           name,
           before: toDocument(current),
+          beforeVersion: versionOf(current),
           after: null,
         },
       ],
@@ -434,7 +471,7 @@ export class ChangePlanner {
         ...(reach.environment === undefined ? {} : { environment: reach.environment }),
         production: reach.production,
       },
-      changes: [{ kind: 'WorkflowRun', namespace, name, before: null, after }],
+      changes: [{ kind: 'WorkflowRun', namespace, name, before: null, beforeVersion: null, after }],
       replicaChanges: [],
       argsDigest: digest({ namespace, spec }),
     };
@@ -512,6 +549,7 @@ export class ChangePlanner {
       namespace: where.namespace,
       name: binding.metadata.name,
       before,
+      beforeVersion: versionOf(binding),
       after,
     };
     return {
@@ -572,6 +610,11 @@ export class ChangePlanner {
       throw error;
     }
   }
+}
+
+/** The version a change was judged on: execution applies it only while the resource is still at it. */
+function versionOf(resource: Resource): ResourceVersion {
+  return { uid: resource.metadata.uid, generation: resource.metadata.generation };
 }
 
 /** Where a resource sits, for visibility. */
