@@ -3,6 +3,7 @@
 // scope, and hints list only names the caller may see.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Grant } from '../../src/governance/principal.js';
+import { kindInfo, kinds } from '../../src/platform/resource-kinds.js';
 import type { Opspilot } from '../../src/server/opspilot-server.js';
 import { identityOf } from '../../src/telemetry/ingest/resource-identity.js';
 import { emptyBatch, type SpanEntry } from '../../src/telemetry/model.js';
@@ -167,6 +168,49 @@ describe('outside the scope is 403, whether or not it exists', () => {
     expect((await call(developer, 'GET', '/api/v1/namespaces/shop/components/web/status')).status).toBe(200);
   });
 
+  it('answers 403 on every route into another namespace, for existing and missing names alike', async () => {
+    // An operator of bank holds every action there that these routes need.
+    const outsider = await token('otto', [{ role: 'operator', scope: { namespace: 'bank' } }]);
+    const refused: [string, string, unknown?][] = [];
+    for (const kind of kinds.filter((item) => kindInfo[item].scope === 'namespaced')) {
+      const base = `/api/v1/namespaces/shop/${kindInfo[kind].plural}`;
+      refused.push(['GET', base], ['GET', `${base}/ghost`], ['DELETE', `${base}/ghost`]);
+    }
+    refused.push(
+      ['GET', '/api/v1/namespaces/shop/components/web'],
+      ['DELETE', '/api/v1/namespaces/shop/components/web'],
+      ['PUT', '/api/v1/namespaces/shop/components/web', component('shop', 'web')],
+      ['PUT', '/api/v1/namespaces/shop/components/ghost', component('shop', 'ghost')],
+      ['PUT', '/api/v1/namespaces/shop/releasebindings/web-dev', binding('shop', 'web')],
+      ['POST', '/api/v1/apply', { documents: [binding('shop', 'ghost')] }],
+      ['GET', '/api/v1/namespaces/shop/components/web/status'],
+      ['GET', '/api/v1/namespaces/shop/components/ghost/logs?environment=dev'],
+      ['GET', '/api/v1/namespaces/shop/workflowruns/ghost/logs'],
+      ['GET', '/api/v1/namespaces/shop/workflowruns/ghost/compare'],
+      ['GET', '/api/v1/namespaces/shop/events'],
+      ['POST', '/api/v1/namespaces/shop/components/web/scale', { environment: 'dev', replicas: 2 }],
+      ['POST', '/api/v1/namespaces/shop/components/ghost/restart', { environment: 'dev' }],
+      ['POST', '/api/v1/namespaces/shop/components/web/rollback', { environment: 'dev' }],
+      ['POST', '/api/v1/namespaces/shop/components/ghost/promote', { from: 'dev', to: 'staging' }],
+      ['GET', '/api/v1/namespaces/shop'],
+      ['DELETE', '/api/v1/namespaces/shop'],
+      ['GET', '/api/v1/telemetry/logs?namespace=shop'],
+      ['GET', '/api/v1/telemetry/traces?namespace=shop'],
+      ['GET', `/api/v1/telemetry/traces/${'a'.repeat(32)}?namespace=shop`],
+      ['GET', '/api/v1/telemetry/dependencies?namespace=shop'],
+      ['GET', '/api/v1/alerts?namespace=shop'],
+      ['GET', '/api/v1/proposals?namespace=shop'],
+      ['GET', '/api/v1/audit?namespace=shop'],
+    );
+    const answers = await Promise.all(
+      refused.map(
+        async ([method, path, body]) =>
+          `${method} ${path}: ${(await call(outsider, method, path, body)).status}`,
+      ),
+    );
+    expect(answers).toEqual(refused.map(([method, path]) => `${method} ${path}: 403`));
+  });
+
   it('audits each refusal', async () => {
     const developer = await token('ada', [{ role: 'developer', scope: { namespace: 'bank' } }]);
     await call(developer, 'DELETE', '/api/v1/namespaces/shop/components/ghost');
@@ -213,6 +257,16 @@ describe('hints list only names within the scope', () => {
     expect(answer.status).toBe(400);
     expect(JSON.stringify(answer.body)).toContain('component wbe does not exist');
     expect(JSON.stringify(answer.body)).not.toMatch(/\b(web|api)\b/);
+  });
+
+  it('names only what lies within the proposal when its execution fails on a missing reference', async () => {
+    const developer = await token('tom', [
+      { role: 'developer', scope: { namespace: 'shop', component: 'wbe' } },
+    ]);
+    const answer = await call(developer, 'POST', '/api/v1/apply', { documents: [binding('shop', 'wbe')] });
+    expect(answer.status).toBe(409);
+    expect(answer.body.detail).toContain('component wbe does not exist in namespace shop (none you may see');
+    expect(answer.body.detail).not.toMatch(/\b(web|api)\b/);
   });
 });
 
