@@ -318,6 +318,10 @@ describe('dependency graphs within the scope', () => {
     expect(scoped.body.nodes).toContainEqual(
       expect.objectContaining({ service: '(outside your scope)', kind: 'outside' }),
     );
+    // A trace search names the services of the namespace searched only.
+    const traces = await call(viewer, 'GET', '/api/v1/telemetry/traces?namespace=shop&period=last_15m');
+    expect(traces.status).toBe(200);
+    expect(traces.body.traces).toEqual([expect.objectContaining({ rootService: 'web', services: ['web'] })]);
     const both = await call(admin, 'GET', query);
     expect(both.body.edges).toEqual([expect.objectContaining({ from: 'web', to: 'bank/ledger', calls: 1 })]);
   });

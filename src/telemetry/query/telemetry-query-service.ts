@@ -539,6 +539,8 @@ export class TelemetryQueryService {
       parameters.minDuration = query.minDurationMs * 1000;
     }
     if (query.status === 'error') conditions.push('(status_code = 2 OR http_status >= 500)');
+    // A trace crosses tenants; its summary counts and names only the spans of the namespace searched (as trace()).
+    const namespaceResources = this.resourcesIn({ namespace: query.namespace });
     if (query.status === 'ok') conditions.push('status_code <> 2 AND coalesce(http_status, 0) < 500');
     // Matching spans select traces; each trace is then summarised over all its spans.
     const rows = await this.run<{
@@ -562,6 +564,7 @@ export class TelemetryQueryService {
               list(DISTINCT s.resource_id) AS resource_ids
        FROM spans s JOIN matching m ON m.trace_id = s.trace_id
        WHERE s.ts >= ${time('from')} - INTERVAL 1 HOUR AND s.ts <= ${time('to')} + INTERVAL 1 HOUR
+         AND s.resource_id IN (${idList(namespaceResources)})
        GROUP BY s.trace_id ORDER BY max(m.latest) DESC`,
       parameters,
     );
