@@ -59,7 +59,7 @@ import { isWriteAction, type Action } from './authz/actions.js';
 import { describeTarget, type Target } from './authz/authorizer.js';
 import type { Governance } from './governance.js';
 import type { Caller } from './principal.js';
-import type { Proposal, ProposalStatus } from './proposals/contracts.js';
+import type { Proposal, ProposalStatus, ResourceChange, ResourceDocument } from './proposals/contracts.js';
 import type { ChangePlanner } from './proposals/change-plans.js';
 import type { ChangePlan, ProposeOptions } from './proposals/proposal-service.js';
 import type { AuditRecord } from '../state/ports.js';
@@ -89,15 +89,24 @@ const writeActionByKind: Readonly<Record<Kind, Action>> = {
 };
 
 export class GovernedServices {
+  private scopedPlanner: ChangePlanner | undefined;
+
   constructor(
     private readonly governance: Governance,
     readonly caller: Caller,
   ) {}
 
-  /** Builds change plans from current state (reads only); writes go through propose(). */
+  /**
+   * Builds change plans from current state (reads only); writes go through propose(). Its errors and hints name
+   * only what the caller may read.
+   */
   get planner(): ChangePlanner {
-    return this.governance.planner;
+    this.scopedPlanner ??= this.governance.planner.scopedTo(this.visible);
+    return this.scopedPlanner;
   }
+
+  /** Whether the caller may read there: the only names hints and "known: …" lists give. */
+  private readonly visible = (where: Target): boolean => this.allows('platform.read', where);
 
   // ── authorization primitives ────────────────────────────────────────────────────────────────────────
 
@@ -208,13 +217,30 @@ export class GovernedServices {
     );
     return this.guardList('platform.read', target, { kind, ...filter }, gate, async () => {
       const items = await this.governance.options.platform.list(kind, filter);
-      if (cluster && kind !== 'Namespace') return items;
+      if (kind === 'Namespace') return items.filter((item) => this.may('platform.read', item.metadata.name));
+      if (cluster) return items;
       return items.filter((item) => this.allows('platform.read', targetOfResource(item)));
     });
   }
 
   async get(kind: Kind, namespace: string, name: string): Promise<Resource> {
     const platform = this.governance.options.platform;
+    if (kind === 'Namespace') {
+      // A namespace is visible to whoever may read anything in it, and to nobody else, whether or not it exists.
+      const target: Target = { namespace: name, asked: `Namespace ${name}` };
+      return this.guardList(
+        'platform.read',
+        target,
+        { kind, name },
+        () => {
+          if (!this.may('platform.read', name)) {
+            const decision = this.governance.authorizer.check(this.caller.principal, 'platform.read', target);
+            throw new ForbiddenError(decision.reason, { hint: forbiddenHint('platform.read') });
+          }
+        },
+        () => platform.get(kind, '', name),
+      );
+    }
     if (kindInfo[kind].scope === 'cluster') {
       return this.guardList(
         'platform.read',
@@ -293,7 +319,11 @@ export class GovernedServices {
 
   async logs(request: LogRequest): Promise<ReplicaLogLine[]> {
     const target = await this.componentTarget(request.namespace, request.component, request.environment);
-    return this.guard('platform.read', target, request, () => this.governance.options.platform.logs(request));
+    return this.guard('platform.read', target, request, async () => {
+      // The planner's lookup names only the environments the caller may see when the binding is missing.
+      await this.planner.binding(request.namespace, request.component, request.environment);
+      return this.governance.options.platform.logs(request);
+    });
   }
 
   async workflowLogs(
@@ -444,8 +474,17 @@ export class GovernedServices {
     );
   }
 
+  /** The graph of the scope; services outside the caller's scope become one anonymous node. */
   dependencies(query: DependencyQuery): Promise<DependencyGraph> {
-    return this.guard('telemetry.read', scopeTarget(query), query, () => this.telemetry.dependencies(query));
+    return this.guard('telemetry.read', scopeTarget(query), query, async () =>
+      withinScope(await this.telemetry.dependencies(query), query.namespace, (node) =>
+        this.allows('telemetry.read', {
+          namespace: node.namespace,
+          component: node.component,
+          ...(node.environment === '' ? {} : { environment: node.environment }),
+        }),
+      ),
+    );
   }
 
   resourceUsage(query: ResourceUsageQuery): Promise<ResourceUsage> {
@@ -740,49 +779,28 @@ export class GovernedServices {
     options: ApplyOptions,
   ): Promise<{ outcome: ApplyOutcome | null; proposal: Proposal | null }> {
     const started = performance.now();
-    const plan = await this.governance.planner.apply(raw, options);
+    const plan = await this.planner.apply(raw, options);
     // Every document is authorized, changed or not: "unchanged" would otherwise confirm what others' look like.
+    // A change is judged on what the resource is and on what it becomes: moving a production binding to dev is
+    // a production change, and taking a component out of a project needs that project's scope too.
     for (const change of plan.documents) {
       const kind = change.kind as Kind;
-      const spec = change.after?.spec as Partial<ReleaseBindingSpec> | undefined;
-      const reach =
-        kind === 'ReleaseBinding' && spec?.environment !== undefined
-          ? {
-              environment: spec.environment,
-              production: await this.governance.planner.isProduction(spec.environment),
-            }
-          : kind === 'Component'
-            ? await this.governance.planner.componentReach(change.namespace, change.name, {
-                pinnedToo: false,
-              })
-            : { environment: undefined, production: false };
-      const target: Target = {
-        namespace: change.namespace,
-        ...(typeof change.after?.metadata.project === 'string'
-          ? { project: change.after.metadata.project }
-          : {}),
-        ...(kind === 'Component'
-          ? { component: change.name }
-          : typeof spec?.component === 'string'
-            ? { component: spec.component }
-            : {}),
-        ...(reach.environment === undefined ? {} : { environment: reach.environment }),
-        production: reach.production,
-      };
       const action = writeActionByKind[kind];
-      const decision = this.governance.authorizer.check(this.caller.principal, action, target);
-      if (!decision.allowed) {
-        await this.record(action, target, raw, 'deny', [decision.reason], 'forbidden', started);
-        throw new ForbiddenError(`${change.kind} ${change.name}: ${decision.reason}`, {
-          hint: forbiddenHint(action),
-        });
+      for (const document of [change.before, change.after]) {
+        if (document === null) continue;
+        const target = await this.documentTarget(kind, change, document);
+        const decision = this.governance.authorizer.check(this.caller.principal, action, target);
+        if (!decision.allowed) {
+          await this.record(action, target, raw, 'deny', [decision.reason], 'forbidden', started);
+          throw new ForbiddenError(decision.reason, { hint: forbiddenHint(action) });
+        }
       }
     }
     if (options.dryRun === true || plan.changes.length === 0) {
       // Nothing is written here: a dry run rolls back, and with no change there is nothing to write.
       const outcome =
         options.dryRun === true
-          ? await this.governance.options.platform.apply(raw, options)
+          ? await this.governance.options.platform.apply(raw, { ...options, visible: this.visible })
           : { dryRun: false, items: plan.unchanged };
       await this.record(
         'resources.apply',
@@ -801,8 +819,55 @@ export class GovernedServices {
     return { outcome: { dryRun: false, items: [...proposal.execution.items, ...plan.unchanged] }, proposal };
   }
 
+  /** Where one document of an apply lands: its scope, and the environments it reaches (production first). */
+  private async documentTarget(
+    kind: Kind,
+    change: ResourceChange,
+    document: ResourceDocument,
+  ): Promise<Target> {
+    const planner = this.governance.planner;
+    const spec = document.spec as Partial<ReleaseBindingSpec> | undefined;
+    const component =
+      kind === 'Component' ? change.name : typeof spec?.component === 'string' ? spec.component : undefined;
+    const reach =
+      kind === 'ReleaseBinding' && spec?.environment !== undefined
+        ? { environment: spec.environment, production: await planner.isProduction(spec.environment) }
+        : kind === 'Component'
+          ? await planner.componentReach(change.namespace, change.name, { pinnedToo: false })
+          : { environment: undefined, production: false };
+    // A component's project is in its document; anything else of a component sits in the component's project.
+    const project =
+      kind === 'Component'
+        ? document.metadata.project
+        : component === undefined
+          ? undefined
+          : (await this.governance.options.platform.locate('Component', change.namespace, component))
+              ?.project;
+    return {
+      namespace: change.namespace,
+      ...(typeof project === 'string' ? { project } : {}),
+      ...(component === undefined ? {} : { component }),
+      ...(reach.environment === undefined ? {} : { environment: reach.environment }),
+      production: reach.production,
+      asked: `${change.kind} ${change.namespace === '' ? '' : `${change.namespace}/`}${change.name}`,
+    };
+  }
+
   async delete(kind: Kind, namespace: string, name: string): Promise<Proposal> {
-    const plan = await this.governance.planner.delete(kind, namespace, name);
+    // Scope first: outside it, a missing name is refused exactly like an existing one.
+    if (kind === 'Namespace')
+      await this.authorizeScope(
+        'platform.manage',
+        { namespace: name, asked: `Namespace ${name}` },
+        { kind, name },
+      );
+    else if (kindInfo[kind].scope === 'namespaced')
+      await this.authorizeScope(writeActionByKind[kind], await this.targetOf(kind, namespace, name), {
+        kind,
+        namespace,
+        name,
+      });
+    const plan = await this.planner.delete(kind, namespace, name);
     const proposal = await this.write(writeActionByKind[kind], plan);
     if (kind === 'RoleBinding' && proposal.status === 'succeeded') await this.governance.syncRoleBindings();
     return proposal;
@@ -818,7 +883,7 @@ export class GovernedServices {
     return this.plannedWrite(
       'component.scale',
       { namespace, component, environment },
-      () => this.governance.planner.scale(namespace, component, environment, replicas),
+      () => this.planner.scale(namespace, component, environment, replicas),
       options,
     );
   }
@@ -832,7 +897,7 @@ export class GovernedServices {
     return this.plannedWrite(
       'component.restart',
       { namespace, component, environment },
-      () => this.governance.planner.restart(namespace, component, environment),
+      () => this.planner.restart(namespace, component, environment),
       options,
     );
   }
@@ -848,7 +913,7 @@ export class GovernedServices {
     return this.plannedWrite(
       'release.promote',
       { namespace, component, environment: to },
-      () => this.governance.planner.promote(namespace, component, from, to),
+      () => this.planner.promote(namespace, component, from, to),
       options,
     );
   }
@@ -863,7 +928,7 @@ export class GovernedServices {
     return this.plannedWrite(
       'component.rollback',
       { namespace, component, environment },
-      () => this.governance.planner.rollback(namespace, component, environment, release),
+      () => this.planner.rollback(namespace, component, environment, release),
       options,
     );
   }
@@ -875,6 +940,16 @@ export class GovernedServices {
     build: () => Promise<ChangePlan>,
   ): Promise<ChangePlan> {
     const started = performance.now();
+    if (where.component !== undefined) {
+      // The component's own scope, before the plan looks anything up: no "not found" or hint for what lies
+      // outside it.
+      await this.authorizeScope(
+        action,
+        await this.componentTarget(where.namespace, where.component, where.environment),
+        where,
+      );
+      return build();
+    }
     const coarse: Target = { namespace: where.namespace };
     if (!this.may(action, where.namespace)) {
       const decision = this.governance.authorizer.check(this.caller.principal, action, coarse);
@@ -1004,9 +1079,17 @@ export class GovernedServices {
 
   // ── targets ─────────────────────────────────────────────────────────────────────────────────────────
 
+  /**
+   * Where a named resource sits, to authorize on. An unknown one is authorized on what its name says (the
+   * namespace; for a component, the component): "not found" is only told to who may read there, and a refusal
+   * names only what was asked for, so that it reads the same whether or not the resource exists.
+   */
   private async targetOf(kind: Kind, namespace: string, name: string): Promise<Target> {
-    // Unknown resources are authorized on the namespace: "not found" is only told to who may read there.
-    return (await this.governance.options.platform.locate(kind, namespace, name)) ?? { namespace };
+    const located = await this.governance.options.platform.locate(kind, namespace, name);
+    return {
+      ...(located ?? { namespace, ...(kind === 'Component' ? { component: name } : {}) }),
+      asked: `${kind} ${namespace}/${name}`,
+    };
   }
 
   private async componentTarget(namespace: string, component: string, environment?: string): Promise<Target> {
@@ -1016,6 +1099,20 @@ export class GovernedServices {
       component,
       ...(environment === undefined ? {} : { environment }),
     };
+  }
+
+  /**
+   * Refuses (audited) when the target lies outside every scope of the caller where the action is allowed,
+   * before anything about it is looked up; production rules are judged later on the full plan.
+   */
+  private async authorizeScope(action: Action, target: Target, args: unknown): Promise<void> {
+    const decision = this.governance.authorizer.check(this.caller.principal, action, {
+      ...target,
+      production: false,
+    });
+    if (decision.allowed) return;
+    await this.record(action, target, args, 'deny', [decision.reason], 'forbidden', performance.now());
+    throw new ForbiddenError(decision.reason, { hint: forbiddenHint(action) });
   }
 
   /** Whether a write action is in the closed set (used by tests of the tables). */
@@ -1076,6 +1173,72 @@ export function targetOfResource(resource: Resource): Target {
       : { project: resource.metadata.project }),
     ...(component === undefined ? {} : { component }),
     ...(environment === undefined ? {} : { environment }),
+  };
+}
+
+/** The one node a dependency graph shows for every service outside the caller's scope. */
+export const outsideScopeNode = '(outside your scope)';
+
+/**
+ * A dependency graph with the services `visible` refuses folded into one anonymous node: the caller learns that
+ * calls leave its scope (and how they fare), not where they go.
+ */
+function withinScope(
+  graph: DependencyGraph,
+  namespace: string,
+  visible: (node: { namespace: string; component: string; environment: string }) => boolean,
+): DependencyGraph {
+  const hidden = new Set(
+    graph.nodes
+      .filter((node) => {
+        if (node.kind !== 'service') return false;
+        const component =
+          node.namespace === namespace ? node.service : node.service.slice(node.namespace.length + 1);
+        return !visible({ namespace: node.namespace, component, environment: node.environment });
+      })
+      .map((node) => node.service),
+  );
+  if (hidden.size === 0) return graph;
+  const named = (service: string): string => (hidden.has(service) ? outsideScopeNode : service);
+  const edges = new Map<string, DependencyGraph['edges'][number]>();
+  for (const edge of graph.edges) {
+    const from = named(edge.from);
+    const to = named(edge.to);
+    if (from === outsideScopeNode && to === outsideScopeNode) continue;
+    const key = `${from}\u0000${to}`;
+    const current = edges.get(key);
+    if (current === undefined) {
+      edges.set(key, { ...edge, from, to });
+      continue;
+    }
+    const calls = current.calls + edge.calls;
+    edges.set(key, {
+      from,
+      to,
+      calls,
+      requestRate: current.requestRate + edge.requestRate,
+      errorRate: calls === 0 ? 0 : (current.errorRate * current.calls + edge.errorRate * edge.calls) / calls,
+      latencyP95Ms:
+        current.latencyP95Ms === null && edge.latencyP95Ms === null
+          ? null
+          : Math.max(current.latencyP95Ms ?? 0, edge.latencyP95Ms ?? 0),
+    });
+  }
+  return {
+    window: graph.window,
+    nodes: [
+      ...graph.nodes.filter((node) => !hidden.has(node.service)),
+      {
+        service: outsideScopeNode,
+        namespace: '',
+        environment: '',
+        kind: 'outside',
+        requestRate: 0,
+        errorRate: 0,
+        latencyP95Ms: null,
+      },
+    ],
+    edges: [...edges.values()],
   };
 }
 

@@ -47,6 +47,11 @@ export interface ApplyOptions {
   readonly baseDir?: string | readonly string[] | undefined;
   readonly dryRun?: boolean | undefined;
   readonly defaultNamespace?: string | undefined;
+  /**
+   * Which resources error messages may name (the caller's scope); every one when absent. With it, lists of
+   * "known" names say `known to you`, so that an empty list reads the same whether or not others exist.
+   */
+  readonly visible?: ((where: ResourceLocation) => boolean) | undefined;
 }
 
 export interface ListFilter {
@@ -67,6 +72,17 @@ export interface ResourceLocation {
   readonly project?: string;
   readonly component?: string;
   readonly environment?: string;
+}
+
+/** One resource of a compare-and-set write (applyIfUnchanged). */
+export interface GuardedChange {
+  readonly kind: Kind;
+  readonly namespace: string;
+  readonly name: string;
+  /** The version it must still be at; null: it must not exist. */
+  readonly expected: { readonly uid: string; readonly generation: number } | null;
+  /** The document to apply; null: delete it. */
+  readonly after: unknown;
 }
 
 export interface LogRequest extends LogQuery {
@@ -114,7 +130,7 @@ export class PlatformService {
         const issues: FieldIssue[] = [];
         const written: ApplyItem[] = [];
         for (const document of ordered)
-          written.push(...(await this.applyDocument(tx, document, now, issues)));
+          written.push(...(await this.applyDocument(tx, document, now, issues, options.visible)));
         if (issues.length > 0) throw invalidDocuments(issues);
         if (options.dryRun === true) throw new DryRunRollback(written);
         return written;
@@ -153,43 +169,85 @@ export class PlatformService {
    */
   async locate(kind: Kind, namespace: string, name: string): Promise<ResourceLocation | undefined> {
     const record = await this.options.store.resources.get(this.key(kind, namespace, name));
-    if (record === undefined) return undefined;
-    if (kind === 'Namespace') return { namespace: record.name };
-    const project = kind === 'Project' ? record.name : (record.project ?? undefined);
-    const component = kind === 'Component' ? record.name : (record.component ?? undefined);
-    const environment = kind === 'ReleaseBinding' ? (record.environment ?? undefined) : undefined;
-    return {
-      namespace: record.namespace,
-      ...(project === undefined ? {} : { project }),
-      ...(component === undefined ? {} : { component }),
-      ...(environment === undefined ? {} : { environment }),
-    };
+    return record === undefined ? undefined : locationOf(record);
   }
 
   /** Deletes a resource. Components take their releases, bindings and runs with them; others refuse while in use. */
   async delete(kind: Kind, namespace: string, name: string): Promise<ApplyItem[]> {
-    const key = this.key(kind, namespace, name);
-    const items = await this.options.store.transaction(async (tx) => {
-      const record = await tx.resources.get(key);
-      if (record === undefined) throw notFound(key);
-      const deleted: ApplyItem[] = [];
-      await this.checkDeletable(tx, record);
-      if (kind === 'Component') {
-        for (const dependent of ['ReleaseBinding', 'WorkflowRun', 'Release'] as const) {
-          for (const child of await tx.resources.list({ kind: dependent, namespace, component: name })) {
-            await tx.resources.delete(child);
-            if (dependent === 'WorkflowRun') await tx.workflowLogs.deleteRun(child.uid);
-            deleted.push(item(child, 'deleted', null));
-          }
-        }
-      }
-      if (kind === 'WorkflowRun') await tx.workflowLogs.deleteRun(record.uid);
-      await tx.resources.delete(key);
-      deleted.unshift(item(record, 'deleted', null));
-      return deleted;
-    });
+    const items = await this.options.store.transaction((tx) => this.deleteWithin(tx, kind, namespace, name));
     this.options.onChange?.();
     return items;
+  }
+
+  /**
+   * A compare-and-set write: applies the documents and deletes of `changes` in one transaction, and only while
+   * every resource named is still at the version it was judged on (locked until commit); otherwise nothing is
+   * applied and it fails with a ConflictError.
+   */
+  async applyIfUnchanged(
+    changes: readonly GuardedChange[],
+    options: Pick<ApplyOptions, 'visible'> = {},
+  ): Promise<ApplyItem[]> {
+    const documents = changes.flatMap((change) => (change.after === null ? [] : [change.after]));
+    const parsed = parseDocuments(documents, {});
+    if (parsed.issues.length > 0) throw invalidDocuments(parsed.issues);
+    const ordered = [...parsed.documents].sort((a, b) => a.info.order - b.info.order || a.index - b.index);
+    const now = this.options.clock.now().toISOString();
+    const items = await this.options.store.transaction(async (tx) => {
+      for (const change of changes) {
+        const record = await tx.resources.get(this.key(change.kind, change.namespace, change.name), {
+          forUpdate: true,
+        });
+        const unchanged =
+          change.expected === null
+            ? record === undefined
+            : record?.uid === change.expected.uid && record.generation === change.expected.generation;
+        if (!unchanged) {
+          throw new ConflictError(
+            `${change.kind} ${change.name} changed since it was proposed; propose again (nothing was applied)`,
+            { hint: 'Make the change again from the current state to get a new proposal.' },
+          );
+        }
+      }
+      const issues: FieldIssue[] = [];
+      const written: ApplyItem[] = [];
+      for (const document of ordered)
+        written.push(...(await this.applyDocument(tx, document, now, issues, options.visible)));
+      if (issues.length > 0) throw invalidDocuments(issues);
+      for (const change of changes) {
+        if (change.after === null)
+          written.push(...(await this.deleteWithin(tx, change.kind, change.namespace, change.name)));
+      }
+      return written;
+    });
+    if (items.some((entry) => entry.action !== 'unchanged')) this.options.onChange?.();
+    return sortItems(items);
+  }
+
+  private async deleteWithin(
+    tx: StateRepositories,
+    kind: Kind,
+    namespace: string,
+    name: string,
+  ): Promise<ApplyItem[]> {
+    const key = this.key(kind, namespace, name);
+    const record = await tx.resources.get(key);
+    if (record === undefined) throw notFound(key);
+    const deleted: ApplyItem[] = [];
+    await this.checkDeletable(tx, record);
+    if (kind === 'Component') {
+      for (const dependent of ['ReleaseBinding', 'WorkflowRun', 'Release'] as const) {
+        for (const child of await tx.resources.list({ kind: dependent, namespace, component: name })) {
+          await tx.resources.delete(child);
+          if (dependent === 'WorkflowRun') await tx.workflowLogs.deleteRun(child.uid);
+          deleted.push(item(child, 'deleted', null));
+        }
+      }
+    }
+    if (kind === 'WorkflowRun') await tx.workflowLogs.deleteRun(record.uid);
+    await tx.resources.delete(key);
+    deleted.unshift(item(record, 'deleted', null));
+    return deleted;
   }
 
   async events(filter: EventFilter = {}): Promise<PlatformEvent[]> {
@@ -308,6 +366,7 @@ export class PlatformService {
     document: ParsedDocument,
     now: string,
     issues: FieldIssue[],
+    visible: ApplyOptions['visible'],
   ): Promise<ApplyItem[]> {
     const report = (path: string, message: string): void => {
       issues.push({ document: document.index, path, message });
@@ -326,7 +385,7 @@ export class PlatformService {
       }
     }
 
-    const references = await this.checkReferences(tx, document, report, items, now);
+    const references = await this.checkReferences(tx, document, report, items, now, visible);
     if (references === undefined) return items;
 
     const existing = await tx.resources.get({ kind, namespace, name });
@@ -417,8 +476,11 @@ export class PlatformService {
     report: (path: string, message: string) => void,
     items: ApplyItem[],
     now: string,
+    visible: ApplyOptions['visible'],
   ): Promise<{ project: string | null; component: string | null; environment: string | null } | undefined> {
     const { namespace } = document;
+    const missing = (kind: Kind, name: string, inNamespace: string): Promise<string> =>
+      missingReference(tx, kind, name, inNamespace, visible);
     const get = (kind: Kind, name: string, inNamespace = namespace): Promise<ResourceRecord | undefined> =>
       tx.resources.get({ kind, namespace: kindInfo[kind].scope === 'cluster' ? '' : inNamespace, name });
     const none = { project: null, component: null, environment: null };
@@ -433,10 +495,7 @@ export class PlatformService {
         let ok = true;
         for (const [index, stage] of spec.stages.entries()) {
           if ((await get('Environment', stage.environment)) === undefined) {
-            report(
-              `spec.stages[${index}].environment`,
-              await missing(tx, 'Environment', stage.environment, ''),
-            );
+            report(`spec.stages[${index}].environment`, await missing('Environment', stage.environment, ''));
             ok = false;
           }
         }
@@ -445,10 +504,7 @@ export class PlatformService {
       case 'Project': {
         const spec = document.spec as ProjectSpec;
         if ((await get('DeploymentPipeline', spec.deploymentPipeline)) === undefined) {
-          report(
-            'spec.deploymentPipeline',
-            await missing(tx, 'DeploymentPipeline', spec.deploymentPipeline, ''),
-          );
+          report('spec.deploymentPipeline', await missing('DeploymentPipeline', spec.deploymentPipeline, ''));
           return undefined;
         }
         return { ...none, project: document.name };
@@ -483,11 +539,11 @@ export class PlatformService {
         let ok = true;
         const component = await get('Component', spec.component);
         if (component === undefined) {
-          report('spec.component', await missing(tx, 'Component', spec.component, namespace));
+          report('spec.component', await missing('Component', spec.component, namespace));
           ok = false;
         }
         if ((await get('Environment', spec.environment)) === undefined) {
-          report('spec.environment', await missing(tx, 'Environment', spec.environment, ''));
+          report('spec.environment', await missing('Environment', spec.environment, ''));
           ok = false;
         }
         if (spec.release !== undefined) {
@@ -531,13 +587,13 @@ export class PlatformService {
         let ok = true;
         let project: string | null = null;
         if (spec.workflow !== undefined && (await get('Workflow', spec.workflow)) === undefined) {
-          report('spec.workflow', await missing(tx, 'Workflow', spec.workflow, namespace));
+          report('spec.workflow', await missing('Workflow', spec.workflow, namespace));
           ok = false;
         }
         if (spec.component !== undefined) {
           const component = await get('Component', spec.component);
           if (component === undefined) {
-            report('spec.component', await missing(tx, 'Component', spec.component, namespace));
+            report('spec.component', await missing('Component', spec.component, namespace));
             ok = false;
           } else {
             project = component.project;
@@ -849,13 +905,39 @@ function notFound(key: ResourceKey): NotFoundError {
   });
 }
 
-async function missing(tx: StateRepositories, kind: Kind, name: string, namespace: string): Promise<string> {
-  const candidates = await tx.resources.list({ kind, namespace });
+/** Where a stored resource sits, from its indexed columns. */
+function locationOf(record: ResourceRecord): ResourceLocation {
+  if (record.kind === 'Namespace') return { namespace: record.name };
+  const project = record.kind === 'Project' ? record.name : (record.project ?? undefined);
+  const component = record.kind === 'Component' ? record.name : (record.component ?? undefined);
+  const environment = record.kind === 'ReleaseBinding' ? (record.environment ?? undefined) : undefined;
+  return {
+    namespace: record.namespace,
+    ...(project === undefined ? {} : { project }),
+    ...(component === undefined ? {} : { component }),
+    ...(environment === undefined ? {} : { environment }),
+  };
+}
+
+/** "x does not exist (known: …)", naming only what `visible` allows of namespaced kinds. */
+async function missingReference(
+  tx: StateRepositories,
+  kind: Kind,
+  name: string,
+  namespace: string,
+  visible: ApplyOptions['visible'],
+): Promise<string> {
+  const filtered = visible !== undefined && namespace !== '';
+  const candidates = (await tx.resources.list({ kind, namespace })).filter(
+    (candidate) => !filtered || visible(locationOf(candidate)),
+  );
   const where = namespace === '' ? '' : ` in namespace ${namespace}`;
   const known =
     candidates.length === 0
-      ? `there are none${where}`
-      : `known: ${candidates
+      ? filtered
+        ? `none you may see${where}`
+        : `there are none${where}`
+      : `${filtered ? 'known to you' : 'known'}: ${candidates
           .slice(0, 12)
           .map((candidate) => candidate.name)
           .join(', ')}`;

@@ -37,6 +37,11 @@ export interface Target {
   readonly environment?: string | undefined;
   /** Whether `environment` is a production environment. */
   readonly production?: boolean | undefined;
+  /**
+   * What the caller named (`Component shop/web`). A refusal for scope names only this, never what was found
+   * under that name (its project, its environments), so that it reads the same whether or not it exists.
+   */
+  readonly asked?: string | undefined;
 }
 
 export interface Decision {
@@ -151,7 +156,7 @@ export class Authorizer {
   }
 
   private denial(principal: Principal, grants: readonly Grant[], action: Action, target: Target): string {
-    const where = describeTarget(target);
+    const where = target.asked ?? describeTarget(target);
     if (grants.length === 0) return `${principal.subject} has no roles; ask an admin for a RoleBinding`;
     const withAction = grants.filter((grant) => this.roleAllows(grant.role, action));
     if (withAction.length === 0) {
@@ -162,7 +167,7 @@ export class Authorizer {
       scopeMatch(targetPattern(target), grantPattern(grant.scope)),
     );
     if (inScope.length > 0 && target.production === true) {
-      return `${inScope.map((grant) => grant.role).join(', ')} may not ${action} in production environment ${target.environment ?? ''}`;
+      return `${inScope.map((grant) => grant.role).join(', ')} may not ${action} on ${where} in production environment ${target.environment ?? ''}`;
     }
     const scopes = withAction.map((grant) => formatScope(grant.scope)).join(', ');
     return `${action} on ${where} is outside the scopes of ${principal.subject} (${scopes})`;

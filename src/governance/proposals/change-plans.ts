@@ -6,7 +6,7 @@ import type { Clock } from '../../core/clock.js';
 import { ConflictError, InvalidError, NotFoundError } from '../../core/errors.js';
 import { parseDocuments } from '../../platform/documents.js';
 import type { ApplyItem } from '../../platform/contracts.js';
-import type { ApplyOptions, PlatformService } from '../../platform/platform-service.js';
+import type { ApplyOptions, PlatformService, ResourceLocation } from '../../platform/platform-service.js';
 import { restartAnnotation } from '../../platform/reconciler.js';
 import {
   apiVersion,
@@ -19,8 +19,8 @@ import {
 } from '../../platform/resource-kinds.js';
 import type { Action } from '../authz/actions.js';
 import type { ReplicaChange } from '../guardrails/guardrails.js';
-import type { ResourceChange, ResourceDocument } from './contracts.js';
-import { toDocument, type ChangePlan } from './proposal-service.js';
+import type { ResourceChange, ResourceDocument, ResourceVersion } from './contracts.js';
+import { toDocument, type ChangePlan, type CreatedBinding } from './proposal-service.js';
 
 /** Annotation on a component (copied to its releases) that forbids rolling back from such a release. */
 export const rollbackAnnotation = 'opspilot.dev/rollback';
@@ -33,11 +33,20 @@ export interface BindingPatch {
   readonly state?: 'Active' | 'Undeploy' | undefined;
 }
 
+/** Which resources a caller may see: the only names errors and hints list. */
+export type Visibility = (where: ResourceLocation) => boolean;
+
 export class ChangePlanner {
   constructor(
     private readonly platform: PlatformService,
     private readonly clock: Clock,
+    private readonly visible: Visibility = () => true,
   ) {}
+
+  /** The same planner, naming in its errors and hints only what `visible` allows. */
+  scopedTo(visible: Visibility): ChangePlanner {
+    return new ChangePlanner(this.platform, this.clock, visible);
+  }
 
   async scale(
     namespace: string,
@@ -96,6 +105,10 @@ export class ChangePlanner {
     const releases = (await this.platform.list('Release', { namespace, component })).sort(
       (a, b) => (b.spec as ReleaseSpec).revision - (a.spec as ReleaseSpec).revision,
     );
+    const releaseNames = releases
+      .filter((item) => this.visible(locationOf(item)))
+      .map((item) => item.metadata.name)
+      .join(', ');
     if (current !== null) {
       const running = releases.find((item) => item.metadata.name === current);
       if (running?.metadata.annotations[rollbackAnnotation] === 'unsafe') {
@@ -118,14 +131,14 @@ export class ChangePlanner {
         throw new ConflictError(
           `${component} has no release before ${current ?? 'its current one'} to roll back to`,
           {
-            hint: `Releases: ${releases.map((item) => item.metadata.name).join(', ') || 'none'}.`,
+            hint: `Releases: ${releaseNames || 'none'}.`,
           },
         );
       }
       targetRelease = previous.metadata.name;
     } else if (!releases.some((item) => item.metadata.name === targetRelease)) {
       throw new NotFoundError(`release ${targetRelease} of ${component} does not exist`, {
-        hint: `Releases: ${releases.map((item) => item.metadata.name).join(', ') || 'none'}.`,
+        hint: `Releases: ${releaseNames || 'none'}.`,
       });
     }
     const target = targetRelease;
@@ -192,12 +205,17 @@ export class ChangePlanner {
     const status = await this.platform.componentStatus(namespace, component);
     const source = status.environments.find((item) => item.environment === from);
     if (source?.release === null || source?.release === undefined) {
+      const project = await this.projectOf(namespace, component);
       throw new ConflictError(`${component} runs no release in ${from}`, {
         hint: `Environments with a release: ${
           status.environments
-            .filter((item) => item.release !== null)
+            .filter(
+              (item) =>
+                item.release !== null &&
+                this.visible({ namespace, project, component, environment: item.environment }),
+            )
             .map((item) => item.environment)
-            .join(', ') || 'none'
+            .join(', ') || 'none you may see'
         }.`,
       });
     }
@@ -228,14 +246,22 @@ export class ChangePlanner {
     const parsed = parseDocuments(raw, options);
     if (parsed.issues.length > 0) {
       // The platform reports every issue with its document and path; let it phrase the error.
-      await this.platform.apply(raw, { ...options, dryRun: true });
+      await this.platform.apply(raw, { ...options, dryRun: true, visible: this.visible });
     }
     const changes: ResourceChange[] = [];
     const replicaChanges: ReplicaChange[] = [];
+    const createdBindings: CreatedBinding[] = [];
     const environments = new Map<string, boolean>();
+    const components = new Set<string | undefined>();
     for (const document of parsed.documents) {
       const current = await this.find(document.kind, document.namespace, document.name);
       const before = current === undefined ? null : toDocument(current);
+      if (document.namespace !== '') {
+        const named = (document.spec as { component?: unknown } | undefined)?.component;
+        components.add(
+          document.kind === 'Component' ? document.name : typeof named === 'string' ? named : undefined,
+        );
+      }
       const after: ResourceDocument = {
         apiVersion,
         kind: document.kind,
@@ -256,14 +282,26 @@ export class ChangePlanner {
         namespace: document.namespace,
         name: document.name,
         before,
+        ...(current === undefined ? { beforeVersion: null } : { beforeVersion: versionOf(current) }),
         after,
       });
       if (document.kind === 'ReleaseBinding') {
         const spec = document.spec as ReleaseBindingSpec;
         environments.set(spec.environment, await this.isProduction(spec.environment));
         const previous = before?.spec as ReleaseBindingSpec | undefined;
-        // Creating a binding is a deploy, not a scaling action: scaling rules apply to existing bindings.
-        if (previous !== undefined)
+        // Judged where it is as well as where it goes (the stricter wins): moving a production binding to dev
+        // is a production change, whatever execution would later say about it.
+        if (previous !== undefined && previous.environment !== spec.environment)
+          environments.set(previous.environment, await this.isProduction(previous.environment));
+        // Creating a binding is a deploy, not a scaling action, unless one was deleted within the cooldown:
+        // the proposal service judges such a create as scaling from the replicas it was deleted with.
+        if (previous === undefined)
+          createdBindings.push({
+            component: spec.component,
+            environment: spec.environment,
+            replicas: spec.state === 'Undeploy' ? 0 : spec.replicas,
+          });
+        else
           replicaChanges.push({
             component: spec.component,
             environment: spec.environment,
@@ -301,6 +339,8 @@ export class ChangePlanner {
     }
     const kinds = [...new Set(parsed.documents.map((document) => document.kind))];
     const environment = production ?? (environments.size === 1 ? [...environments.keys()][0] : undefined);
+    // Documents of one component make a change of that component (it is what hints of its execution may name).
+    const [component] = components.size === 1 ? [...components] : [undefined];
     return {
       action: 'resources.apply',
       title: `apply ${parsed.documents.length} document(s): ${parsed.documents
@@ -309,6 +349,7 @@ export class ChangePlanner {
         .join(', ')}${parsed.documents.length > 5 ? ', …' : ''}`,
       target: {
         namespace: namespaces[0] ?? '',
+        ...(component === undefined ? {} : { component }),
         ...(environment === undefined ? {} : { environment }),
         production: production !== undefined,
       },
@@ -324,6 +365,7 @@ export class ChangePlanner {
           document: document.index,
         })),
       replicaChanges: replicaChanges.filter((change) => change.before !== change.after),
+      createdBindings,
       argsDigest: digest(raw),
       kinds,
     };
@@ -343,6 +385,10 @@ export class ChangePlanner {
     const environment = reach.environment;
     const production =
       reach.production || (environment !== undefined && (await this.isProduction(environment)));
+    // A component's bindings go with it: the plan names them (before the component), so that execution checks
+    // them too and guardrails remember their replicas like those of any deleted binding.
+    const bindings =
+      kind === 'Component' ? await this.platform.list('ReleaseBinding', { namespace, component: name }) : [];
     return {
       action: 'resources.delete',
       title: `delete ${kind} ${name}${namespace === '' ? '' : ` in ${namespace}`}`,
@@ -357,11 +403,20 @@ export class ChangePlanner {
         production,
       },
       changes: [
+        ...bindings.map((binding) => ({
+          kind: 'ReleaseBinding',
+          namespace,
+          name: binding.metadata.name,
+          before: toDocument(binding),
+          beforeVersion: versionOf(binding),
+          after: null,
+        })),
         {
           kind,
           namespace: kindInfo[kind].scope === 'cluster' ? '' : namespace,
           name,
           before: toDocument(current),
+          beforeVersion: versionOf(current),
           after: null,
         },
       ],
@@ -416,7 +471,7 @@ export class ChangePlanner {
         ...(reach.environment === undefined ? {} : { environment: reach.environment }),
         production: reach.production,
       },
-      changes: [{ kind: 'WorkflowRun', namespace, name, before: null, after }],
+      changes: [{ kind: 'WorkflowRun', namespace, name, before: null, beforeVersion: null, after }],
       replicaChanges: [],
       argsDigest: digest({ namespace, spec }),
     };
@@ -494,6 +549,7 @@ export class ChangePlanner {
       namespace: where.namespace,
       name: binding.metadata.name,
       before,
+      beforeVersion: versionOf(binding),
       after,
     };
     return {
@@ -526,18 +582,24 @@ export class ChangePlanner {
   async binding(namespace: string, component: string, environment: string): Promise<Resource> {
     const components = await this.platform.list('Component', { namespace });
     if (!components.some((item) => item.metadata.name === component)) {
+      const visible = components.filter((item) => this.visible(locationOf(item)));
       throw new NotFoundError(`component ${component} does not exist in namespace ${namespace}`, {
-        hint: `Components in ${namespace}: ${components.map((item) => item.metadata.name).join(', ') || 'none'}.`,
+        hint: `Components in ${namespace}: ${visible.map((item) => item.metadata.name).join(', ') || 'none you may see'}.`,
       });
     }
     const bindings = await this.platform.list('ReleaseBinding', { namespace, component });
     const binding = bindings.find((item) => (item.spec as ReleaseBindingSpec).environment === environment);
     if (binding === undefined) {
+      const visible = bindings.filter((item) => this.visible(locationOf(item)));
       throw new NotFoundError(`component ${component} is not bound to environment ${environment}`, {
-        hint: `It is bound to: ${bindings.map((item) => (item.spec as ReleaseBindingSpec).environment).join(', ') || 'nothing yet'}.`,
+        hint: `It is bound to: ${visible.map((item) => (item.spec as ReleaseBindingSpec).environment).join(', ') || 'no environment you may see'}.`,
       });
     }
     return binding;
+  }
+
+  private async projectOf(namespace: string, component: string): Promise<string | undefined> {
+    return (await this.find('Component', namespace, component))?.metadata.project;
   }
 
   private async find(kind: Kind, namespace: string, name: string): Promise<Resource | undefined> {
@@ -548,6 +610,32 @@ export class ChangePlanner {
       throw error;
     }
   }
+}
+
+/** The version a change was judged on: execution applies it only while the resource is still at it. */
+function versionOf(resource: Resource): ResourceVersion {
+  return { uid: resource.metadata.uid, generation: resource.metadata.generation };
+}
+
+/** Where a resource sits, for visibility. */
+function locationOf(resource: Resource): ResourceLocation {
+  const spec = resource.spec as { component?: unknown; environment?: unknown } | undefined;
+  const component =
+    resource.kind === 'Component'
+      ? resource.metadata.name
+      : typeof spec?.component === 'string'
+        ? spec.component
+        : undefined;
+  const environment =
+    resource.kind === 'ReleaseBinding' && typeof spec?.environment === 'string'
+      ? spec.environment
+      : undefined;
+  return {
+    namespace: resource.metadata.namespace ?? '',
+    ...(resource.metadata.project === undefined ? {} : { project: resource.metadata.project }),
+    ...(component === undefined ? {} : { component }),
+    ...(environment === undefined ? {} : { environment }),
+  };
 }
 
 function sameSpec(change: ResourceChange): boolean {

@@ -37,6 +37,10 @@ const resourceDocumentSchema = z
   .meta({ id: 'ResourceDocument' });
 export type ResourceDocument = z.infer<typeof resourceDocumentSchema>;
 
+/** Which stored version of a resource a change was judged on (a delete and re-create gives a new uid). */
+export const resourceVersionSchema = z.object({ uid: z.string(), generation: z.number() });
+export type ResourceVersion = z.infer<typeof resourceVersionSchema>;
+
 export const resourceChangeSchema = z
   .object({
     kind: z.string(),
@@ -44,6 +48,12 @@ export const resourceChangeSchema = z
     name: z.string(),
     /** The document as it was when the proposal was made; null when it is created. */
     before: resourceDocumentSchema.nullable(),
+    /**
+     * The version `before` was read at (null: the resource did not exist). Execution applies the change only
+     * while the resource is still at it, in the transaction that applies it. Absent on compensations, which
+     * compare documents instead.
+     */
+    beforeVersion: resourceVersionSchema.nullable().optional(),
     /** The document the proposal writes; null when it is deleted. */
     after: resourceDocumentSchema.nullable(),
   })

@@ -18,8 +18,8 @@ import type { Logger } from '../../core/logger.js';
 import { PeriodicTask } from '../../core/periodic-task.js';
 import type { Config } from '../../config/config-schema.js';
 import type { ApplyItem } from '../../platform/contracts.js';
-import type { PlatformService } from '../../platform/platform-service.js';
-import type { ReleaseBindingSpec } from '../../platform/resource-kinds.js';
+import type { GuardedChange, PlatformService, ResourceLocation } from '../../platform/platform-service.js';
+import type { Kind, ReleaseBindingSpec, Resource } from '../../platform/resource-kinds.js';
 import { apiVersion, kindInfo, resolveKind } from '../../platform/resource-kinds.js';
 import type { ProposalRecord, ProposalRepository, StateRepositories, StateStore } from '../../state/ports.js';
 import type { AuditEntry, AuditLog } from '../audit/audit-log.js';
@@ -51,10 +51,21 @@ export interface ChangePlan {
   readonly target: Target & { readonly production: boolean };
   readonly changes: readonly ResourceChange[];
   readonly replicaChanges: readonly ReplicaChange[];
+  /**
+   * Bindings it creates. Creating is a deploy, not scaling, except within the cooldown after a binding of the
+   * same component and environment was deleted: then it is judged as scaling from the replicas it had.
+   */
+  readonly createdBindings?: readonly CreatedBinding[];
   /** Digest of the request's arguments, for the audit record and MCP requestState binding. */
   readonly argsDigest: string;
   /** Facts besides the before-documents that must still hold when it runs (see Precondition). */
   readonly preconditions?: readonly Precondition[];
+}
+
+export interface CreatedBinding {
+  readonly component: string;
+  readonly environment: string;
+  readonly replicas: number;
 }
 
 export interface ProposeOptions {
@@ -114,8 +125,8 @@ export class ProposalService {
 
   /** The proposal this plan would create, without storing anything (for confirmation prompts). */
   async preview(caller: Caller, plan: ChangePlan): Promise<Proposal> {
-    const guardrails = await this.guardrails(caller, plan);
-    return this.build('preview', caller, plan, guardrails, {});
+    const judged = await this.judge(caller, plan);
+    return this.build('preview', caller, judged.plan, judged.guardrails, {});
   }
 
   /** Stores a proposal; runs it at once when guardrails allow and no approval is required. */
@@ -130,8 +141,8 @@ export class ProposalService {
     // a cooldown or a concurrent-action limit that only one of them fits in.
     const proposal = await this.options.store.transaction(async (tx) => {
       await tx.proposals.lockNamespace(plan.target.namespace);
-      const guardrails = await this.guardrails(caller, plan, tx.proposals);
-      const proposal = this.build(this.options.ids.uid(), caller, plan, guardrails, options);
+      const { plan: judged, guardrails } = await this.judge(caller, plan, tx.proposals);
+      const proposal = this.build(this.options.ids.uid(), caller, judged, guardrails, options);
       await tx.proposals.insert(toRecord(proposal, 1));
       await this.options.audit.appendWithin(tx, [
         this.entry(caller, proposal, {
@@ -329,7 +340,7 @@ export class ProposalService {
     const started = performance.now();
     let next: Proposal;
     try {
-      const { message, items } = await this.applyChanges(proposal.changes);
+      const { message, items } = await this.applyChanges(proposal.changes, proposal.target);
       const budget = this.options.config.verifyTimeoutSeconds ?? proposal.guardrails.rollbackBudgetSeconds;
       const verifiable = proposal.changes.some(isVerifiable);
       next = {
@@ -365,20 +376,26 @@ export class ProposalService {
     return next;
   }
 
-  /** Applies the after documents; refuses when a resource changed since the proposal was made. */
+  /**
+   * Applies the after documents as one compare-and-set: only while every resource is still at the version the
+   * proposal was judged on (or, without one, still looks like its before), in the transaction that writes them.
+   * Resources that already look like after are left alone, so a second pass after a crash repeats nothing.
+   * Errors name only what lies within the proposal's target (what its author was authorized for).
+   */
   private async applyChanges(
     changes: readonly ResourceChange[],
+    target: Proposal['target'],
   ): Promise<{ message: string; items: ApplyItem[] }> {
-    const toApply: ResourceDocument[] = [];
-    const toDelete: ResourceChange[] = [];
-    let alreadyDone = 0;
+    const writes: GuardedChange[] = [];
     const unchanged: ApplyItem[] = [];
     for (const change of changes) {
-      const current = await this.currentDocument(change);
-      if (sameDocument(current, change.after)) {
-        alreadyDone += 1;
+      const kind = resolveKind(change.kind);
+      if (kind === undefined) throw new InvalidError(`unknown kind ${change.kind}`);
+      const current = await this.currentResource(kind, change);
+      const document = current === undefined ? null : toDocument(current);
+      if (sameDocument(document, change.after)) {
         unchanged.push({
-          kind: change.kind as ApplyItem['kind'],
+          kind,
           namespace: change.namespace === '' ? null : change.namespace,
           name: change.name,
           action: 'unchanged',
@@ -386,39 +403,57 @@ export class ProposalService {
         });
         continue;
       }
-      if (!sameDocument(current, change.before)) {
+      const read =
+        current === undefined ? null : { uid: current.metadata.uid, generation: current.metadata.generation };
+      const judged = change.beforeVersion;
+      const still =
+        judged === undefined
+          ? sameDocument(document, change.before)
+          : judged === null
+            ? read === null
+            : read?.uid === judged.uid && read.generation === judged.generation;
+      if (!still) {
         throw new ConflictError(
-          `${change.kind} ${change.name} changed after the proposal was made; nothing was applied`,
-          { hint: 'Make a new proposal from the current state.' },
+          `${change.kind} ${change.name} changed since it was proposed; propose again (nothing was applied)`,
+          { hint: 'Make the change again from the current state to get a new proposal.' },
         );
       }
-      if (change.after === null) toDelete.push(change);
-      else toApply.push(change.after);
+      writes.push({
+        kind,
+        namespace: change.namespace,
+        name: change.name,
+        expected: judged ?? read,
+        after: change.after,
+      });
     }
     const items: ApplyItem[] = [...unchanged];
-    if (toApply.length > 0) items.push(...(await this.options.platform.apply(toApply)).items);
-    for (const change of toDelete) {
-      const kind = resolveKind(change.kind);
-      if (kind !== undefined)
-        items.push(...(await this.options.platform.delete(kind, change.namespace, change.name)));
-    }
-    const applied = toApply.length + toDelete.length;
+    if (writes.length > 0)
+      items.push(
+        ...(await this.options.platform.applyIfUnchanged(writes, {
+          visible: (where) => withinTarget(target, where),
+        })),
+      );
     const message =
-      alreadyDone === 0
-        ? `applied ${applied} change(s)`
-        : `applied ${applied} change(s); ${alreadyDone} were already in place`;
+      unchanged.length === 0
+        ? `applied ${writes.length} change(s)`
+        : `applied ${writes.length} change(s); ${unchanged.length} were already in place`;
     return { message, items };
+  }
+
+  private async currentResource(kind: Kind, change: ResourceChange): Promise<Resource | undefined> {
+    try {
+      return await this.options.platform.get(kind, change.namespace, change.name);
+    } catch (error) {
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
+    }
   }
 
   private async currentDocument(change: ResourceChange): Promise<ResourceDocument | null> {
     const kind = resolveKind(change.kind);
     if (kind === undefined) return null;
-    try {
-      return toDocument(await this.options.platform.get(kind, change.namespace, change.name));
-    } catch (error) {
-      if (error instanceof NotFoundError) return null;
-      throw error;
-    }
+    const current = await this.currentResource(kind, change);
+    return current === undefined ? null : toDocument(current);
   }
 
   /** Checks health once; returns the updated proposal when verification finished. */
@@ -450,7 +485,7 @@ export class ProposalService {
     let message: string;
     let status: ProposalStatus = 'rolled_back';
     try {
-      ({ message } = await this.applyChanges(proposal.compensation.changes));
+      ({ message } = await this.applyChanges(proposal.compensation.changes, proposal.target));
     } catch (error) {
       status = 'failed';
       message = `compensation failed: ${errorMessage(error)}`;
@@ -694,13 +729,19 @@ export class ProposalService {
     });
   }
 
-  private async guardrails(
+  /**
+   * The guardrail verdict of a plan from the namespace's recent proposals, and the plan as judged: a binding
+   * created within the cooldown after one of the same component and environment was deleted becomes a scaling
+   * from the replicas it was deleted with. A proposal that failed before it changed anything counts for nothing.
+   */
+  private async judge(
     caller: Caller,
     plan: ChangePlan,
     proposals: ProposalRepository = this.options.store.proposals,
-  ): Promise<GuardrailResult> {
+  ): Promise<{ plan: ChangePlan; guardrails: GuardrailResult }> {
     const namespace = plan.target.namespace;
     const environment = plan.target.environment;
+    const now = this.options.clock.now();
     const recent = await proposals.list({
       namespace,
       statuses: ['approved', 'executing', 'verifying', 'succeeded', 'rolled_back', 'failed'],
@@ -708,13 +749,27 @@ export class ProposalService {
     });
     const lastScaledAt: Record<string, string> = {};
     const lastScaledFrom = new Map<string, number>();
+    const lastDeleted = new Map<string, { at: string; replicas: number }>();
     let inFlight = 0;
     for (const record of recent) {
       const proposal = proposalSchema.parse(record.body);
       if ((inFlightStatuses as readonly string[]).includes(proposal.status)) inFlight += 1;
+      if (
+        proposal.status === 'failed' &&
+        !proposal.execution.items.some((item) => item.action !== 'unchanged')
+      )
+        continue;
       // An approved proposal that has not started yet scales soon: its cooldown counts from its approval.
       const at = proposal.execution.startedAt ?? (proposal.status === 'approved' ? proposal.updatedAt : null);
-      if (at === null || proposal.blastRadius.replicas === null) continue;
+      if (at === null) continue;
+      for (const change of proposal.changes) {
+        if (change.kind !== 'ReleaseBinding' || change.after !== null || change.before === null) continue;
+        const spec = change.before.spec as Partial<ReleaseBindingSpec>;
+        const key = `${spec.component ?? ''}@${spec.environment ?? ''}`;
+        if ((lastDeleted.get(key)?.at ?? '') < at)
+          lastDeleted.set(key, { at, replicas: spec.state === 'Undeploy' ? 0 : (spec.replicas ?? 0) });
+      }
+      if (proposal.blastRadius.replicas === null) continue;
       if (proposal.blastRadius.replicas.before === proposal.blastRadius.replicas.after) continue;
       for (const change of proposal.changes) {
         const spec = change.after?.spec as { component?: string; environment?: string } | undefined;
@@ -729,8 +784,22 @@ export class ProposalService {
         }
       }
     }
+    const replicaChanges = [...plan.replicaChanges];
+    for (const created of plan.createdBindings ?? []) {
+      const deleted = lastDeleted.get(`${created.component}@${created.environment}`);
+      if (deleted === undefined || deleted.replicas === created.replicas) continue;
+      const cooldown = resolvePolicy(this.options.config, namespace, created.environment).cooldownSeconds;
+      if (Date.parse(deleted.at) + cooldown * 1000 <= now.getTime()) continue;
+      replicaChanges.push({
+        component: created.component,
+        environment: created.environment,
+        before: deleted.replicas,
+        after: created.replicas,
+      });
+    }
+    const judged: ChangePlan = { ...plan, replicaChanges };
     const policy = resolvePolicy(this.options.config, namespace, environment);
-    return evaluateGuardrails(
+    const guardrails = evaluateGuardrails(
       {
         action: plan.action,
         principal: { kind: caller.principal.kind, autonomy: caller.principal.autonomy },
@@ -739,15 +808,16 @@ export class ProposalService {
           environment === undefined ? undefined : { name: environment, production: plan.target.production },
         tenants: [...new Set(plan.changes.map((change) => change.namespace).filter((name) => name !== ''))],
         services: [...new Set(plan.changes.map(serviceOf).filter((name) => name !== undefined))],
-        replicaChanges: plan.replicaChanges,
+        replicaChanges,
         lastScaledAt,
         lastScaledFrom: Object.fromEntries(lastScaledFrom),
         inFlight,
         freezeWindows: this.options.config.freezeWindows,
-        now: this.options.clock.now(),
+        now,
       },
       policy,
     );
+    return { plan: judged, guardrails };
   }
 
   private build(
@@ -813,7 +883,14 @@ export class ProposalService {
       execution: { startedAt: null, finishedAt: null, message: null, attempts: 0, items: [] },
       verification: { status: 'not_started', deadline: null, message: null },
       compensation: {
-        changes: plan.changes.map((change) => ({ ...change, before: change.after, after: change.before })),
+        // Compensations compare documents: the version after execution is not known yet.
+        changes: plan.changes.map(({ kind, namespace, name, before, after }) => ({
+          kind,
+          namespace,
+          name,
+          before: after,
+          after: before,
+        })),
         executedAt: null,
         message: null,
       },
@@ -945,6 +1022,13 @@ function sameDocument(a: ResourceDocument | null, b: ResourceDocument | null): b
     spec: document.spec,
   });
   return canonicalJson(comparable(a)) === canonicalJson(comparable(b));
+}
+
+/** Whether `where` lies within a proposal's target: every part the target names, `where` matches or leaves open. */
+function withinTarget(target: Proposal['target'], where: ResourceLocation): boolean {
+  return (['namespace', 'project', 'component', 'environment'] as const).every(
+    (part) => target[part] === undefined || where[part] === undefined || target[part] === where[part],
+  );
 }
 
 function isVerifiable(change: ResourceChange): boolean {

@@ -290,7 +290,16 @@ export const dependencyGraphSchema = z
     window: z.object({ from: z.string(), to: z.string() }),
     nodes: z.array(
       z
-        .object({ service: z.string(), environment: z.string(), kind: z.enum(['service', 'external']) })
+        .object({
+          service: z
+            .string()
+            .describe('The component; `namespace/component` for a service of another namespace'),
+          namespace: z.string().describe("The service's namespace; empty for external endpoints"),
+          environment: z.string(),
+          kind: z
+            .enum(['service', 'external', 'outside'])
+            .describe('outside: the services the caller may not see, as one anonymous node'),
+        })
         .extend(healthSchema.shape),
     ),
     edges: z.array(

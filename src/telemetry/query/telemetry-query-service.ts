@@ -539,6 +539,8 @@ export class TelemetryQueryService {
       parameters.minDuration = query.minDurationMs * 1000;
     }
     if (query.status === 'error') conditions.push('(status_code = 2 OR http_status >= 500)');
+    // A trace crosses tenants; its summary counts and names only the spans of the namespace searched (as trace()).
+    const namespaceResources = this.resourcesIn({ namespace: query.namespace });
     if (query.status === 'ok') conditions.push('status_code <> 2 AND coalesce(http_status, 0) < 500');
     // Matching spans select traces; each trace is then summarised over all its spans.
     const rows = await this.run<{
@@ -562,6 +564,7 @@ export class TelemetryQueryService {
               list(DISTINCT s.resource_id) AS resource_ids
        FROM spans s JOIN matching m ON m.trace_id = s.trace_id
        WHERE s.ts >= ${time('from')} - INTERVAL 1 HOUR AND s.ts <= ${time('to')} + INTERVAL 1 HOUR
+         AND s.resource_id IN (${idList(namespaceResources)})
        GROUP BY s.trace_id ORDER BY max(m.latest) DESC`,
       parameters,
     );
@@ -757,17 +760,33 @@ export class TelemetryQueryService {
        GROUP BY 1, 2, 3`,
       parameters,
     );
-    const nameOf = (id: number): string => this.store.resource(id)?.component ?? '?';
+    // A callee in another namespace is named `namespace/component`: it is another tenant's service, not ours.
+    const nameOf = (id: number): string => {
+      const resource = this.store.resource(id);
+      if (resource === undefined) return '?';
+      return resource.namespace === query.namespace
+        ? resource.component
+        : `${resource.namespace}/${resource.component}`;
+    };
     const environmentOf = (id: number): string => this.store.resource(id)?.environment ?? '';
+    const namespaceOf = (id: number): string => this.store.resource(id)?.namespace ?? '';
     const nodeStats = new Map<
       string,
-      { environment: string; calls: number; errors: number; p95: number | null; external: boolean }
+      {
+        namespace: string;
+        environment: string;
+        calls: number;
+        errors: number;
+        p95: number | null;
+        external: boolean;
+      }
     >();
     for (const row of services) {
       const name = nameOf(row.resource_id);
       const current = nodeStats.get(name);
       // Replicas of one component are one node: add calls; keep the worst p95 as a conservative figure.
       nodeStats.set(name, {
+        namespace: namespaceOf(row.resource_id),
         environment: environmentOf(row.resource_id),
         calls: (current?.calls ?? 0) + row.calls,
         errors: (current?.errors ?? 0) + row.errors,
@@ -782,8 +801,20 @@ export class TelemetryQueryService {
     for (const row of edges) {
       const from = nameOf(row.caller);
       const to = row.callee !== null ? nameOf(row.callee) : (row.peer ?? 'unknown');
-      if (row.callee === null && !nodeStats.has(to))
-        nodeStats.set(to, { environment: '', calls: 0, errors: 0, p95: null, external: true });
+      if (!nodeStats.has(to))
+        nodeStats.set(
+          to,
+          row.callee === null
+            ? { namespace: '', environment: '', calls: 0, errors: 0, p95: null, external: true }
+            : {
+                namespace: namespaceOf(row.callee),
+                environment: environmentOf(row.callee),
+                calls: 0,
+                errors: 0,
+                p95: null,
+                external: false,
+              },
+        );
       const key = `${from}\u0000${to}`;
       const current = edgeStats.get(key);
       edgeStats.set(key, {
@@ -798,6 +829,7 @@ export class TelemetryQueryService {
       window: windowView(window),
       nodes: [...nodeStats.entries()].map(([service, stats]) => ({
         service,
+        namespace: stats.namespace,
         environment: stats.environment,
         kind: stats.external ? ('external' as const) : ('service' as const),
         requestRate: stats.calls / seconds,
