@@ -99,10 +99,16 @@ export class AuditLog {
    */
   async appendWithin(tx: StateRepositories, entries: readonly AuditEntry[]): Promise<AuditRecord[]> {
     const at = this.options.clock.now().toISOString();
-    const records = await this.chain(
-      tx,
-      entries.map((entry) => ({ entry, at })),
-    );
+    let records: AuditRecord[];
+    try {
+      records = await this.chain(
+        tx,
+        entries.map((entry) => ({ entry, at })),
+      );
+    } catch (error) {
+      // The caller's transaction rolls back with it: the state change is not made either.
+      throw unwritable(error);
+    }
     // The caller's transaction commits after this returns; a watcher may hear of it a moment early.
     this.announce(records);
     return records;
@@ -174,10 +180,7 @@ export class AuditLog {
       });
       this.announce(records);
     } catch (error) {
-      const failure = new UnavailableError(`the audit record could not be written: ${errorMessage(error)}`, {
-        hint: 'The request was not carried out. Check the state database, then retry.',
-        cause: error,
-      });
+      const failure = unwritable(error);
       for (const waiting of batch) waiting.reject(failure);
     }
   }
@@ -219,6 +222,14 @@ export class AuditLog {
     await tx.audit.append(records);
     return records;
   }
+}
+
+/** What a caller hears when its audit record could not be committed (REST: 503 with the hint). */
+function unwritable(error: unknown): UnavailableError {
+  return new UnavailableError(`the audit record could not be written: ${errorMessage(error)}`, {
+    hint: 'The request was not carried out. Check the state database, then retry.',
+    cause: error,
+  });
 }
 
 /** sha256 over the previous hash and the canonical JSON of every field but `hash`. */
