@@ -106,7 +106,7 @@ export class GovernedServices {
     return this.governance.authorizer.permitsSomewhere(this.caller.principal, action, namespace);
   }
 
-  /** Authorizes one call, runs it, and audits it (a write also before it runs); an audit failure fails the call. */
+  /** Authorizes one call, runs it and audits it (a write also before it runs); no audit record, no call. */
   async guard<T>(
     action: Action,
     target: Target,
