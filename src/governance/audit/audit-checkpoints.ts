@@ -34,12 +34,6 @@ export interface StoredCheckpoint {
   readonly place: string;
 }
 
-/**
- * Past this size the file is renamed to `<file>.1` (replacing an older one) and a new one begins with the
- * checkpoint being written: verification reads both, so memory stays bounded on a server busy for years.
- */
-const rotateBytes = 16 * 1024 * 1024;
-
 function signedBytes(checkpoint: Omit<Checkpoint, 'signature'>): Buffer {
   const { seq, hash, at, reason, keyId } = checkpoint;
   return Buffer.from(canonicalJson({ seq, hash, at, reason, keyId }));
@@ -52,6 +46,11 @@ export class AuditCheckpoints {
   constructor(
     readonly file: string,
     private readonly keys: AuditKeys,
+    /**
+     * Past this size the file is renamed to `<file>.1` (replacing an older one) and a new one begins with the
+     * checkpoint being written: verification reads both, so memory stays bounded on a server busy for years.
+     */
+    private readonly rotateBytes = 16 * 1024 * 1024,
   ) {}
 
   /**
@@ -107,7 +106,7 @@ export class AuditCheckpoints {
     };
     mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
     let size = existsSync(this.file) ? statSync(this.file).size : 0;
-    if (size > rotateBytes) {
+    if (size > this.rotateBytes) {
       renameSync(this.file, `${this.file}.1`);
       size = 0;
       this.needsNewline = false;
