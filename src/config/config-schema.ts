@@ -266,6 +266,21 @@ export const configSchema = z.strictObject({
       roleBindingSyncSeconds: z.coerce.number().positive().default(5),
     })
     .prefault({}),
+  audit: z
+    .strictObject({
+      /**
+       * The audit chain's HMAC secret and checkpoint signing key (created at first start, mode 0600). Default
+       * `<dataDir>/auth/audit-key.json`; instances sharing one PostgreSQL database must all use the same file.
+       */
+      keyFile: z.string().min(1).optional(),
+      /** Signed chain heads, kept apart from the database. Default `<dataDir>/audit/checkpoints.jsonl`. */
+      checkpointsFile: z.string().min(1).optional(),
+      /** Longest time a new record waits for a checkpoint (records after the last one can vanish unseen). */
+      checkpointIntervalMs: z.coerce.number().int().min(100).default(1000),
+      /** Checkpoint at once when this many records arrived since the last one. */
+      checkpointEveryRecords: z.coerce.number().int().min(1).default(100),
+    })
+    .prefault({}),
   llm: z
     .strictObject({
       /** Unset: no LLM; reports get the deterministic narrative and chat answers from the report. */

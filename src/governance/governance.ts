@@ -78,7 +78,13 @@ export class Governance {
   static async create(options: GovernanceOptions): Promise<Governance> {
     const tokens = await TokenService.open({ config: options.config, clock: options.clock });
     const authorizer = await Authorizer.create();
-    const audit = new AuditLog({ store: options.store, clock: options.clock, ids: options.ids });
+    const audit = await AuditLog.open({
+      store: options.store,
+      clock: options.clock,
+      ids: options.ids,
+      logger: options.logger.child({ component: 'audit' }),
+      config: options.config,
+    });
     const proposals = new ProposalService({
       store: options.store,
       platform: options.platform,
@@ -224,11 +230,12 @@ export class Governance {
   start(): void {
     this.proposals.start();
     this.bindingSync?.start();
+    this.audit.start();
   }
 
   async stop(): Promise<void> {
     await this.bindingSync?.stop();
     await this.proposals.stop();
-    await this.audit.flush();
+    await this.audit.stop();
   }
 }

@@ -115,7 +115,7 @@ export class GovernedServices {
     return this.governance.authorizer.permitsSomewhere(this.caller.principal, action, namespace);
   }
 
-  /** Authorizes one call, runs it, and audits it; an audit failure fails the call. */
+  /** Authorizes one call, runs it and audits it (a write also before it runs); no audit record, no call. */
   async guard<T>(
     action: Action,
     target: Target,
@@ -128,6 +128,11 @@ export class GovernedServices {
     if (!decision.allowed) {
       await this.record(action, target, args, 'deny', [decision.reason], 'forbidden', started);
       throw new ForbiddenError(decision.reason, { hint: forbiddenHint(action) });
+    }
+    // A write that is not a proposal (its record would commit with it) is recorded before it runs: with the
+    // audit store broken it fails here, not after a change nobody can find in the log.
+    if (isWriteAction(action)) {
+      await this.record(action, target, args, 'allow', [decision.reason], 'started', started);
     }
     let result: T;
     try {

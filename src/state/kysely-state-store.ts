@@ -405,14 +405,14 @@ class KyselyAuditRepository implements AuditRepository {
     await sql`select pg_advisory_xact_lock(${auditChainLockKey})`.execute(this.db);
   }
 
-  async head(): Promise<{ seq: number; hash: string } | undefined> {
+  async head(): Promise<AuditRecord | undefined> {
     const row = await this.db
       .selectFrom('audit_events')
-      .select(['seq', 'hash'])
+      .selectAll()
       .orderBy('seq', 'desc')
       .limit(1)
       .executeTakeFirst();
-    return row && { seq: Number(row.seq), hash: row.hash };
+    return row && toAudit(row);
   }
 
   async append(records: readonly AuditRecord[]): Promise<void> {

@@ -177,7 +177,11 @@ export interface AlertRepository {
   }): Promise<AlertEventRecord[]>;
 }
 
-/** One record of the audit chain. `hash` = sha256(prevHash + canonical JSON of every other field). */
+/**
+ * One record of the audit chain. `hash` = HMAC-SHA256 under the audit key (kept outside this database) over
+ * prevHash + the canonical JSON of every other field; records an opspilot before keyed audit wrote keep their
+ * plain SHA-256 (see src/governance/audit).
+ */
 export interface AuditRecord {
   /** Position in the chain, from 1, without gaps. */
   readonly seq: number;
@@ -224,8 +228,8 @@ export interface AuditRepository {
    * one transaction at a time anyway). Call it inside a transaction before reading the head.
    */
   lockChain(): Promise<void>;
-  /** The last record's seq and hash, or undefined for an empty chain. */
-  head(): Promise<{ seq: number; hash: string } | undefined>;
+  /** The last record, or undefined for an empty chain. */
+  head(): Promise<AuditRecord | undefined>;
   append(records: readonly AuditRecord[]): Promise<void>;
   list(filter: AuditFilter): Promise<AuditRecord[]>;
   /** Records with seq > afterSeq in chain order, for verification. */

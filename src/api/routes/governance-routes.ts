@@ -54,6 +54,15 @@ export const verifyResultSchema = z
     checked: z.number(),
     head: z.object({ seq: z.number(), hash: z.string() }).nullable(),
     firstBroken: z.object({ seq: z.number(), id: z.string(), problem: z.string() }).nullable(),
+    problems: z
+      .array(z.string())
+      .describe('Everything found: missing:, reordered:, rewritten:, truncated:, checkpoints: …'),
+    checkpoints: z.object({
+      file: z.string(),
+      count: z.number(),
+      latest: z.object({ seq: z.number(), at: z.string() }).nullable(),
+      newerRecords: z.number().describe('Records after the latest checkpoint (deleting them would not show)'),
+    }),
   })
   .meta({ id: 'AuditVerifyResult' });
 
@@ -352,11 +361,14 @@ export const governanceRoutes: FastifyPluginAsyncZod<{ governance: GovernanceGat
       ...route('GET /api/v1/audit/verify'),
       schema: {
         tags: ['audit'],
-        summary: 'Recompute the hash chain; report the first broken record',
+        summary: 'Recompute the keyed chain and check the signed checkpoints; report what is wrong',
         response: { 200: verifyResultSchema, ...errors },
       },
     },
-    (request) => governed(request).verifyAudit(),
+    async (request) => {
+      const result = await governed(request).verifyAudit();
+      return { ...result, problems: [...result.problems] };
+    },
   );
   return Promise.resolve();
 };

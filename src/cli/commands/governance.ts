@@ -4,8 +4,9 @@ import { loadConfig } from '../../config/load-config.js';
 import { InvalidError } from '../../core/errors.js';
 import { TokenService } from '../../governance/identity/token-service.js';
 import { roles, type Role } from '../../governance/principal.js';
+import { verifyAuditOffline } from '../../server/offline-audit.js';
 import type { Proposal, ProposalSummary } from '../../governance/proposals/contracts.js';
-import type { AuditRecord } from '../../governance/audit/audit-log.js';
+import type { AuditRecord, VerifyResult } from '../../governance/audit/audit-log.js';
 import type { CliContext } from '../context.js';
 import { reportError } from '../errors.js';
 import { exitCodes } from '../exit-codes.js';
@@ -176,29 +177,43 @@ Examples:
       });
   }
 
-  const audit = program.command('audit').description('The hash-chained audit log');
+  const audit = program.command('audit').description('The audit log: keyed chain, signed checkpoints');
   audit
     .command('verify')
-    .description('Recompute the hash chain from the first record; report the first broken one (exit 1)')
-    .action(async () => {
+    .description(
+      'Recompute the keyed chain and check the signed checkpoints; report what is wrong (exit 1 when anything is)',
+    )
+    .option(
+      '--data-dir <dir>',
+      'verify a stopped server’s data dir (and its database) instead of asking the server',
+    )
+    .option('--config <file>', 'the stopped server’s config (data dir, state.url, audit.keyFile)')
+    .option('-o, --output <format>', 'text or json', 'text')
+    .addHelpText(
+      'after',
+      `
+Without --data-dir or --config it asks the server (GET /api/v1/audit/verify, needs audit.read everywhere).
+Examples:
+  opspilot audit verify
+  opspilot audit verify --data-dir ./.opspilot -o json`,
+    )
+    .action(async (options: { dataDir?: string; config?: string; output: string }) => {
       try {
-        const result = await context.client().get<{
-          ok: boolean;
-          checked: number;
-          head: { seq: number; hash: string } | null;
-          firstBroken: { seq: number; id: string; problem: string } | null;
-        }>('/api/v1/audit/verify');
-        if (result.ok) {
-          context.out(
-            `audit chain ok: ${result.checked} records${result.head === null ? '' : `, head ${result.head.seq} ${result.head.hash.slice(0, 16)}…`}\n`,
-          );
-        } else {
-          context.out(
-            `audit chain BROKEN at record ${result.firstBroken?.seq ?? '?'} (${result.firstBroken?.id ?? '?'}): ${result.firstBroken?.problem ?? ''}\n` +
-              `  ${result.checked} records before it verify\n`,
-          );
-          process.exitCode = exitCodes.failure;
+        if (options.output !== 'text' && options.output !== 'json') {
+          throw new InvalidError(`unknown output format ${options.output}`, [], {
+            hint: 'Use text or json.',
+          });
         }
+        const offline = options.dataDir !== undefined || options.config !== undefined;
+        const result = offline
+          ? await verifyAuditOffline(
+              loadConfig({ overrides: { configFile: options.config, dataDir: options.dataDir } }),
+            )
+          : await context.client().get<VerifyResult>('/api/v1/audit/verify');
+        context.out(
+          options.output === 'json' ? `${JSON.stringify(result, null, 2)}\n` : describeVerify(result),
+        );
+        if (!result.ok) process.exitCode = exitCodes.failure;
       } catch (error) {
         process.exitCode = reportError(error, context.err);
       }
@@ -302,4 +317,20 @@ function describeProposal(proposal: Proposal): string {
   if (proposal.compensation.executedAt !== null)
     lines.push(`  compensation  ${proposal.compensation.message ?? ''}`);
   return `${lines.join('\n')}\n`;
+}
+
+function describeVerify(result: VerifyResult): string {
+  const head = result.head === null ? '' : `, head ${result.head.seq} ${result.head.hash.slice(0, 16)}…`;
+  const { latest, newerRecords } = result.checkpoints;
+  const checkpoint =
+    latest === null
+      ? '  no checkpoint yet\n'
+      : `  latest checkpoint: seq ${latest.seq} at ${latest.at}` +
+        (newerRecords === 0 ? '\n' : `; ${newerRecords} newer record(s) not checkpointed yet\n`);
+  if (result.ok) return `audit chain ok: ${result.checked} records${head}\n${checkpoint}`;
+  return (
+    `audit chain BROKEN: ${result.problems.length} problem(s)\n` +
+    result.problems.map((problem) => `  - ${problem}\n`).join('') +
+    `  ${result.checked} record(s) verify before the first broken one${head}\n${checkpoint}`
+  );
 }

@@ -1,5 +1,5 @@
 // The audit log: who did what to what, with the decision and its reasons; filter by principal, action, target
-// and time; verify that the hash chain holds.
+// and time; verify that the keyed chain and its signed checkpoints hold.
 import { useState } from 'react';
 import { asError, get, type Listed } from '../api.js';
 import { Badge, Problem } from '../components/Bits.js';
@@ -25,6 +25,8 @@ interface Verify {
   checked: number;
   head: { seq: number; hash: string } | null;
   firstBroken: { seq: number; id: string; problem: string } | null;
+  problems: string[];
+  checkpoints: { latest: { seq: number; at: string } | null; newerRecords: number };
 }
 
 interface Filter {
@@ -103,9 +105,16 @@ export function Audit() {
             {verify.ok ? <Badge tone="ok">chain ok</Badge> : <Badge tone="bad">chain broken</Badge>}{' '}
             {verify.checked} records checked
             {verify.head === null ? '' : `, head #${verify.head.seq} ${verify.head.hash.slice(0, 12)}…`}
-            {verify.firstBroken === null
-              ? ''
-              : ` — first broken: #${verify.firstBroken.seq}: ${verify.firstBroken.problem}`}
+            {verify.checkpoints.latest === null
+              ? ', no checkpoint'
+              : `, checkpoint #${verify.checkpoints.latest.seq} (${verify.checkpoints.newerRecords} newer)`}
+            {verify.problems.length > 0 && (
+              <ul>
+                {verify.problems.map((problem) => (
+                  <li key={problem}>{problem}</li>
+                ))}
+              </ul>
+            )}
           </span>
         )}
       </p>
