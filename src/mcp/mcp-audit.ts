@@ -1,0 +1,60 @@
+// Audit records of what the MCP edge refuses before a governed service runs: calls of unknown or hidden tools,
+// invalid arguments, confirmations that do not hold, requests the endpoint cannot take (a foreign Host, a body
+// it cannot read). Governed services audit the calls they serve; these are the rest, so that every MCP request
+// leaves a record.
+import { digest } from '../core/canonical-json.js';
+import type { Governance } from '../governance/governance.js';
+import type { Caller } from '../governance/principal.js';
+import { resourceNameSchema } from '../platform/resource-kinds.js';
+
+/** Why the edge refused: the audit record's `result`. */
+export type McpRefusalKind =
+  'unknown_tool' | 'hidden_tool' | 'invalid_params' | 'confirmation_refused' | 'invalid_request';
+
+export interface McpRefusal {
+  readonly caller: Caller | undefined;
+  readonly server: string;
+  /** The tool the request named (untrusted: shortened in the record). */
+  readonly tool: string | undefined;
+  /** The tool's action, or the endpoint's for a tool that does not exist. */
+  readonly action: string;
+  readonly args: unknown;
+  readonly kind: McpRefusalKind;
+  readonly reason: string;
+  /** `performance.now()` when the request arrived. */
+  readonly started: number;
+}
+
+/** Longest tool name kept in a record's target. */
+const maxNameLength = 100;
+
+/** Appends the refusal's audit record; resolves once it is committed (fail closed, like every record). */
+export async function auditRefusal(governance: Governance, refusal: McpRefusal): Promise<void> {
+  const { caller } = refusal;
+  const named = refusal.tool === undefined ? 'request' : `tools/call ${shorten(refusal.tool)}`;
+  await governance.audit.append({
+    principal: caller?.principal.subject ?? '(unauthenticated)',
+    principalKind: caller?.principal.kind ?? 'anonymous',
+    client: caller?.client ?? 'unknown',
+    edge: 'mcp',
+    action: refusal.action,
+    namespace: namespaceOf(refusal.args),
+    target: `${named} (mcp/${refusal.server})`,
+    argsDigest: digest(refusal.args ?? null),
+    decision: 'deny',
+    reasons: [refusal.reason],
+    result: refusal.kind,
+    latencyMs: performance.now() - refusal.started,
+  });
+}
+
+function shorten(name: string): string {
+  return name.length <= maxNameLength ? name : `${name.slice(0, maxNameLength)}…`;
+}
+
+/** The namespace the arguments name, when it is a valid name (so that the namespace's auditors see it). */
+function namespaceOf(args: unknown): string {
+  if (args === null || typeof args !== 'object') return '';
+  const parsed = resourceNameSchema.safeParse((args as { namespace?: unknown }).namespace);
+  return parsed.success ? parsed.data : '';
+}
