@@ -51,6 +51,6 @@ export function installJsonDepthLimit(app: FastifyInstance, limit = maxJsonDepth
       done(tooDeep(limit), undefined);
       return;
     }
-    parse(request, body as string, done);
+    void parse(request, body as string, done);
   });
 }

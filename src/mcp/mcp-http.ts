@@ -65,6 +65,9 @@ export async function registerMcpRoutes(
     for (const method of ['POST', 'GET', 'DELETE'] as const) {
       const id = `${method} /mcp/${name}` as RouteId;
       const action = routeActions[id];
+      const send = (reply: FastifyReply, status: number, error: { code: number; message: string }) =>
+        reply.code(status).type('application/json').send({ jsonrpc: '2.0', id: null, error });
+      /** Answers a refusal once its audit record is committed (fail closed: no record, no answer but 503). */
       const refuse = async (
         request: FastifyRequest,
         reply: FastifyReply,
@@ -72,42 +75,48 @@ export async function registerMcpRoutes(
         error: { code: number; message: string },
         started: number,
       ): Promise<FastifyReply> => {
-        await auditRefusal(options.governance, {
-          caller: request.governedServices?.caller,
-          server: name,
-          tool: undefined,
-          action,
-          args: undefined,
-          kind: 'invalid_request',
-          reason: error.message,
-          started,
-        });
-        return reply.code(status).type('application/json').send({ jsonrpc: '2.0', id: null, error });
+        try {
+          await auditRefusal(options.governance, {
+            caller: request.governedServices?.caller,
+            server: name,
+            tool: undefined,
+            action,
+            args: undefined,
+            kind: 'invalid_request',
+            reason: error.message,
+            started,
+          });
+        } catch (failure) {
+          options.logger.error({ err: failure, server: name }, 'auditing an MCP refusal failed');
+          return send(reply, 503, {
+            code: -32603,
+            message: 'the audit record could not be written; retry later',
+          });
+        }
+        return send(reply, status, error);
       };
       app.route({
         method,
         url: `/mcp/${name}`,
         ...route(id),
         // A body Fastify cannot take (not JSON, nested too deep, too large) is a JSON-RPC error here, not a problem.
-        errorHandler: async (error: FastifyError, request, reply) => {
-          const status = isDomainError(error) ? 400 : (error.statusCode ?? 500);
+        errorHandler: (error: FastifyError, request, reply) => {
+          const status = isDomainError(error)
+            ? error.code === 'invalid'
+              ? 400
+              : 500
+            : (error.statusCode ?? 500);
           if (status >= 500) {
             options.logger.error({ err: error, server: name }, 'MCP request failed');
-            return reply
-              .code(500)
-              .type('application/json')
-              .send({
-                jsonrpc: '2.0',
-                id: null,
-                error: {
-                  code: -32603,
-                  message: 'Internal error: the server failed to handle the request; see its log',
-                },
-              });
+            void send(reply, 500, {
+              code: -32603,
+              message: 'Internal error: the server failed to handle the request; see its log',
+            });
+            return;
           }
           const hint = isDomainError(error) && error.hint !== undefined ? ` ${error.hint}` : '';
           const code = status === 400 ? -32700 : -32600;
-          return refuse(
+          void refuse(
             request,
             reply,
             status,

@@ -92,6 +92,12 @@ beforeAll(async () => {
       metadata: { name: 'worker-dev', namespace: 'shop', project: 'shop' },
       spec: { component: 'worker', environment: 'dev', replicas: 1, state: 'Active' },
     },
+    {
+      apiVersion: 'opspilot.dev/v1alpha1',
+      kind: 'ReleaseBinding',
+      metadata: { name: 'worker-prod', namespace: 'shop', project: 'shop' },
+      spec: { component: 'worker', environment: 'prod', replicas: 2, state: 'Active' },
+    },
   ]);
 }, 60_000);
 
@@ -112,7 +118,9 @@ describe('MCP tool calls the caller may not make', () => {
       });
       await expect(call).rejects.toBeInstanceOf(ProtocolError);
       await expect(call).rejects.toMatchObject({ code: -32602 });
-      await expect(call).rejects.toThrow(/scale_component.*not available to you.*component\.scale/);
+      await expect(call).rejects.toThrow(
+        /scale_component not found among the tools you may call.*component\.scale/,
+      );
       expect(statuses.at(-1)).toBe(200);
       await client.close();
       const denied = await deniedFor(subject);
@@ -183,13 +191,18 @@ describe('MCP confirmations', () => {
     content?: { text?: string }[];
     structuredContent?: { status: string; proposal: Proposal };
   };
-  const scale = (client: Client, replicas: number, extra: Record<string, unknown> = {}) =>
+  const scale = (
+    client: Client,
+    replicas: number,
+    extra: Record<string, unknown> = {},
+    environment = 'dev',
+  ) =>
     client.request(
       {
         method: 'tools/call',
         params: {
           name: 'scale_component',
-          arguments: { namespace: 'shop', component: 'worker', environment: 'dev', replicas },
+          arguments: { namespace: 'shop', component: 'worker', environment, replicas },
           ...extra,
         },
       },
@@ -207,7 +220,23 @@ describe('MCP confirmations', () => {
       (proposal) => proposal.createdBy.subject === subject,
     );
 
-  it('are used once: a replay after the resource is back to its former state is refused and audited', async () => {
+  it('are used once: a replay while the first proposal waits for approval is refused and audited', async () => {
+    const client = await connect('control-plane', await token('otto', 'operator'), { manual: true });
+    const asked = await scale(client, 3, {}, 'prod');
+    expect(asked.resultType).toBe('input_required');
+    const confirmed = await scale(client, 3, { ...accept, requestState: asked.requestState }, 'prod');
+    expect(confirmed.structuredContent?.status).toBe('pending');
+    const replayed = await scale(client, 3, { ...accept, requestState: asked.requestState }, 'prod');
+    expect(replayed.isError).toBe(true);
+    expect(replayed.content?.[0]?.text).toMatch(/already used.*Call the tool again/);
+    expect(await proposalsBy('otto')).toHaveLength(1);
+    const denied = await deniedFor('otto');
+    expect(denied).toHaveLength(1);
+    expect(denied[0]).toMatchObject({ action: 'component.scale', result: 'confirmation_refused' });
+    await client.close();
+  });
+
+  it('are refused and audited when replayed after the resource is back to its former state', async () => {
     const client = await connect('control-plane', await token('rita', 'developer'), { manual: true });
     const asked = await scale(client, 2);
     expect(asked.resultType).toBe('input_required');
@@ -223,7 +252,7 @@ describe('MCP confirmations', () => {
 
     const replayed = await scale(client, 2, { ...accept, requestState: asked.requestState });
     expect(replayed.isError).toBe(true);
-    expect(replayed.content?.[0]?.text).toMatch(/already used.*call the tool again/i);
+    expect(replayed.content?.[0]?.text).toContain('The resources changed after you were asked to confirm');
     expect(await proposalsBy('rita')).toHaveLength(1);
     const denied = await deniedFor('rita');
     expect(denied).toHaveLength(1);
@@ -344,17 +373,17 @@ describe('server.publicUrl', () => {
       { configYaml: 'server:\n  publicUrl: https://ops.example.com/\n' },
     );
     try {
-      const resource = (await (
+      const resource: unknown = await (
         await fetch(`${proxied.url}/.well-known/oauth-protected-resource/mcp/control-plane`)
-      ).json()) as unknown;
+      ).json();
       expect(resource).toMatchObject({
         resource: 'https://ops.example.com/mcp/control-plane',
         authorization_servers: ['https://ops.example.com'],
         jwks_uri: 'https://ops.example.com/.well-known/jwks.json',
       });
-      const authorization = (await (
+      const authorization: unknown = await (
         await fetch(`${proxied.url}/.well-known/oauth-authorization-server`)
-      ).json()) as unknown;
+      ).json();
       expect(authorization).toMatchObject({
         issuer: 'https://ops.example.com',
         token_endpoint: 'https://ops.example.com/oauth/token',
@@ -444,6 +473,6 @@ describe('deeply nested bodies', () => {
     expect(body.error.message).toMatch(/nested/);
     const denied = await deniedFor('nesta');
     expect(denied).toHaveLength(1);
-    expect(denied[0]).toMatchObject({ edge: 'mcp', result: 'invalid_body' });
+    expect(denied[0]).toMatchObject({ edge: 'mcp', result: 'invalid_request' });
   });
 });
