@@ -10,6 +10,7 @@ import {
   withInputRequired,
 } from '@modelcontextprotocol/client';
 import { request, type IncomingHttpHeaders } from 'node:http';
+import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
@@ -17,6 +18,7 @@ import type { Proposal } from '../../src/governance/proposals/contracts.js';
 import type { Role } from '../../src/governance/principal.js';
 import type { AuditRecord } from '../../src/state/ports.js';
 import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
+import { runCli } from '../helpers/opspilot-process.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 let server: InProcessServer;
@@ -343,6 +345,27 @@ describe('the MCP audience and the issuer', () => {
     await client.close();
   });
 
+  it('refuse a valid token sent to a foreign Host (DNS rebinding) with a JSON-RPC error, audited', async () => {
+    const response = await rawRequest(`${server.url}/mcp/control-plane`, {
+      method: 'POST',
+      headers: {
+        host: 'evil.example',
+        authorization: `Bearer ${await token('rebound', 'viewer')}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+    });
+    expect(response.status).toBe(403);
+    expect(JSON.parse(response.body)).toMatchObject({
+      jsonrpc: '2.0',
+      error: { code: -32000, message: expect.stringContaining('mcp.allowedHosts') as unknown },
+    });
+    const denied = await deniedFor('rebound');
+    expect(denied).toHaveLength(1);
+    expect(denied[0]).toMatchObject({ edge: 'mcp', result: 'invalid_request' });
+  });
+
   it('name the port the server listens on, whatever the Host header says', async () => {
     const port = new URL(server.url).port;
     expect(port).not.toBe('7400');
@@ -364,6 +387,28 @@ describe('the MCP audience and the issuer', () => {
     const admin = await server.opspilot.adminToken();
     expect(decodeJwt(admin.token).iss).toBe(server.url);
   });
+
+  it('is the issuer of `opspilot token create` run beside the server, which the server accepts', async () => {
+    const created = await runCli([
+      'token',
+      'create',
+      '--subject',
+      'tina',
+      '--role',
+      'viewer',
+      '--namespace',
+      'shop',
+      '--data-dir',
+      join(server.workspace, 'data'),
+    ]);
+    expect(created.code, created.stderr).toBe(0);
+    const token = created.stdout.trim();
+    expect(decodeJwt(token).iss).toBe(server.url);
+    const whoami = await fetch(`${server.url}/api/v1/auth/whoami`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(whoami.status).toBe(200);
+  }, 30_000);
 });
 
 describe('server.publicUrl', () => {
