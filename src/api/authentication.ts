@@ -1,6 +1,8 @@
 // Authentication for every route that is not public: a bearer token becomes a Caller and a GovernedServices
 // on the request. A route without an entry in route-actions.ts refuses to register, so none is left open by
-// accident. Unauthenticated and forbidden requests are audited like the others.
+// accident. Unauthenticated and forbidden requests are audited like the others. URLs named in challenges and
+// the MCP audience come from the server's own URL (server.publicUrl or the listen address), never from the
+// request's Host header.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { UnauthenticatedError } from '../core/errors.js';
 import type { GovernanceGateway } from '../governance/gateway.js';
@@ -25,11 +27,6 @@ export function governed(request: FastifyRequest): GovernedServices {
 
 export const mcpPaths = ['/mcp/control-plane', '/mcp/observability'] as const;
 
-/** The absolute URL of this server as the client addressed it. */
-export function baseUrl(request: FastifyRequest): string {
-  return `${request.protocol}://${request.headers.host ?? request.hostname}`;
-}
-
 export function installAuthentication(app: FastifyInstance, governance: GovernanceGateway): void {
   app.decorateRequest('governedServices', null);
   app.addHook('onRoute', (options) => {
@@ -47,9 +44,12 @@ export function installAuthentication(app: FastifyInstance, governance: Governan
     const started = performance.now();
     const path = request.url.split('?')[0] ?? '';
     const mcpPath = mcpPaths.find((candidate) => path === candidate);
+    // RFC 8707: an MCP endpoint also accepts tokens minted for its own resource URL (as configured, not as
+    // the client spelled the Host).
+    const serverUrl = governance.serverUrl;
     const audiences = [
       governance.auth.audience,
-      ...(mcpPath === undefined ? [] : [`${baseUrl(request)}${mcpPath}`]),
+      ...(mcpPath === undefined ? [] : [`${serverUrl}${mcpPath}`]),
     ];
     const userAgent = request.headers['user-agent'] ?? 'unknown';
     const edge: Edge = mcpPath !== undefined ? 'mcp' : userAgent.startsWith('opspilot-cli') ? 'cli' : 'rest';
@@ -64,7 +64,12 @@ export function installAuthentication(app: FastifyInstance, governance: Governan
         error.message,
         started,
       );
-      return challenge(request, reply, error, mcpPath);
+      return challenge(
+        request,
+        reply,
+        error,
+        `${serverUrl}/.well-known/oauth-protected-resource${mcpPath ?? ''}`,
+      );
     }
     request.governedServices = governance.forCaller({ principal, edge, client: userAgent });
     // The coarse gate: the route's action somewhere. Services check the exact scope of every call.
@@ -78,7 +83,7 @@ export function installAuthentication(app: FastifyInstance, governance: Governan
       if (mcpPath !== undefined) {
         void reply.header(
           'www-authenticate',
-          `Bearer error="insufficient_scope", resource_metadata="${baseUrl(request)}/.well-known/oauth-protected-resource${mcpPath}"`,
+          `Bearer error="insufficient_scope", resource_metadata="${serverUrl}/.well-known/oauth-protected-resource${mcpPath}"`,
         );
       }
       return sendProblem(reply, body);
@@ -92,9 +97,8 @@ function challenge(
   request: FastifyRequest,
   reply: FastifyReply,
   error: UnauthenticatedError,
-  mcpPath: string | undefined,
+  metadata: string,
 ): FastifyReply {
-  const metadata = `${baseUrl(request)}/.well-known/oauth-protected-resource${mcpPath ?? ''}`;
   const sent = request.headers.authorization !== undefined;
   const parameters = [
     'realm="opspilot"',

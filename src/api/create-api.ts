@@ -13,6 +13,7 @@ import { parseAllDocuments } from 'yaml';
 import type { Logger } from '../core/logger.js';
 import type { GovernanceGateway } from '../governance/gateway.js';
 import { installAuthentication } from './authentication.js';
+import { installJsonDepthLimit } from './json-depth.js';
 import { route } from './route-actions.js';
 import { governanceRoutes } from './routes/governance-routes.js';
 import { errorHandler } from './problem.js';
@@ -61,6 +62,7 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);
+  installJsonDepthLimit(app);
   app.addHook('onResponse', (request, reply, done) => {
     request.log.debug(
       {

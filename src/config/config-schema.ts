@@ -145,6 +145,19 @@ export const configSchema = z.strictObject({
     .strictObject({
       host: z.string().min(1).default('127.0.0.1'),
       port: port.default(7400),
+      /**
+       * The URL clients reach this server at (a reverse proxy, a load balancer, a name other than the listen
+       * address), e.g. https://opspilot.example.com. Unset: the address the server listens on. It names the MCP
+       * resources (their token audience), the /.well-known metadata and the built-in issuer.
+       */
+      publicUrl: z
+        .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
+        .refine((text) => {
+          const url = URL.parse(text);
+          return url === null || (url.pathname === '/' && url.search === '' && url.hash === '');
+        }, 'expected an origin only (scheme, host and port), without a path, query or fragment')
+        .transform((text) => new URL(text).origin)
+        .optional(),
     })
     .prefault({}),
   state: z
@@ -237,8 +250,11 @@ export const configSchema = z.strictObject({
     .prefault({}),
   auth: z
     .strictObject({
-      /** `iss` of the built-in issuer's tokens (`opspilot token create`, client_credentials, agents). */
-      issuer: z.string().min(1).default('http://127.0.0.1:7400'),
+      /**
+       * `iss` of the built-in issuer's tokens (`opspilot token create`, client_credentials, agents). Unset:
+       * `server.publicUrl`, else the address the server listens on.
+       */
+      issuer: z.string().min(1).optional(),
       /** `aud` of built-in tokens; MCP endpoints also accept their own resource URL (RFC 8707). */
       audience: z.string().min(1).default('opspilot'),
       /** Lifetime of tokens from `POST /oauth/token` and of the admin token printed at start. */

@@ -8,7 +8,27 @@ import type { Action } from './authz/actions.js';
 import type { Governance } from './governance.js';
 import type { GovernedServices } from './governed-services.js';
 import type { IssuedToken, TokenService } from './identity/token-service.js';
-import type { Caller, Grant, Principal } from './principal.js';
+import { digest } from '../core/canonical-json.js';
+import type { Caller, Edge, Grant, Principal } from './principal.js';
+
+/** A request an edge refused before any governed service ran. */
+export interface EdgeRefusal {
+  readonly caller: Caller | undefined;
+  /** Without a caller: where the request came in and with what client. */
+  readonly edge: Edge;
+  readonly client?: string | undefined;
+  readonly action: string;
+  /** The namespace the request named, when it is a valid name ('' otherwise). */
+  readonly namespace: string;
+  readonly target: string;
+  /** The request's arguments (digested, never stored). */
+  readonly args: unknown;
+  readonly reason: string;
+  /** Why, as a short code: `unknown_tool`, `invalid_params`, `invalid_request`, … */
+  readonly result: string;
+  /** `performance.now()` when the request arrived. */
+  readonly started: number;
+}
 
 /** What an edge may know of the configuration: the audience and issuers of the tokens it accepts. */
 export type GatewayAuth = Pick<Config['auth'], 'audience' | 'issuer' | 'externalIssuers'>;
@@ -47,6 +67,40 @@ export class GovernanceGateway {
     started: number,
   ): Promise<void> {
     return this.#governance.recordDenial(request, reason, started);
+  }
+
+  /** This server's own URL (`server.publicUrl`, or the listen address once listening): never a request's Host. */
+  get serverUrl(): string {
+    return this.#governance.tokens.serverUrl;
+  }
+
+  /** The issuer of this server's own tokens. */
+  get issuer(): string {
+    return this.#governance.tokens.issuer;
+  }
+
+  /**
+   * Audits a request an edge refused itself (an unknown tool, invalid arguments, a body it cannot read, …), with
+   * the caller when there is one. Resolves once the record is committed (fail closed).
+   */
+  recordRefusal(refusal: EdgeRefusal): Promise<void> {
+    const { caller } = refusal;
+    return this.#governance.audit
+      .append({
+        principal: caller?.principal.subject ?? '(unauthenticated)',
+        principalKind: caller?.principal.kind ?? 'anonymous',
+        client: caller?.client ?? refusal.client ?? 'unknown',
+        edge: caller?.edge ?? refusal.edge,
+        action: refusal.action,
+        namespace: refusal.namespace,
+        target: refusal.target,
+        argsDigest: digest(refusal.args ?? null),
+        decision: 'deny',
+        reasons: [refusal.reason],
+        result: refusal.result,
+        latencyMs: performance.now() - refusal.started,
+      })
+      .then(() => undefined);
   }
 
   /** The public keys of this server's tokens (JWKS). */

@@ -1,16 +1,19 @@
 // The MCP endpoints over Streamable HTTP: /mcp/control-plane and /mcp/observability. Authentication is the
 // API's hook (401 with resource_metadata, RFC 9728); the caller travels to the tools in authInfo. Stateless:
-// a new McpServer per request, so any instance behind a load balancer can answer.
+// a new McpServer per request, so any instance behind a load balancer can answer. What the route refuses itself
+// (a foreign Host or Origin, a body it cannot read) is answered as a JSON-RPC error and audited.
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler } from '@modelcontextprotocol/server';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { join } from 'node:path';
 import type { Config } from '../config/config-schema.js';
 import type { Logger } from '../core/logger.js';
 import type { GovernanceGateway } from '../governance/gateway.js';
 import { governed } from '../api/authentication.js';
-import { route, type RouteId } from '../api/route-actions.js';
+import { route, routeActions, type RouteId } from '../api/route-actions.js';
+import { isDomainError } from '../core/errors.js';
 import { packageRoot } from '../server/package-info.js';
+import { auditRefusal } from './mcp-audit.js';
 import { createMcpServerFactory } from './mcp-servers.js';
 import { mcpServerNames } from './tools.js';
 
@@ -60,16 +63,72 @@ export async function registerMcpRoutes(
     const node = toNodeHandler(handler);
     const guard = rebindingGuard(options.config);
     for (const method of ['POST', 'GET', 'DELETE'] as const) {
+      const id = `${method} /mcp/${name}` as RouteId;
+      const action = routeActions[id];
+      const send = (reply: FastifyReply, status: number, error: { code: number; message: string }) =>
+        reply.code(status).type('application/json').send({ jsonrpc: '2.0', id: null, error });
+      /** Answers a refusal once its audit record is committed (fail closed: no record, no answer but 503). */
+      const refuse = async (
+        request: FastifyRequest,
+        reply: FastifyReply,
+        status: number,
+        error: { code: number; message: string },
+        started: number,
+      ): Promise<FastifyReply> => {
+        try {
+          await auditRefusal(options.governance, {
+            caller: request.governedServices?.caller,
+            server: name,
+            tool: undefined,
+            action,
+            args: undefined,
+            kind: 'invalid_request',
+            reason: error.message,
+            started,
+          });
+        } catch (failure) {
+          options.logger.error({ err: failure, server: name }, 'auditing an MCP refusal failed');
+          return send(reply, 503, {
+            code: -32603,
+            message: 'the audit record could not be written; retry later',
+          });
+        }
+        return send(reply, status, error);
+      };
       app.route({
         method,
         url: `/mcp/${name}`,
-        ...route(`${method} /mcp/${name}` as RouteId),
+        ...route(id),
+        // A body Fastify cannot take (not JSON, nested too deep, too large) is a JSON-RPC error here, not a problem.
+        errorHandler: (error: FastifyError, request, reply) => {
+          const status = isDomainError(error)
+            ? error.code === 'invalid'
+              ? 400
+              : 500
+            : (error.statusCode ?? 500);
+          if (status >= 500) {
+            options.logger.error({ err: error, server: name }, 'MCP request failed');
+            void send(reply, 500, {
+              code: -32603,
+              message: 'Internal error: the server failed to handle the request; see its log',
+            });
+            return;
+          }
+          const hint = isDomainError(error) && error.hint !== undefined ? ` ${error.hint}` : '';
+          const code = status === 400 ? -32700 : -32600;
+          void refuse(
+            request,
+            reply,
+            status,
+            { code, message: `${error.message}.${hint}` },
+            performance.now(),
+          );
+        },
         handler: async (request, reply) => {
+          const started = performance.now();
           const refusal = guard(request.headers.host, request.headers.origin);
           if (refusal !== undefined) {
-            return reply
-              .code(403)
-              .send({ jsonrpc: '2.0', id: null, error: { code: -32000, message: refusal } });
+            return refuse(request, reply, 403, { code: -32000, message: refusal }, started);
           }
           const { caller } = governed(request);
           const auth = {

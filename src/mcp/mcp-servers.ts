@@ -1,29 +1,41 @@
 // Builds the two MCP servers for one caller: only the tools the caller may use (and the config allows) are
-// registered, so tools/list is filtered per caller. Writes follow MCP-TOOLS.md: the first call never changes
-// anything; a client that can elicit is asked to confirm (input_required, with a requestState bound by HMAC
-// to the caller, the tool and the arguments); one that cannot gets a proposal queued for approval.
+// registered, so tools/list is filtered per caller. tools/call is dispatched here, not by the SDK, so that a
+// call of an unknown or hidden tool, with invalid arguments or with a confirmation that does not hold is a
+// JSON-RPC error with an audit record. Writes follow MCP-TOOLS.md: the first call never changes anything; a
+// client that can elicit is asked to confirm (input_required, with a requestState bound by HMAC to the
+// caller, the tool, the arguments and the versions of the resources shown, good for one proposal); one that
+// cannot gets a proposal queued for approval.
+import { randomUUID } from 'node:crypto';
 import {
   McpServer,
+  ProtocolError,
+  ProtocolErrorCode,
   ResourceTemplate,
   acceptedContent,
   createRequestStateCodec,
   inputRequired,
   inputResponse,
+  isInputRequiredResult,
   type CallToolResult,
+  type InputRequiredResult,
   type McpServerFactory,
+  type RegisteredTool,
   type ServerContext,
 } from '@modelcontextprotocol/server';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { routeActions } from '../api/route-actions.js';
 import type { Config } from '../config/config-schema.js';
 import { durationMs } from '../core/duration.js';
-import { isDomainError } from '../core/errors.js';
+import { ConflictError, isDomainError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import type { Action } from '../governance/authz/actions.js';
 import type { GovernanceGateway } from '../governance/gateway.js';
 import type { GovernedServices } from '../governance/governed-services.js';
 import type { Caller } from '../governance/principal.js';
 import type { Proposal } from '../governance/proposals/contracts.js';
+import { auditRefusal, type McpRefusalKind } from './mcp-audit.js';
 import { capText } from './paging.js';
 import { digest } from '../core/canonical-json.js';
 import type { ChangePlan } from '../governance/proposals/proposal-service.js';
@@ -55,11 +67,55 @@ interface StatePayload {
   readonly argsDigest: string;
   /** The resources as they were when the user was shown the change: confirming binds to that state. */
   readonly stateDigest: string;
+  /** The id of the one proposal this confirmation may make: a second use finds it taken. */
+  readonly proposal: string;
 }
 
-/** Digest of what a plan changes from: if it moved since the preview, the user confirmed another diff. */
-function startingState(plan: ChangePlan): string {
-  return digest(plan.changes.map((change) => [change.kind, change.namespace, change.name, change.before]));
+/** What the requestState hook hands on when a requestState does not verify (the dispatch refuses and audits). */
+interface UnverifiedState {
+  readonly unverified: string;
+}
+
+function isUnverified(state: unknown): state is UnverifiedState {
+  return typeof state === 'object' && state !== null && 'unverified' in state;
+}
+
+/**
+ * Digest of what a plan changes from, contents and versions: if it moved since the preview (even to the same
+ * contents again), the user confirmed another diff.
+ */
+async function startingState(services: GovernedServices, plan: ChangePlan): Promise<string> {
+  const versions = await services.planner.versions(plan);
+  return digest(
+    plan.changes.map((change, index) => [
+      change.kind,
+      change.namespace,
+      change.name,
+      versions[index],
+      change.before,
+    ]),
+  );
+}
+
+/** What the requestState codec's reasons mean to the person who has to act. */
+const unverifiedReasons: Record<string, string> = {
+  expired: 'it expired',
+  mac: 'it was altered',
+  bind: 'it was issued to someone else or for the other MCP server',
+  malformed: 'it is not one this server issued',
+};
+
+/** Runs a tool for the dispatch: its result, or an input_required round trip. */
+type ToolRunner = (
+  args: Record<string, unknown>,
+  ctx: ServerContext,
+) => Promise<CallToolResult | InputRequiredResult>;
+
+interface ServedTool {
+  readonly tool: AnyTool;
+  readonly registered: RegisteredTool;
+  readonly output: z.ZodObject;
+  readonly run: ToolRunner;
 }
 
 const instructions: Record<McpServerName, string> = {
@@ -122,6 +178,8 @@ export function createMcpServerFactory(name: McpServerName, options: McpServerOp
       return [toolName, { input: withCachedJsonSchema(tool.input), output: withCachedJsonSchema(output) }];
     }),
   ) as Record<ToolName, ToolSchemas>;
+  // The endpoint's own action: what an audit record of a call of a tool that does not exist names.
+  const endpointAction = routeActions[`POST /mcp/${name}`];
 
   return (context) => {
     const caller = callerOf(context);
@@ -130,14 +188,49 @@ export function createMcpServerFactory(name: McpServerName, options: McpServerOp
       {
         instructions: instructions[name],
         cacheHints: { 'tools/list': { ttlMs: 30_000, cacheScope: 'private' } },
-        requestState: { verify: (state, ctx) => codec.verify(state, ctx) },
+        // A requestState that does not verify reaches the dispatch as such, to be refused there with a record.
+        requestState: {
+          verify: async (state, ctx): Promise<StatePayload | UnverifiedState> => {
+            try {
+              return await codec.verify(state, ctx);
+            } catch (error) {
+              const reason = error instanceof Error ? error.message : 'malformed';
+              return { unverified: unverifiedReasons[reason] ?? unverifiedReasons.malformed ?? reason };
+            }
+          },
+        },
       },
     );
-    const services = (ctx: ServerContext): GovernedServices => {
+    const withClient = (ctx: ServerContext): Caller => {
       if (caller === undefined) throw new Error('no authenticated caller');
       const info = envelopeField(ctx, 'clientInfo') as { name?: string; version?: string } | undefined;
       const client = info?.name === undefined ? caller.client : `${info.name}/${info.version ?? '?'}`;
-      return governance.forCaller({ ...caller, client });
+      return { ...caller, client };
+    };
+    const services = (ctx: ServerContext): GovernedServices => governance.forCaller(withClient(ctx));
+    /** Why the caller does not get this tool of this server, or undefined when it does. */
+    const hiddenBecause = (tool: AnyTool): string | undefined => {
+      if (config.mcp.readOnly && tool.kind === 'write') return 'this server is read-only (mcp.readOnly)';
+      if (config.mcp.disabledToolsets.includes(tool.toolset))
+        return `its toolset ${tool.toolset} is switched off (mcp.disabledToolsets)`;
+      if (caller !== undefined && !governance.forCaller(caller).may(tool.action))
+        return `none of your roles allows ${tool.action} (ask an admin for a RoleBinding; see docs/governance.md)`;
+      return undefined;
+    };
+    const confirmations: Confirmations = {
+      codec,
+      refuse: async (ctx, tool, args, reason) => {
+        await auditRefusal(governance, {
+          caller: withClient(ctx),
+          server: name,
+          tool,
+          action: tools[tool].action,
+          args,
+          kind: 'confirmation_refused',
+          reason,
+          started: performance.now(),
+        });
+      },
     };
 
     // A 2026-07-28 tools/call names its tool in the Mcp-Name header: build only that one (the list, the
@@ -145,150 +238,243 @@ export function createMcpServerFactory(name: McpServerName, options: McpServerOp
     const method = context.requestInfo?.headers.get('mcp-method') ?? undefined;
     const only =
       method === 'tools/call' ? (context.requestInfo?.headers.get('mcp-name') ?? undefined) : undefined;
+    const served = new Map<string, ServedTool>();
     for (const toolName of toolNames) {
       const tool = tools[toolName];
       if (tool.server !== name) continue;
       if (only !== undefined && toolName !== only) continue;
-      if (config.mcp.readOnly && tool.kind === 'write') continue;
-      if (config.mcp.disabledToolsets.includes(tool.toolset)) continue;
-      if (caller !== undefined && !governance.forCaller(caller).may(tool.action)) continue;
-      if (tool.kind === 'read')
-        registerRead(server, toolName, tool, schemas[toolName], services, maxOutputBytes, options.logger);
-      else
-        registerWrite(
-          server,
-          toolName,
-          tool,
-          schemas[toolName],
-          services,
-          codec,
-          maxOutputBytes,
-          options.logger,
-        );
+      if (hiddenBecause(tool) !== undefined) continue;
+      const run =
+        tool.kind === 'read'
+          ? readRunner(tool, services, maxOutputBytes, options.logger)
+          : writeRunner(toolName, tool, services, confirmations, maxOutputBytes, options.logger);
+      const registered = server.registerTool(
+        toolName,
+        {
+          title: tool.title,
+          description: tool.description,
+          inputSchema: schemas[toolName].input,
+          outputSchema: schemas[toolName].output,
+          annotations: annotationsOf(tool),
+        },
+        // Listing only: calls go through the dispatch below.
+        (args: Record<string, unknown>, ctx: ServerContext) => run(args, ctx),
+      );
+      served.set(toolName, { tool, registered, output: schemas[toolName].output, run });
     }
+    if (served.size === 0) {
+      server.server.registerCapabilities({ tools: { listChanged: true } });
+      server.server.setRequestHandler('tools/list', () => ({ tools: [] }));
+    } else {
+      server.server.removeRequestHandler('tools/call');
+    }
+    server.server.setRequestHandler('tools/call', async (request, ctx) => {
+      const started = performance.now();
+      const toolName = request.params.name;
+      const args = request.params.arguments ?? {};
+      const refuse = async (
+        kind: McpRefusalKind,
+        action: Action,
+        message: string,
+      ): Promise<ProtocolError> => {
+        await auditRefusal(governance, {
+          caller: caller === undefined ? undefined : withClient(ctx),
+          server: name,
+          tool: toolName,
+          action,
+          args,
+          kind,
+          reason: message,
+          started,
+        });
+        return new ProtocolError(ProtocolErrorCode.InvalidParams, message);
+      };
+      const entry = served.get(toolName);
+      if (entry === undefined) {
+        const known = (toolNames as readonly string[]).includes(toolName)
+          ? tools[toolName as ToolName]
+          : undefined;
+        if (known?.server === name) {
+          const reason = hiddenBecause(known) ?? 'the Mcp-Name header names another tool';
+          throw await refuse(
+            'hidden_tool',
+            known.action,
+            `Tool ${toolName} not found among the tools you may call: ${reason}. tools/list shows them.`,
+          );
+        }
+        throw await refuse(
+          'unknown_tool',
+          endpointAction,
+          known === undefined
+            ? `Unknown tool ${toolName} on the ${name} MCP server; tools/list shows the tools you may call.`
+            : `Unknown tool ${toolName} on the ${name} MCP server: it is a tool of the ${known.server} server (/mcp/${known.server}).`,
+        );
+      }
+      const state: unknown = ctx.mcpReq.requestState();
+      if (isUnverified(state)) {
+        throw await refuse(
+          'confirmation_refused',
+          entry.tool.action,
+          `Invalid or expired requestState: ${state.unverified}. Call ${toolName} again without it to be asked again; nothing was changed.`,
+        );
+      }
+      const parsed = await entry.tool.input.safeParseAsync(args);
+      if (!parsed.success) {
+        throw await refuse(
+          'invalid_params',
+          entry.tool.action,
+          `Invalid arguments for tool ${toolName}: ${describeIssues(parsed.error)}. Its inputSchema (tools/list) says what it takes.`,
+        );
+      }
+      const result = await entry.run(parsed.data, ctx);
+      if (isInputRequiredResult(result)) return result;
+      if (result.isError !== true && !(await entry.output.safeParseAsync(result.structuredContent)).success) {
+        options.logger.error({ tool: toolName }, 'an MCP tool answered outside its output schema');
+        return textError(
+          `internal error: ${toolName} answered outside its output schema; see the server log`,
+        );
+      }
+      return server.server.projectCallToolResult(result, entry.registered.outputSchemaJson);
+    });
     if (name === 'observability' && only === undefined) registerKnowledge(server, options);
     return server;
   };
 }
 
-function registerRead(
-  server: McpServer,
-  toolName: ToolName,
-  tool: Extract<AnyTool, { kind: 'read' }>,
-  schemas: ToolSchemas,
-  services: (ctx: ServerContext) => GovernedServices,
-  maxOutputBytes: number,
-  logger: Logger,
-): void {
-  server.registerTool(
-    toolName,
-    {
-      title: tool.title,
-      description: tool.description,
-      inputSchema: schemas.input,
-      outputSchema: schemas.output,
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-    },
-    async (args: Record<string, unknown>, ctx: ServerContext): Promise<CallToolResult> => {
-      try {
-        const output: Record<string, unknown> = await tool.run(services(ctx), args, { maxOutputBytes });
-        return {
-          content: [{ type: 'text', text: capText(JSON.stringify(output), maxOutputBytes) }],
-          structuredContent: output,
-        };
-      } catch (error) {
-        return toolError(error, logger);
-      }
-    },
-  );
+/** `component: expected string, received number; replicas: too big` */
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.length === 0 ? '(arguments)' : issue.path.join('.')}: ${issue.message}`)
+    .join('; ');
 }
 
-function registerWrite(
-  server: McpServer,
-  toolName: ToolName,
-  tool: Extract<AnyTool, { kind: 'write' }>,
-  schemas: ToolSchemas,
-  services: (ctx: ServerContext) => GovernedServices,
-  codec: ReturnType<typeof createRequestStateCodec<StatePayload>>,
-  maxOutputBytes: number,
-  logger: Logger,
-): void {
-  server.registerTool(
-    toolName,
-    {
-      title: tool.title,
-      description: tool.description,
-      inputSchema: schemas.input,
-      outputSchema: schemas.output,
-      annotations: {
+function annotationsOf(tool: AnyTool): {
+  readOnlyHint: boolean;
+  destructiveHint: boolean;
+  idempotentHint: boolean;
+  openWorldHint: boolean;
+} {
+  return tool.kind === 'read'
+    ? { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false }
+    : {
         readOnlyHint: false,
         destructiveHint: tool.destructive,
         idempotentHint: tool.idempotent,
         openWorldHint: false,
-      },
-    },
-    async (args: Record<string, unknown>, ctx: ServerContext) => {
-      try {
-        const governed = services(ctx);
-        const argsDigest = argumentsDigest(toolName, args);
-        const answer = inputResponse(ctx.mcpReq.inputResponses, 'confirm');
-        if (answer.kind === 'elicit' && answer.action !== 'accept') {
-          return textError(
-            `You ${answer.action === 'decline' ? 'declined' : 'cancelled'}; nothing was changed.`,
+      };
+}
+
+function readRunner(
+  tool: Extract<AnyTool, { kind: 'read' }>,
+  services: (ctx: ServerContext) => GovernedServices,
+  maxOutputBytes: number,
+  logger: Logger,
+): ToolRunner {
+  return async (args, ctx) => {
+    try {
+      const output: Record<string, unknown> = await tool.run(services(ctx), args, { maxOutputBytes });
+      return {
+        content: [{ type: 'text', text: capText(JSON.stringify(output), maxOutputBytes) }],
+        structuredContent: output,
+      };
+    } catch (error) {
+      return toolError(error, logger);
+    }
+  };
+}
+
+/** What a write needs to ask for a confirmation and to refuse one (with its audit record). */
+interface Confirmations {
+  readonly codec: ReturnType<typeof createRequestStateCodec<StatePayload>>;
+  refuse(ctx: ServerContext, tool: ToolName, args: Record<string, unknown>, reason: string): Promise<void>;
+}
+
+function writeRunner(
+  toolName: ToolName,
+  tool: Extract<AnyTool, { kind: 'write' }>,
+  services: (ctx: ServerContext) => GovernedServices,
+  confirmations: Confirmations,
+  maxOutputBytes: number,
+  logger: Logger,
+): ToolRunner {
+  return async (args, ctx) => {
+    try {
+      const governed = services(ctx);
+      const argsDigest = argumentsDigest(toolName, args);
+      const answer = inputResponse(ctx.mcpReq.inputResponses, 'confirm');
+      if (answer.kind === 'elicit' && answer.action !== 'accept') {
+        return textError(
+          `You ${answer.action === 'decline' ? 'declined' : 'cancelled'}; nothing was changed.`,
+        );
+      }
+      const confirmed = acceptedContent(ctx.mcpReq.inputResponses, 'confirm', confirmSchema)?.confirm;
+      if (confirmed === false) return textError('Not confirmed; nothing was changed.');
+      const plan = await governed.plan(tool.action, tool.target?.(args) ?? whereOf(args), () =>
+        tool.plan(governed, args),
+      );
+      let proposal: Proposal;
+      if (confirmed === true) {
+        const refuse = async (reason: string): Promise<CallToolResult> => {
+          await confirmations.refuse(ctx, toolName, args, reason);
+          return textError(reason);
+        };
+        const state = ctx.mcpReq.requestState<StatePayload>();
+        if (state?.tool !== toolName || state.argsDigest !== argsDigest) {
+          return await refuse(
+            'This confirmation belongs to another call; call the tool again to get a new one.',
           );
         }
-        const confirmed = acceptedContent(ctx.mcpReq.inputResponses, 'confirm', confirmSchema)?.confirm;
-        if (confirmed === false) return textError('Not confirmed; nothing was changed.');
-        const plan = await governed.plan(tool.action, tool.target?.(args) ?? whereOf(args), () =>
-          tool.plan(governed, args),
-        );
-        let proposal: Proposal;
-        if (confirmed === true) {
-          const state = ctx.mcpReq.requestState<StatePayload>();
-          if (state?.tool !== toolName || state.argsDigest !== argsDigest) {
-            return textError(
-              'This confirmation belongs to another call; call the tool again to get a new one.',
-            );
-          }
-          if (state.stateDigest !== startingState(plan)) {
-            return textError(
-              'The resources changed after you were asked to confirm, so the change you confirmed is not the one that would run now; nothing was changed. Call the tool again to see the new diff.',
-            );
-          }
-          proposal = await governed.propose(plan, { confirmedByRequester: true });
-        } else if (
-          (envelopeField(ctx, 'clientCapabilities') as { elicitation?: unknown } | undefined)?.elicitation !==
-          undefined
-        ) {
-          const preview = await governed.preview(plan);
-          if (preview.guardrails.verdict === 'deny') {
-            proposal = await governed.propose(plan); // recorded as denied, with its audit record
-          } else {
-            return inputRequired({
-              inputRequests: {
-                confirm: inputRequired.elicit({
-                  message: confirmationMessage(preview),
-                  requestedSchema: confirmSchema,
-                }),
-              },
-              requestState: await codec.mint(
-                { tool: toolName, argsDigest, stateDigest: startingState(plan) },
-                ctx,
-              ),
-            });
-          }
+        if (state.stateDigest !== (await startingState(governed, plan))) {
+          return await refuse(
+            'The resources changed after you were asked to confirm, so the change you confirmed is not the one that would run now; nothing was changed. Call the tool again to see the new diff.',
+          );
+        }
+        try {
+          proposal = await governed.propose(plan, { confirmedByRequester: true, id: state.proposal });
+        } catch (error) {
+          if (!(error instanceof ConflictError)) throw error;
+          return await refuse(
+            `This confirmation was already used (proposal ${state.proposal}); a confirmation makes one change. Call the tool again to see the current diff and confirm that.`,
+          );
+        }
+      } else if (
+        (envelopeField(ctx, 'clientCapabilities') as { elicitation?: unknown } | undefined)?.elicitation !==
+        undefined
+      ) {
+        const preview = await governed.preview(plan);
+        if (preview.guardrails.verdict === 'deny') {
+          proposal = await governed.propose(plan); // recorded as denied, with its audit record
         } else {
-          proposal = await governed.propose(plan, {
-            requireApproval:
-              'the MCP client cannot ask its user to confirm (no elicitation); another person must approve',
+          return inputRequired({
+            inputRequests: {
+              confirm: inputRequired.elicit({
+                message: confirmationMessage(preview),
+                requestedSchema: confirmSchema,
+              }),
+            },
+            requestState: await confirmations.codec.mint(
+              {
+                tool: toolName,
+                argsDigest,
+                stateDigest: await startingState(governed, plan),
+                proposal: randomUUID(),
+              },
+              ctx,
+            ),
           });
         }
-        return writeResult(proposal, maxOutputBytes);
-      } catch (error) {
-        return toolError(error, logger);
+      } else {
+        proposal = await governed.propose(plan, {
+          requireApproval:
+            'the MCP client cannot ask its user to confirm (no elicitation); another person must approve',
+        });
       }
-    },
-  );
+      return writeResult(proposal, maxOutputBytes);
+    } catch (error) {
+      return toolError(error, logger);
+    }
+  };
 }
 
 /** The namespace, component and environment a write tool's arguments name. */

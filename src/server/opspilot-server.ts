@@ -310,6 +310,7 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
       started = true;
       const address = app.server.address() as AddressInfo;
       addressRef.current = `http://${formatHost(address.address)}:${address.port}`;
+      governance.tokens.listening(addressRef.current);
       const ingestAuth = config.otlp.auth;
       await telemetry.listen(
         ingestAuth === 'none'

@@ -21,6 +21,7 @@ import { testGovernance } from '../helpers/governance.js';
 import { idleRuntime } from '../helpers/idle-runtime.js';
 import { stateStores, type TestStore } from '../helpers/state-stores.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { mintPrincipal } from '../../src/governance/identity/credentials.js';
 
 async function sql(subject: TestStore, statements: readonly string[]): Promise<void> {
   if (subject.url === undefined) {
@@ -42,13 +43,13 @@ async function sql(subject: TestStore, statements: readonly string[]): Promise<v
 }
 
 const viewer: Caller = {
-  principal: {
+  principal: mintPrincipal({
     subject: 'vic',
     kind: 'user',
     autonomy: 2,
     issuer: 'test',
     grants: [{ role: 'viewer', scope: { namespace: 'default' } }],
-  },
+  }),
   edge: 'rest',
   client: 'vitest',
 };

@@ -13,6 +13,7 @@ import type { ReleaseBindingSpec } from '../../src/platform/resource-kinds.js';
 import { testGovernance } from '../helpers/governance.js';
 import { idleRuntime } from '../helpers/idle-runtime.js';
 import { stateStores, type TestStore } from '../helpers/state-stores.js';
+import { mintPrincipal } from '../../src/governance/identity/credentials.js';
 
 const apiVersion = 'opspilot.dev/v1alpha1';
 
@@ -32,13 +33,13 @@ const binding = (environment: string, replicas: number, name = `web-${environmen
 
 function caller(subject: string, role: Role): Caller {
   return {
-    principal: {
+    principal: mintPrincipal({
       subject,
       kind: 'user',
       autonomy: 2,
       issuer: 'test',
       grants: [{ role, scope: { namespace: 'default' } }],
-    },
+    }),
     edge: 'rest',
     client: 'vitest',
   };

@@ -12,7 +12,7 @@ import {
   proposalSummarySchema,
 } from '../../governance/proposals/contracts.js';
 import { resourceNameSchema } from '../../platform/resource-kinds.js';
-import { baseUrl, governed, mcpPaths } from '../authentication.js';
+import { governed, mcpPaths } from '../authentication.js';
 import { problemSchema } from '../problem.js';
 import { route } from '../route-actions.js';
 
@@ -76,12 +76,14 @@ export const governanceRoutes: FastifyPluginAsyncZod<{ governance: GovernanceGat
     governance.jwks(),
   );
 
+  // Metadata names the server's own URL (server.publicUrl or the listen address), never the request's Host.
+  const tokens = governance;
   // RFC 9728: which authorization servers issue tokens for this resource, and how to present them.
-  const resourceMetadata = (resource: string) => ({
-    resource,
-    authorization_servers: [auth.issuer, ...auth.externalIssuers.map((issuer) => issuer.issuer)],
+  const resourceMetadata = (path: string) => ({
+    resource: `${tokens.serverUrl}${path}`,
+    authorization_servers: [tokens.issuer, ...auth.externalIssuers.map((issuer) => issuer.issuer)],
     bearer_methods_supported: ['header'],
-    jwks_uri: undefined as string | undefined,
+    jwks_uri: `${tokens.serverUrl}/.well-known/jwks.json`,
     resource_name: 'opspilot',
     resource_documentation:
       'https://github.com/opspilot/opspilot/blob/main/docs/connect-your-ai-assistant.md',
@@ -89,29 +91,23 @@ export const governanceRoutes: FastifyPluginAsyncZod<{ governance: GovernanceGat
   app.get(
     '/.well-known/oauth-protected-resource',
     { ...route('GET /.well-known/oauth-protected-resource'), schema: { hide: true } },
-    (request) => ({
-      ...resourceMetadata(baseUrl(request)),
-      jwks_uri: `${baseUrl(request)}/.well-known/jwks.json`,
-    }),
+    () => resourceMetadata(''),
   );
   for (const path of mcpPaths) {
     app.get(
       `/.well-known/oauth-protected-resource${path}`,
       { ...route(`GET /.well-known/oauth-protected-resource${path}`), schema: { hide: true } },
-      (request) => ({
-        ...resourceMetadata(`${baseUrl(request)}${path}`),
-        jwks_uri: `${baseUrl(request)}/.well-known/jwks.json`,
-      }),
+      () => resourceMetadata(path),
     );
   }
   // RFC 8414 metadata of the built-in issuer (client_credentials only).
   app.get(
     '/.well-known/oauth-authorization-server',
     { ...route('GET /.well-known/oauth-authorization-server'), schema: { hide: true } },
-    (request) => ({
-      issuer: auth.issuer,
-      token_endpoint: `${baseUrl(request)}/oauth/token`,
-      jwks_uri: `${baseUrl(request)}/.well-known/jwks.json`,
+    () => ({
+      issuer: tokens.issuer,
+      token_endpoint: `${tokens.serverUrl}/oauth/token`,
+      jwks_uri: `${tokens.serverUrl}/.well-known/jwks.json`,
       grant_types_supported: ['client_credentials'],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
       response_types_supported: [],

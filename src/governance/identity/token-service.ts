@@ -1,5 +1,7 @@
 // Identity: the built-in issuer (an ES256 key in the data dir; dev tokens, client_credentials, agents) and
-// verification of bearer tokens from it and from configured external OIDC issuers (JWKS over HTTPS).
+// verification of bearer tokens from it and from configured external OIDC issuers (JWKS over HTTPS). It also
+// knows the URL this server is reached at (server.publicUrl, else its listen address): the built-in issuer is
+// named by it unless auth.issuer says otherwise, and the MCP resources and /.well-known metadata are under it.
 import { createHash, randomBytes, timingSafeEqual, type webcrypto } from 'node:crypto';
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -50,6 +52,14 @@ export interface IssuedToken {
   readonly expiresIn: number;
 }
 
+/** File in `<dataDir>/auth/` holding the address the server last listened on. */
+const addressFile = 'address';
+
+/** A listen host as it appears in a URL (IPv6 in brackets). */
+function urlHost(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
 const algorithms = ['ES256', 'ES384', 'RS256', 'RS384', 'RS512', 'PS256', 'EdDSA'];
 
 /** Grants as carried in the token: `{ role, namespace, project?, component?, environment? }`. */
@@ -67,24 +77,63 @@ export class TokenService {
   private readonly cache = new Map<string, { principal: Principal; expiresAtMs: number }>();
 
   private constructor(
+    private readonly server: Config['server'],
+    private readonly dataDir: string,
     private readonly config: AuthConfig,
     private readonly keys: KeyFile,
     private readonly signingKey: webcrypto.CryptoKey,
     private readonly clock: Clock,
+    /** Where the server listens (or listened last, for commands run beside it); see serverUrl. */
+    private address: string,
   ) {
     this.localKeys = createLocalJWKSet(this.jwks());
   }
 
   /** Loads the issuer key from `<dataDir>/auth/keys.json`, creating it (mode 0600) on first use. */
   static async open(options: { config: Config; clock: Clock }): Promise<TokenService> {
-    const file = join(options.config.dataDir, 'auth', 'keys.json');
+    const { config } = options;
+    const file = join(config.dataDir, 'auth', 'keys.json');
     const keys = existsSync(file) ? readKeyFile(file) : await createKeyFile(file);
     const signingKey = (await importJWK(keys.privateJwk, 'ES256')) as webcrypto.CryptoKey;
-    return new TokenService(options.config.auth, keys, signingKey, options.clock);
+    const recorded = join(config.dataDir, 'auth', addressFile);
+    const address = existsSync(recorded)
+      ? readFileSync(recorded, 'utf8').trim()
+      : `http://${urlHost(config.server.host)}:${config.server.port}`;
+    return new TokenService(
+      config.server,
+      config.dataDir,
+      config.auth,
+      keys,
+      signingKey,
+      options.clock,
+      address,
+    );
   }
 
+  /**
+   * The URL clients reach this server at: `server.publicUrl`, else the address it listens on (known once it
+   * listens; `opspilot token create` and other commands beside a server read the one it recorded).
+   */
+  get serverUrl(): string {
+    return this.server.publicUrl ?? this.address;
+  }
+
+  /** `iss` of built-in tokens: `auth.issuer`, else serverUrl. */
   get issuer(): string {
-    return this.config.issuer;
+    return this.config.issuer ?? this.serverUrl;
+  }
+
+  /**
+   * Called once the server listens (port 0 resolved): names the issuer and the metadata after that address,
+   * and records it in the data dir so that `opspilot token create` signs tokens this server accepts.
+   */
+  listening(url: string): void {
+    if (url === this.address) return;
+    this.address = url;
+    this.cache.clear();
+    const file = join(this.dataDir, 'auth', addressFile);
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    writeFileSync(file, `${url}\n`, { mode: 0o600 });
   }
 
   /** Public keys for `/.well-known/jwks.json`. */
@@ -114,7 +163,7 @@ export class TokenService {
     })
       .setProtectedHeader({ alg: 'ES256', kid: this.keys.kid, typ: 'JWT' })
       .setSubject(options.subject)
-      .setIssuer(this.config.issuer)
+      .setIssuer(this.issuer)
       .setAudience(options.audience ?? this.config.audience)
       .setIssuedAt(Math.floor(now / 1000))
       .setExpirationTime(expires)
@@ -164,11 +213,13 @@ export class TokenService {
     let payload: JWTPayload;
     try {
       if (external === undefined) {
-        if (claims.iss !== this.config.issuer) {
-          throw new Error(`issuer ${String(claims.iss)} is not trusted`);
+        if (claims.iss !== this.issuer) {
+          throw new Error(
+            `issuer ${String(claims.iss)} is not trusted (this server's issuer is ${this.issuer})`,
+          );
         }
         ({ payload } = await jwtVerify(token, this.localKeys, {
-          issuer: this.config.issuer,
+          issuer: this.issuer,
           audience: [...audiences],
           algorithms: ['ES256'],
           requiredClaims: ['exp', 'sub'],
@@ -208,7 +259,7 @@ export class TokenService {
         const parsed = grantClaimSchema(claim);
         return parsed === undefined ? [] : [parsed];
       }),
-      issuer: this.config.issuer,
+      issuer: this.issuer,
       tokenId: typeof payload.jti === 'string' ? payload.jti : undefined,
     });
   }

@@ -11,6 +11,7 @@ import { restartAnnotation } from '../../platform/reconciler.js';
 import {
   apiVersion,
   kindInfo,
+  resolveKind,
   type EnvironmentSpec,
   type Kind,
   type ReleaseBindingSpec,
@@ -600,6 +601,20 @@ export class ChangePlanner {
 
   private async projectOf(namespace: string, component: string): Promise<string | undefined> {
     return (await this.find('Component', namespace, component))?.metadata.project;
+  }
+
+  /**
+   * The version (`uid@generation`, or `absent`) of each resource a plan changes, as it is now: a confirmation
+   * binds to them, so a resource changed and changed back is not the one that was shown.
+   */
+  async versions(plan: ChangePlan): Promise<string[]> {
+    return Promise.all(
+      plan.changes.map(async (change) => {
+        const kind = resolveKind(change.kind);
+        const current = kind === undefined ? undefined : await this.find(kind, change.namespace, change.name);
+        return current === undefined ? 'absent' : `${current.metadata.uid}@${current.metadata.generation}`;
+      }),
+    );
   }
 
   private async find(kind: Kind, namespace: string, name: string): Promise<Resource | undefined> {

@@ -73,6 +73,11 @@ export interface ProposeOptions {
   readonly confirmedByRequester?: boolean;
   /** Queue for approval even when guardrails would allow it, with this reason. */
   readonly requireApproval?: string | undefined;
+  /**
+   * The id the proposal gets. An MCP confirmation reserves one when it asks, so that it makes one proposal at
+   * most: proposing with an id that exists throws ConflictError.
+   */
+  readonly id?: string | undefined;
 }
 
 export interface ProposalServiceOptions {
@@ -141,8 +146,13 @@ export class ProposalService {
     // a cooldown or a concurrent-action limit that only one of them fits in.
     const proposal = await this.options.store.transaction(async (tx) => {
       await tx.proposals.lockNamespace(plan.target.namespace);
+      if (options.id !== undefined && (await tx.proposals.get(options.id)) !== undefined) {
+        throw new ConflictError(`proposal ${options.id} exists already: this confirmation was used`, {
+          hint: 'Call the tool again to see the current diff and confirm that.',
+        });
+      }
       const { plan: judged, guardrails } = await this.judge(caller, plan, tx.proposals);
-      const proposal = this.build(this.options.ids.uid(), caller, judged, guardrails, options);
+      const proposal = this.build(options.id ?? this.options.ids.uid(), caller, judged, guardrails, options);
       await tx.proposals.insert(toRecord(proposal, 1));
       await this.options.audit.appendWithin(tx, [
         this.entry(caller, proposal, {
