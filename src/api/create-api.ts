@@ -1,5 +1,6 @@
 // Builds the REST API (Fastify). It never listens: the composition root does. Routes are thin: they validate,
-// call the platform service, and shape the answer; errors become problem+json in problem.ts.
+// call the platform service, and shape the answer; errors become problem+json in problem.ts, and every request
+// is audited (request-audit.ts).
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import {
@@ -13,6 +14,7 @@ import { parseAllDocuments } from 'yaml';
 import type { Logger } from '../core/logger.js';
 import type { Governance } from '../governance/governance.js';
 import { installAuthentication } from './authentication.js';
+import { installRequestAudit } from './request-audit.js';
 import { route } from './route-actions.js';
 import { governanceRoutes } from './routes/governance-routes.js';
 import { errorHandler } from './problem.js';
@@ -111,6 +113,8 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
     transformObject: jsonSchemaTransformObject,
   });
 
+  // The trail first: authentication's own refusals are counted on it.
+  installRequestAudit(app, options.governance);
   installAuthentication(app, options.governance);
   const typed = app.withTypeProvider<ZodTypeProvider>();
   typed.get('/healthz', { ...route('GET /healthz'), schema: { hide: true } }, () => ({

@@ -73,7 +73,13 @@ export function errorHandler(
       path: [part, ...issue.instancePath.split('/').filter((segment) => segment !== '')].join('.'),
       message: issue.message ?? 'is not valid',
     }));
-    return sendProblem(reply, problem('invalid', `the request ${part} is not valid`, { errors }));
+    return sendProblem(
+      reply,
+      problem('invalid', `the request ${part} is not valid`, {
+        errors,
+        hint: `Fix the ${part} fields listed in errors; GET /api/v1/openapi.json describes every route.`,
+      }),
+    );
   }
   if (isDomainError(error)) {
     const issues = 'issues' in error ? (error.issues as readonly FieldIssue[]) : undefined;
@@ -87,7 +93,9 @@ export function errorHandler(
   }
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
     // Fastify's own client errors: bad JSON, unsupported media type, body too large.
-    const body = problem('invalid', error.message);
+    const body = problem('invalid', error.message, {
+      hint: 'Send a body of at most 5 MiB as content-type application/json (apply also takes application/yaml), as GET /api/v1/openapi.json describes it.',
+    });
     return sendProblem(reply, { ...body, status: error.statusCode });
   }
   request.log.error({ err: error }, 'request failed');

@@ -14,7 +14,7 @@ import type { AlertService } from '../telemetry/alerting/alert-service.js';
 import type { ChangeFeed } from '../core/change-feed.js';
 import type { TelemetryQueryService } from '../telemetry/query/telemetry-query-service.js';
 import { PeriodicTask } from '../core/periodic-task.js';
-import { AuditLog } from './audit/audit-log.js';
+import { AuditLog, type AuditDecision, type AuditTrail } from './audit/audit-log.js';
 import { Authorizer, type BindingGrant } from './authz/authorizer.js';
 import { GovernedServices } from './governed-services.js';
 import { TokenService } from './identity/token-service.js';
@@ -41,6 +41,26 @@ const principalKinds: Record<RoleBindingSpec['subjects'][number]['kind'], Princi
   ServiceAccount: 'service',
   Agent: 'agent',
 };
+
+/** One request as an edge audits it (see Governance.recordAtEdge). */
+export interface EdgeRecord {
+  /** Undefined when the request carried no valid token. */
+  readonly principal: Principal | undefined;
+  readonly client: string;
+  readonly edge: string;
+  readonly action: string;
+  readonly namespace: string;
+  readonly target: string;
+  /** What the request asked for; only its digest is kept. */
+  readonly args: unknown;
+  readonly decision: AuditDecision;
+  readonly reasons: readonly string[];
+  readonly result: string;
+  readonly details?: unknown;
+  /** performance.now() when the request arrived. */
+  readonly started: number;
+  readonly trail?: AuditTrail | undefined;
+}
 
 /** The audience of tokens accepted by the OTLP receiver, and only there. */
 export const otlpAudience = 'otlp';
@@ -159,10 +179,27 @@ export class Governance {
       readonly edge: string;
       readonly action: string;
       readonly target: string;
+      readonly trail?: AuditTrail | undefined;
     },
     reason: string,
     started: number,
   ): Promise<void> {
+    await this.recordAtEdge({
+      ...request,
+      namespace: '',
+      args: null,
+      decision: 'deny',
+      reasons: [reason],
+      result: request.principal === undefined ? 'unauthenticated' : 'forbidden',
+      started,
+    });
+  }
+
+  /**
+   * Audits a request as its edge saw it, for what no service recorded: a request refused before it reached one
+   * (its shape, an unknown route) or answered by the edge alone. Resolves once the record is committed.
+   */
+  async recordAtEdge(request: EdgeRecord): Promise<void> {
     const { principal } = request;
     await this.audit.append({
       principal: principal?.subject ?? '(unauthenticated)',
@@ -170,13 +207,15 @@ export class Governance {
       client: request.client,
       edge: request.edge,
       action: request.action,
-      namespace: '',
+      namespace: request.namespace,
       target: request.target,
-      argsDigest: digest(null),
-      decision: 'deny',
-      reasons: [reason],
-      result: principal === undefined ? 'unauthenticated' : 'forbidden',
-      latencyMs: performance.now() - started,
+      argsDigest: digest(request.args ?? null),
+      decision: request.decision,
+      reasons: request.reasons,
+      result: request.result,
+      ...(request.details === undefined ? {} : { details: request.details }),
+      latencyMs: performance.now() - request.started,
+      trail: request.trail,
     });
   }
 

@@ -154,6 +154,7 @@ export class GovernedServices {
       reasons,
       result,
       latencyMs: performance.now() - started,
+      trail: this.caller.trail,
     });
   }
 
