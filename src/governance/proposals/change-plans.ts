@@ -257,6 +257,7 @@ export class ChangePlanner {
         name: document.name,
         before,
         after,
+        document: document.index,
       });
       if (document.kind === 'ReleaseBinding') {
         const spec = document.spec as ReleaseBindingSpec;

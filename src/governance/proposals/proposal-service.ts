@@ -396,6 +396,8 @@ export class ProposalService {
     changes: readonly ResourceChange[],
   ): Promise<{ message: string; items: ApplyItem[] }> {
     const toApply: ResourceDocument[] = [];
+    /** The applied stream's document number of each entry of toApply (the platform numbers toApply itself). */
+    const numbers: (number | undefined)[] = [];
     const toDelete: ResourceChange[] = [];
     let alreadyDone = 0;
     const unchanged: ApplyItem[] = [];
@@ -408,7 +410,7 @@ export class ProposalService {
           namespace: change.namespace === '' ? null : change.namespace,
           name: change.name,
           action: 'unchanged',
-          document: null,
+          document: change.document ?? null,
         });
         continue;
       }
@@ -419,10 +421,21 @@ export class ProposalService {
         );
       }
       if (change.after === null) toDelete.push(change);
-      else toApply.push(change.after);
+      else {
+        toApply.push(change.after);
+        numbers.push(change.document);
+      }
     }
     const items: ApplyItem[] = [...unchanged];
-    if (toApply.length > 0) items.push(...(await this.options.platform.apply(toApply)).items);
+    if (toApply.length > 0) {
+      const applied = await this.options.platform.apply(toApply);
+      items.push(
+        ...applied.items.map((item) => ({
+          ...item,
+          document: item.document === null ? null : (numbers[item.document] ?? item.document),
+        })),
+      );
+    }
     for (const change of toDelete) {
       const kind = resolveKind(change.kind);
       if (kind !== undefined)
