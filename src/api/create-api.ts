@@ -14,7 +14,7 @@ import { parseAllDocuments } from 'yaml';
 import type { Logger } from '../core/logger.js';
 import type { Governance } from '../governance/governance.js';
 import { installAuthentication } from './authentication.js';
-import { installRequestAudit } from './request-audit.js';
+import { frameworkErrorHandler, installRequestAudit } from './request-audit.js';
 import { route } from './route-actions.js';
 import { governanceRoutes } from './routes/governance-routes.js';
 import { errorHandler } from './problem.js';
@@ -59,6 +59,8 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
     bodyLimit: 5 * 1024 * 1024,
     // MCP clients may hold streams open (2026-07-28 subscriptions, legacy SSE); stopping must not wait for them.
     forceCloseConnections: true,
+    // Refusals before routing (a malformed or over-long path) are answered and audited like the others.
+    frameworkErrors: frameworkErrorHandler(options.governance),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

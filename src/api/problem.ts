@@ -26,6 +26,18 @@ const titleByCode: Record<DomainErrorCode, string> = {
   internal: 'Internal error',
 };
 
+/** What to do, for a refusal whose error says only what was wrong. */
+const hintByCode: Record<DomainErrorCode, string> = {
+  invalid: 'Change the request as detail (and errors) say; GET /api/v1/openapi.json describes every route.',
+  unauthenticated: 'Send Authorization: Bearer <token>; opspilot token create makes one.',
+  forbidden: 'Ask an admin for a RoleBinding whose role allows it (see docs/governance.md).',
+  not_found: 'Check the name and namespace; a GET on the collection lists what exists.',
+  conflict: 'Read the current state again, then retry with a request that fits it.',
+  needs_approval: 'Another person approves it: opspilot proposals approve ID.',
+  unavailable: 'Retry later; the server log says what is unavailable.',
+  internal: 'The server log has the details.',
+};
+
 export const problemSchema = z
   .object({
     type: z.string(),
@@ -86,7 +98,7 @@ export function errorHandler(
     return sendProblem(
       reply,
       problem(error.code, error.message, {
-        ...(error.hint === undefined ? {} : { hint: error.hint }),
+        hint: error.hint ?? hintByCode[error.code],
         ...(issues === undefined ? {} : { errors: issues }),
       }),
     );

@@ -2,11 +2,12 @@
 // this edge records what no service saw: a request refused for its shape or an unknown route, a body that does
 // not parse, an answer given by the edge alone. A request whose record cannot be written gets 503, never its
 // answer. It also makes every /api route refuse query parameters it does not know, instead of ignoring them.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { UnavailableError, errorMessage } from '../core/errors.js';
 import { AuditTrail, type AuditDecision } from '../governance/audit/audit-log.js';
 import type { Governance } from '../governance/governance.js';
+import type { GovernedServices } from '../governance/governed-services.js';
 import type { Principal } from '../governance/principal.js';
 import { resourceNameSchema } from '../platform/resource-kinds.js';
 import { callerEdge, mcpPaths } from './authentication.js';
@@ -70,27 +71,82 @@ export function installRequestAudit(app: FastifyInstance, governance: Governance
     const trail = request.auditTrail;
     if (!isRest(path) || trail === null || trail.records > 0) return payload;
     const action = request.routeOptions.config.action;
-    const status = reply.statusCode;
     // Public answers (health, metadata, a token) are not actions; refusing one is.
-    if ((action === undefined || action === 'public') && status < 400) return payload;
-    const answer = parsed(payload);
+    if ((action === undefined || action === 'public') && reply.statusCode < 400) return payload;
     try {
-      await governance.recordAtEdge({
-        principal: await principalOf(request, governance),
-        ...callerEdge(request),
-        action: action ?? '(no route)',
-        namespace: namespaceOf(request.params),
-        target: `${request.method} ${clip(path)}`,
-        args: { query: request.query ?? null, body: request.body ?? null },
-        ...verdict(status, answer, action),
-        details: { status },
-        started: request.arrivedAt,
+      await recordRequest(governance, request, reply.statusCode, parsed(payload), {
+        action,
         trail,
+        started: request.arrivedAt,
       });
     } catch (error) {
       return withheld(request, reply, error);
     }
     return payload;
+  });
+}
+
+/**
+ * Fastify's own refusals before routing (a path that is not valid URL encoding, or a segment over
+ * maxParamLength): no hook runs for them, so they are answered and audited here.
+ */
+export function frameworkErrorHandler(
+  governance: Governance,
+): (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => void {
+  return (error, request, reply) => {
+    const started = performance.now();
+    const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+    const body =
+      tooLong || error.code === 'FST_ERR_BAD_URL'
+        ? {
+            ...problem(
+              'invalid',
+              tooLong
+                ? 'a part of the path is longer than the server accepts'
+                : 'the path is not valid URL encoding',
+              {
+                hint: 'Names are at most 63 characters of a-z, 0-9 and -; encode other characters as %XX.',
+              },
+            ),
+            status: tooLong ? 414 : 400,
+          }
+        : problem('internal', 'the server failed to route the request; see its log', {
+            hint: 'The server log has the details.',
+          });
+    const send = async (): Promise<void> => {
+      try {
+        if (isRest(pathOf(request))) {
+          await recordRequest(governance, request, body.status, body, { started });
+        }
+        sendProblem(reply, body);
+      } catch (failure) {
+        reply.send(withheld(request, reply, failure));
+      }
+    };
+    void send();
+  };
+}
+
+/** Writes the edge's record of a request from the answer it gets; rejects when it cannot be written. */
+async function recordRequest(
+  governance: Governance,
+  request: FastifyRequest,
+  status: number,
+  answer: Record<string, unknown> | undefined,
+  context: { action?: string | undefined; trail?: AuditTrail | undefined; started: number },
+): Promise<void> {
+  const { action, trail } = context;
+  await governance.recordAtEdge({
+    principal: await principalOf(request, governance),
+    ...callerEdge(request),
+    action: action ?? '(no route)',
+    namespace: namespaceOf(request.params),
+    target: `${request.method} ${clip(pathOf(request))}`,
+    args: { query: request.query ?? null, body: request.body ?? null },
+    ...verdict(status, answer, action),
+    details: { status },
+    started: context.started,
+    trail,
   });
 }
 
@@ -143,7 +199,9 @@ function parsed(payload: unknown): Record<string, unknown> | undefined {
  * token names if it verifies. A token that does not verify names nobody; the answer stays the same.
  */
 async function principalOf(request: FastifyRequest, governance: Governance): Promise<Principal | undefined> {
-  if (request.governedServices !== null) return request.governedServices.caller.principal;
+  // Refusals before routing come with a bare request: no decorations.
+  const services = request.governedServices as GovernedServices | null | undefined;
+  if (services !== null && services !== undefined) return services.caller.principal;
   if (request.headers.authorization === undefined) return undefined;
   try {
     return await governance.authenticate(request.headers.authorization, [
@@ -160,7 +218,7 @@ function namespaceOf(params: unknown): string {
   return resourceNameSchema.safeParse(namespace).success ? String(namespace) : '';
 }
 
-/** No record, no answer: the request gets 503 instead of what it would have been told. */
+/** No record, no answer: the request gets 503 (this body) instead of what it would have been told. */
 function withheld(request: FastifyRequest, reply: FastifyReply, error: unknown): string {
   request.log.error({ err: error }, 'the audit record of a request could not be written');
   const body =

@@ -73,6 +73,22 @@ describe('refused REST requests', () => {
     });
   });
 
+  it('refuses a path Fastify cannot route (too long, bad encoding) with a problem, audited', async () => {
+    const before = await head();
+    const long = await call('GET', `/api/v1/namespaces/${'a'.repeat(200)}`, { token: operator });
+    expect(long.status).toBe(414);
+    expect(long.body).toMatchObject({ code: 'invalid', hint: expect.stringContaining('63') as string });
+    const encoding = await call('GET', '/api/v1/namespaces/%zz', { token: operator });
+    expect(encoding.status).toBe(400);
+    expect(encoding.body).toMatchObject({ detail: 'the path is not valid URL encoding' });
+    const records = await recordsAfter(before);
+    expect(records.map((record) => [record.principal, record.decision, record.result])).toEqual([
+      ['olga', 'deny', 'error:invalid'],
+      ['olga', 'deny', 'error:invalid'],
+    ]);
+    expect(records[0]?.target.length).toBeLessThan(320);
+  });
+
   it('refuses unknown query parameters instead of ignoring them', async () => {
     const before = await head();
     const answer = await call('GET', '/api/v1/nodes?verbose=1', { token: admin });

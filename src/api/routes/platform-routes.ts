@@ -171,12 +171,16 @@ export const platformRoutes: FastifyPluginAsyncZod = (app) => {
             metadata.name !== name ||
             (namespace !== '' && metadata.namespace !== undefined && metadata.namespace !== namespace)
           ) {
-            throw new InvalidError('the document does not match the URL', [
-              {
-                path: 'metadata',
-                message: `expected name ${name}${namespace === '' ? '' : ` in namespace ${namespace}`}`,
-              },
-            ]);
+            throw new InvalidError(
+              'the document does not match the URL',
+              [
+                {
+                  path: 'metadata',
+                  message: `expected name ${name}${namespace === '' ? '' : ` in namespace ${namespace}`}`,
+                },
+              ],
+              { hint: 'Give metadata.name (and metadata.namespace, when set) as the URL names them.' },
+            );
           }
           const document = {
             ...request.body,
@@ -507,6 +511,9 @@ function writeAnswer(
   if (proposal.status === 'failed') {
     throw new ConflictError(
       `proposal ${proposal.id} failed: ${proposal.execution.message ?? 'unknown reason'}`,
+      {
+        hint: `opspilot proposals show ${proposal.id} has the details; fix the cause, then make the change again.`,
+      },
     );
   }
   if (proposal.status === 'pending') void reply.code(202);
