@@ -27,6 +27,18 @@ export function governed(request: FastifyRequest): GovernedServices {
 
 export const mcpPaths = ['/mcp/control-plane', '/mcp/observability'] as const;
 
+/** The client software (its user agent) and the edge it came through (`opspilot-cli` is the CLI). */
+export function callerEdge(request: FastifyRequest): { client: string; edge: Edge } {
+  const client = request.headers['user-agent'] ?? 'unknown';
+  const path = request.url.split('?')[0] ?? '';
+  const edge: Edge = mcpPaths.some((candidate) => candidate === path)
+    ? 'mcp'
+    : client.startsWith('opspilot-cli')
+      ? 'cli'
+      : 'rest';
+  return { client, edge };
+}
+
 export function installAuthentication(app: FastifyInstance, governance: GovernanceGateway): void {
   app.decorateRequest('governedServices', null);
   app.addHook('onRoute', (options) => {
@@ -51,8 +63,8 @@ export function installAuthentication(app: FastifyInstance, governance: Governan
       governance.auth.audience,
       ...(mcpPath === undefined ? [] : [`${serverUrl}${mcpPath}`]),
     ];
-    const userAgent = request.headers['user-agent'] ?? 'unknown';
-    const edge: Edge = mcpPath !== undefined ? 'mcp' : userAgent.startsWith('opspilot-cli') ? 'cli' : 'rest';
+    const { client: userAgent, edge } = callerEdge(request);
+    const trail = request.auditTrail ?? undefined;
     let principal;
     try {
       principal = await governance.authenticate(request.headers.authorization, audiences);
@@ -60,7 +72,7 @@ export function installAuthentication(app: FastifyInstance, governance: Governan
       if (!(error instanceof UnauthenticatedError)) throw error;
       const target = `${request.method} ${path}`;
       await governance.recordDenial(
-        { principal: undefined, client: userAgent, edge, action, target },
+        { principal: undefined, client: userAgent, edge, action, target, trail },
         error.message,
         started,
       );
@@ -71,12 +83,16 @@ export function installAuthentication(app: FastifyInstance, governance: Governan
         `${serverUrl}/.well-known/oauth-protected-resource${mcpPath ?? ''}`,
       );
     }
-    request.governedServices = governance.forCaller({ principal, edge, client: userAgent });
+    request.governedServices = governance.forCaller({ principal, edge, client: userAgent, trail });
     // The coarse gate: the route's action somewhere. Services check the exact scope of every call.
     if (!request.governedServices.may(action)) {
       const reason = `${principal.subject} has no role that allows ${action}`;
       const target = `${request.method} ${path}`;
-      await governance.recordDenial({ principal, client: userAgent, edge, action, target }, reason, started);
+      await governance.recordDenial(
+        { principal, client: userAgent, edge, action, target, trail },
+        reason,
+        started,
+      );
       const body = problem('forbidden', reason, {
         hint: `Ask an admin for a RoleBinding whose role includes ${action} (see docs/governance.md).`,
       });

@@ -1,5 +1,6 @@
 // Builds the REST API (Fastify). It never listens: the composition root does. Routes are thin: they validate,
-// call the platform service, and shape the answer; errors become problem+json in problem.ts.
+// call the platform service, and shape the answer; errors become problem+json in problem.ts, and every request
+// is audited (request-audit.ts).
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import {
@@ -14,6 +15,7 @@ import type { Logger } from '../core/logger.js';
 import type { GovernanceGateway } from '../governance/gateway.js';
 import { installAuthentication } from './authentication.js';
 import { installJsonDepthLimit } from './json-depth.js';
+import { frameworkErrorHandler, installRequestAudit } from './request-audit.js';
 import { route } from './route-actions.js';
 import { governanceRoutes } from './routes/governance-routes.js';
 import { errorHandler } from './problem.js';
@@ -58,6 +60,8 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
     bodyLimit: 5 * 1024 * 1024,
     // MCP clients may hold streams open (2026-07-28 subscriptions, legacy SSE); stopping must not wait for them.
     forceCloseConnections: true,
+    // Refusals before routing (a malformed or over-long path) are answered and audited like the others.
+    frameworkErrors: frameworkErrorHandler(options.governance),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -113,6 +117,8 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
     transformObject: jsonSchemaTransformObject,
   });
 
+  // The trail first: authentication's own refusals are counted on it.
+  installRequestAudit(app, options.governance);
   installAuthentication(app, options.governance);
   const typed = app.withTypeProvider<ZodTypeProvider>();
   typed.get('/healthz', { ...route('GET /healthz'), schema: { hide: true } }, () => ({

@@ -26,6 +26,18 @@ const titleByCode: Record<DomainErrorCode, string> = {
   internal: 'Internal error',
 };
 
+/** What to do, for a refusal whose error says only what was wrong. */
+const hintByCode: Record<DomainErrorCode, string> = {
+  invalid: 'Change the request as detail (and errors) say; GET /api/v1/openapi.json describes every route.',
+  unauthenticated: 'Send Authorization: Bearer <token>; opspilot token create makes one.',
+  forbidden: 'Ask an admin for a RoleBinding whose role allows it (see docs/governance.md).',
+  not_found: 'Check the name and namespace; a GET on the collection lists what exists.',
+  conflict: 'Read the current state again, then retry with a request that fits it.',
+  needs_approval: 'Another person approves it: opspilot proposals approve ID.',
+  unavailable: 'Retry later; the server log says what is unavailable.',
+  internal: 'The server log has the details.',
+};
+
 export const problemSchema = z
   .object({
     type: z.string(),
@@ -73,21 +85,29 @@ export function errorHandler(
       path: [part, ...issue.instancePath.split('/').filter((segment) => segment !== '')].join('.'),
       message: issue.message ?? 'is not valid',
     }));
-    return sendProblem(reply, problem('invalid', `the request ${part} is not valid`, { errors }));
+    return sendProblem(
+      reply,
+      problem('invalid', `the request ${part} is not valid`, {
+        errors,
+        hint: `Fix the ${part} fields listed in errors; GET /api/v1/openapi.json describes every route.`,
+      }),
+    );
   }
   if (isDomainError(error)) {
     const issues = 'issues' in error ? (error.issues as readonly FieldIssue[]) : undefined;
     return sendProblem(
       reply,
       problem(error.code, error.message, {
-        ...(error.hint === undefined ? {} : { hint: error.hint }),
+        hint: error.hint ?? hintByCode[error.code],
         ...(issues === undefined ? {} : { errors: issues }),
       }),
     );
   }
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
     // Fastify's own client errors: bad JSON, unsupported media type, body too large.
-    const body = problem('invalid', error.message);
+    const body = problem('invalid', error.message, {
+      hint: 'Send a body of at most 5 MiB as content-type application/json (apply also takes application/yaml), as GET /api/v1/openapi.json describes it.',
+    });
     return sendProblem(reply, { ...body, status: error.statusCode });
   }
   request.log.error({ err: error }, 'request failed');

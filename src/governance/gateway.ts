@@ -8,26 +8,27 @@ import type { Action } from './authz/actions.js';
 import type { Governance } from './governance.js';
 import type { GovernedServices } from './governed-services.js';
 import type { IssuedToken, TokenService } from './identity/token-service.js';
-import { digest } from '../core/canonical-json.js';
-import type { Caller, Edge, Grant, Principal } from './principal.js';
+import type { AuditDecision, AuditTrail } from './audit/audit-log.js';
+import type { Caller, Grant, Principal } from './principal.js';
 
-/** A request an edge refused before any governed service ran. */
-export interface EdgeRefusal {
-  readonly caller: Caller | undefined;
-  /** Without a caller: where the request came in and with what client. */
-  readonly edge: Edge;
-  readonly client?: string | undefined;
+/** One request as an edge audits it (see Governance.recordAtEdge). */
+export interface EdgeRecord {
+  /** Undefined when the request carried no valid token. */
+  readonly principal: Principal | undefined;
+  readonly client: string;
+  readonly edge: string;
   readonly action: string;
-  /** The namespace the request named, when it is a valid name ('' otherwise). */
   readonly namespace: string;
   readonly target: string;
-  /** The request's arguments (digested, never stored). */
+  /** What the request asked for; only its digest is kept. */
   readonly args: unknown;
-  readonly reason: string;
-  /** Why, as a short code: `unknown_tool`, `invalid_params`, `invalid_request`, … */
+  readonly decision: AuditDecision;
+  readonly reasons: readonly string[];
   readonly result: string;
-  /** `performance.now()` when the request arrived. */
+  readonly details?: unknown;
+  /** performance.now() when the request arrived. */
   readonly started: number;
+  readonly trail?: AuditTrail | undefined;
 }
 
 /** What an edge may know of the configuration: the audience and issuers of the tokens it accepts. */
@@ -80,27 +81,11 @@ export class GovernanceGateway {
   }
 
   /**
-   * Audits a request an edge refused itself (an unknown tool, invalid arguments, a body it cannot read, …), with
-   * the caller when there is one. Resolves once the record is committed (fail closed).
+   * Audits a request as its edge saw it, for what no service recorded: refused before it reached one (its shape,
+   * an unknown route or tool, invalid arguments) or answered by the edge alone. Resolves once committed.
    */
-  recordRefusal(refusal: EdgeRefusal): Promise<void> {
-    const { caller } = refusal;
-    return this.#governance.audit
-      .append({
-        principal: caller?.principal.subject ?? '(unauthenticated)',
-        principalKind: caller?.principal.kind ?? 'anonymous',
-        client: caller?.client ?? refusal.client ?? 'unknown',
-        edge: caller?.edge ?? refusal.edge,
-        action: refusal.action,
-        namespace: refusal.namespace,
-        target: refusal.target,
-        argsDigest: digest(refusal.args ?? null),
-        decision: 'deny',
-        reasons: [refusal.reason],
-        result: refusal.result,
-        latencyMs: performance.now() - refusal.started,
-      })
-      .then(() => undefined);
+  recordAtEdge(record: EdgeRecord): Promise<void> {
+    return this.#governance.recordAtEdge(record);
   }
 
   /** The public keys of this server's tokens (JWKS). */

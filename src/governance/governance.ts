@@ -15,9 +15,9 @@ import type { AlertService } from '../telemetry/alerting/alert-service.js';
 import type { ChangeFeed } from '../core/change-feed.js';
 import type { TelemetryQueryService } from '../telemetry/query/telemetry-query-service.js';
 import { PeriodicTask } from '../core/periodic-task.js';
-import { AuditLog } from './audit/audit-log.js';
+import { AuditLog, type AuditDecision, type AuditTrail } from './audit/audit-log.js';
 import { Authorizer, type BindingGrant } from './authz/authorizer.js';
-import { GovernanceGateway } from './gateway.js';
+import { GovernanceGateway, type EdgeRecord } from './gateway.js';
 import { GovernedServices } from './governed-services.js';
 import { isMinted } from './identity/credentials.js';
 import { ActorToken, type SystemActor } from './identity/system-actors.js';
@@ -183,10 +183,27 @@ export class Governance {
       readonly edge: string;
       readonly action: string;
       readonly target: string;
+      readonly trail?: AuditTrail | undefined;
     },
     reason: string,
     started: number,
   ): Promise<void> {
+    await this.recordAtEdge({
+      ...request,
+      namespace: '',
+      args: null,
+      decision: 'deny',
+      reasons: [reason],
+      result: request.principal === undefined ? 'unauthenticated' : 'forbidden',
+      started,
+    });
+  }
+
+  /**
+   * Audits a request as its edge saw it, for what no service recorded: a request refused before it reached one
+   * (its shape, an unknown route) or answered by the edge alone. Resolves once the record is committed.
+   */
+  async recordAtEdge(request: EdgeRecord): Promise<void> {
     const { principal } = request;
     await this.audit.append({
       principal: principal?.subject ?? '(unauthenticated)',
@@ -194,13 +211,15 @@ export class Governance {
       client: request.client,
       edge: request.edge,
       action: request.action,
-      namespace: '',
+      namespace: request.namespace,
       target: request.target,
-      argsDigest: digest(null),
-      decision: 'deny',
-      reasons: [reason],
-      result: principal === undefined ? 'unauthenticated' : 'forbidden',
-      latencyMs: performance.now() - started,
+      argsDigest: digest(request.args ?? null),
+      decision: request.decision,
+      reasons: request.reasons,
+      result: request.result,
+      ...(request.details === undefined ? {} : { details: request.details }),
+      latencyMs: performance.now() - request.started,
+      trail: request.trail,
     });
   }
 

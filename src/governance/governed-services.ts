@@ -4,8 +4,9 @@
 import { digest } from '../core/canonical-json.js';
 import type { Change } from '../core/change-feed.js';
 import { compareRuns } from '../analysis/builds/compare-runs.js';
-import { ConflictError, ForbiddenError, NotFoundError, isDomainError } from '../core/errors.js';
+import { ConflictError, ForbiddenError, InvalidError, NotFoundError, isDomainError } from '../core/errors.js';
 import type {
+  ApplyItem,
   ApplyOutcome,
   ComponentStatus,
   PlatformEvent,
@@ -59,9 +60,15 @@ import { isWriteAction, type Action } from './authz/actions.js';
 import { describeTarget, type Target } from './authz/authorizer.js';
 import type { Governance } from './governance.js';
 import type { Caller } from './principal.js';
-import type { Proposal, ProposalStatus, ResourceChange, ResourceDocument } from './proposals/contracts.js';
+import type {
+  FieldDiff,
+  Proposal,
+  ProposalStatus,
+  ResourceChange,
+  ResourceDocument,
+} from './proposals/contracts.js';
 import type { ChangePlanner } from './proposals/change-plans.js';
-import type { ChangePlan, ProposeOptions } from './proposals/proposal-service.js';
+import { diffChange, type ChangePlan, type ProposeOptions } from './proposals/proposal-service.js';
 import type { AuditRecord } from '../state/ports.js';
 import type { LlmUsageView, RcaReportView, RcaStatus, RemediationView } from '../rca/contracts.js';
 import type { RcaReportService, StartInvestigation } from '../rca/rca-report-service.js';
@@ -168,6 +175,7 @@ export class GovernedServices {
       reasons,
       result,
       latencyMs: performance.now() - started,
+      trail: this.caller.trail,
     });
   }
 
@@ -776,13 +784,14 @@ export class GovernedServices {
   // ── writes: every one is a proposal ─────────────────────────────────────────────────────────────────
 
   /**
-   * Declarative apply. Authorized per document (its kind's action at its scope). A dry run or an apply that
-   * changes nothing goes straight to the platform; anything else becomes a proposal.
+   * Declarative apply. Authorized per document (its kind's action at its scope). A dry run goes to the platform,
+   * which rolls it back, and answers with the field diff too; an apply that changes nothing is audited as such;
+   * anything else becomes a proposal. Items keep the numbers of their documents in `raw`.
    */
   async apply(
     raw: readonly unknown[],
     options: ApplyOptions,
-  ): Promise<{ outcome: ApplyOutcome | null; proposal: Proposal | null }> {
+  ): Promise<{ outcome: ApplyOutcome | null; proposal: Proposal | null; diff?: FieldDiff[] }> {
     const started = performance.now();
     const plan = await this.planner.apply(raw, options);
     // Every document is authorized, changed or not: "unchanged" would otherwise confirm what others' look like.
@@ -801,27 +810,42 @@ export class GovernedServices {
         }
       }
     }
-    if (options.dryRun === true || plan.changes.length === 0) {
-      // Nothing is written here: a dry run rolls back, and with no change there is nothing to write.
-      const outcome =
-        options.dryRun === true
-          ? await this.governance.options.platform.apply(raw, { ...options, visible: this.visible })
-          : { dryRun: false, items: plan.unchanged };
+    if (options.dryRun === true) {
+      // The platform applies it in a transaction it rolls back: nothing is written, every check still runs.
+      const outcome = await this.governance.options.platform.apply(raw, {
+        ...options,
+        visible: this.visible,
+      });
       await this.record(
         'resources.apply',
         plan.target,
         raw,
         'allow',
-        [options.dryRun === true ? 'dry run' : 'nothing changes'],
-        'ok',
+        [`dry run: ${plan.changes.length} of ${plan.documents.length} document(s) would change`],
+        'dry run',
         started,
       );
-      return { outcome, proposal: null };
+      return { outcome, proposal: null, diff: plan.changes.flatMap(diffChange) };
+    }
+    if (plan.changes.length === 0) {
+      await this.record(
+        'resources.apply',
+        plan.target,
+        raw,
+        'none',
+        ['every document already looks like that'],
+        'no change',
+        started,
+      );
+      return { outcome: { dryRun: false, items: plan.unchanged }, proposal: null };
     }
     const proposal = await this.governance.proposals.propose(this.caller, plan);
     if (plan.kinds.includes('RoleBinding') && proposal.status === 'succeeded')
       await this.governance.syncRoleBindings();
-    return { outcome: { dryRun: false, items: [...proposal.execution.items, ...plan.unchanged] }, proposal };
+    return {
+      outcome: { dryRun: false, items: byDocument([...proposal.execution.items, ...plan.unchanged]) },
+      proposal,
+    };
   }
 
   /** Where one document of an apply lands: its scope, and the environments it reaches (production first). */
@@ -993,7 +1017,23 @@ export class GovernedServices {
   }
 
   private async write(action: Action, plan: ChangePlan, options?: ProposeOptions): Promise<Proposal> {
+    const started = performance.now();
     await this.authorizeWrite(action, plan);
+    if (plan.changes.length === 0) {
+      const error = new InvalidError('nothing would change: the resources already look like that', [], {
+        hint: 'Read the current state (opspilot describe, get_component_status) before asking again.',
+      });
+      await this.record(
+        action,
+        plan.target,
+        { digest: plan.argsDigest },
+        'none',
+        [error.message],
+        'no change',
+        started,
+      );
+      throw error;
+    }
     return this.governance.proposals.propose(this.caller, plan, options);
   }
 
@@ -1245,6 +1285,14 @@ function withinScope(
     ],
     edges: [...edges.values()],
   };
+}
+
+/** Apply items in the order of the documents that caused them (deletes, without one, last). */
+function byDocument(items: readonly ApplyItem[]): ApplyItem[] {
+  return items
+    .map((item, position) => ({ item, position }))
+    .sort((a, b) => (a.item.document ?? Infinity) - (b.item.document ?? Infinity) || a.position - b.position)
+    .map(({ item }) => item);
 }
 
 function targetText(target: Target): string {

@@ -1,5 +1,6 @@
 // Who is asking, and through what. Every governed call carries a Caller; nothing below the edges guesses it.
 import { z } from 'zod';
+import type { AuditTrail } from './audit/audit-log.js';
 
 export const roles = ['viewer', 'developer', 'operator', 'platform-admin', 'rca-agent', 'sre-agent'] as const;
 export type Role = (typeof roles)[number];
@@ -52,6 +53,8 @@ export interface Caller {
   readonly edge: Edge;
   /** The client software: MCP clientInfo name/version, `opspilot-cli/0.1.0`, a user agent. */
   readonly client: string;
+  /** Counts the audit records of the request it arrived with (REST), so that none goes unaudited. */
+  readonly trail?: AuditTrail | undefined;
 }
 
 export function isAgent(principal: Principal): boolean {

@@ -30,16 +30,19 @@ const maxNameLength = 100;
 /** Appends the refusal's audit record; resolves once it is committed (fail closed, like every record). */
 export async function auditRefusal(governance: GovernanceGateway, refusal: McpRefusal): Promise<void> {
   const named = refusal.tool === undefined ? 'request' : `tools/call ${shorten(refusal.tool)}`;
-  await governance.recordRefusal({
-    caller: refusal.caller === undefined ? undefined : { ...refusal.caller, edge: 'mcp' },
+  await governance.recordAtEdge({
+    principal: refusal.caller?.principal,
+    client: refusal.caller?.client ?? 'unknown',
     edge: 'mcp',
     action: refusal.action,
     namespace: namespaceOf(refusal.args),
     target: `${named} (mcp/${refusal.server})`,
     args: refusal.args,
-    reason: refusal.reason,
+    decision: 'deny',
+    reasons: [refusal.reason],
     result: refusal.kind,
     started: refusal.started,
+    trail: refusal.caller?.trail,
   });
 }
 

@@ -894,6 +894,7 @@ function invalidDocuments(issues: readonly FieldIssue[]): InvalidError {
   return new InvalidError(
     `${issues.length} problem${issues.length === 1 ? '' : 's'} in ${documents.size} document${documents.size === 1 ? '' : 's'}; nothing was applied`,
     issues,
+    { hint: 'Fix every field listed, then apply again (nothing was written).' },
   );
 }
 

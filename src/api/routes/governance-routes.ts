@@ -274,7 +274,7 @@ export const governanceRoutes: FastifyPluginAsyncZod<{ governance: GovernanceGat
       return { items: proposals.map(proposalSummary) };
     },
   );
-  const idParams = z.object({ id: z.string().min(1) });
+  const idParams = z.object({ id: z.string().min(1).max(100) });
   app.get(
     '/api/v1/proposals/:id',
     {

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { FastifyReply } from 'fastify';
 import { ConflictError, ForbiddenError, InvalidError } from '../../core/errors.js';
 import type { ApplyOutcome } from '../../platform/contracts.js';
-import type { Proposal } from '../../governance/proposals/contracts.js';
+import type { FieldDiff, Proposal } from '../../governance/proposals/contracts.js';
 import { kindInfo, kinds, resourceNameSchema, resourceOutputSchema } from '../../platform/resource-kinds.js';
 import {
   applyOutcomeSchema,
@@ -20,7 +20,7 @@ import {
 import { governed } from '../authentication.js';
 import { problemSchema } from '../problem.js';
 import { route } from '../route-actions.js';
-import { proposalSchema } from '../../governance/proposals/contracts.js';
+import { fieldDiffSchema, proposalSchema } from '../../governance/proposals/contracts.js';
 
 /** `?dryRun=true|false|1|0`; z.coerce.boolean would read "false" as true. */
 const queryBoolean = z
@@ -58,20 +58,29 @@ export const platformRoutes: FastifyPluginAsyncZod = (app) => {
       schema: {
         tags: ['apply'],
         summary: 'Apply resource documents all-or-nothing',
-        description: 'Creates or updates every document, or nothing when any of them is invalid.',
+        description:
+          'Creates or updates every document, or nothing when any of them is invalid. A dry run (?dryRun=true or dryRun in the body) checks everything, writes nothing and answers what would change, with the field diff. Items carry the index of their document in `documents`.',
         body: applyBodySchema,
+        querystring: z.strictObject({ dryRun: queryBoolean.optional() }),
         response: { 200: writeResponseSchema, 202: writeResponseSchema, ...errorResponses },
       },
     },
-    async (request, reply) =>
-      writeAnswer(
+    async (request, reply) => {
+      const { dryRun } = request.query;
+      if (dryRun !== undefined && request.body.dryRun !== undefined && dryRun !== request.body.dryRun) {
+        throw new InvalidError('the query and the body disagree on dryRun', [], {
+          hint: 'Give dryRun once: ?dryRun=true or {"dryRun": true} in the body.',
+        });
+      }
+      return writeAnswer(
         reply,
         await governed(request).apply(request.body.documents, {
           baseDir: request.body.baseDir,
-          dryRun: request.body.dryRun,
+          dryRun: dryRun ?? request.body.dryRun,
           defaultNamespace: request.body.namespace,
         }),
-      ),
+      );
+    },
   );
 
   for (const kind of kinds) {
@@ -162,12 +171,16 @@ export const platformRoutes: FastifyPluginAsyncZod = (app) => {
             metadata.name !== name ||
             (namespace !== '' && metadata.namespace !== undefined && metadata.namespace !== namespace)
           ) {
-            throw new InvalidError('the document does not match the URL', [
-              {
-                path: 'metadata',
-                message: `expected name ${name}${namespace === '' ? '' : ` in namespace ${namespace}`}`,
-              },
-            ]);
+            throw new InvalidError(
+              'the document does not match the URL',
+              [
+                {
+                  path: 'metadata',
+                  message: `expected name ${name}${namespace === '' ? '' : ` in namespace ${namespace}`}`,
+                },
+              ],
+              { hint: 'Give metadata.name (and metadata.namespace, when set) as the URL names them.' },
+            );
           }
           const document = {
             ...request.body,
@@ -473,16 +486,23 @@ export const platformRoutes: FastifyPluginAsyncZod = (app) => {
 const writeResponseSchema = applyOutcomeSchema
   .extend({
     proposal: proposalSchema.nullable(),
+    /** A dry run's field differences: what it would change. */
+    diff: z.array(fieldDiffSchema).optional(),
   })
   .meta({ id: 'WriteResult' });
 
 function writeAnswer(
   reply: FastifyReply,
-  result: { outcome: ApplyOutcome | null; proposal: Proposal | null },
+  result: { outcome: ApplyOutcome | null; proposal: Proposal | null; diff?: FieldDiff[] | undefined },
 ): z.infer<typeof writeResponseSchema> {
   const { outcome, proposal } = result;
   if (proposal === null)
-    return { dryRun: outcome?.dryRun ?? false, items: outcome?.items ?? [], proposal: null };
+    return {
+      dryRun: outcome?.dryRun ?? false,
+      items: outcome?.items ?? [],
+      proposal: null,
+      ...(result.diff === undefined ? {} : { diff: result.diff }),
+    };
   if (proposal.status === 'denied') {
     throw new ForbiddenError(`guardrails denied it: ${proposal.guardrails.reasons.join('; ')}`, {
       hint: `Proposal ${proposal.id} records the verdict; change the request to fit the guardrails.`,
@@ -491,6 +511,9 @@ function writeAnswer(
   if (proposal.status === 'failed') {
     throw new ConflictError(
       `proposal ${proposal.id} failed: ${proposal.execution.message ?? 'unknown reason'}`,
+      {
+        hint: `opspilot proposals show ${proposal.id} has the details; fix the cause, then make the change again.`,
+      },
     );
   }
   if (proposal.status === 'pending') void reply.code(202);

@@ -25,7 +25,25 @@ export type { AuditRecord } from '../../state/ports.js';
 export type { VerifyResult } from './audit-verification.js';
 export { genesisHash } from './audit-verification.js';
 
-export type AuditDecision = 'allow' | 'deny' | 'needs_approval' | 'approve' | 'reject' | 'system';
+/** `none`: nothing was decided because nothing would change (a no-op write). */
+export type AuditDecision = 'allow' | 'deny' | 'needs_approval' | 'approve' | 'reject' | 'system' | 'none';
+
+/**
+ * Counts the records written on behalf of one request, so that its edge can tell whether it still owes one
+ * (a request refused before any service saw it). It travels on the Caller and is never stored.
+ */
+export class AuditTrail {
+  private written = 0;
+
+  /** Records committed for the request (inside a transaction: written, committing with it). */
+  get records(): number {
+    return this.written;
+  }
+
+  note(count: number): void {
+    this.written += count;
+  }
+}
 
 /** What a caller knows about one request; the log adds seq, id, time and hashes. */
 export interface AuditEntry {
@@ -43,6 +61,8 @@ export interface AuditEntry {
   readonly result: string;
   readonly details?: unknown;
   readonly latencyMs: number;
+  /** The request it is written for (counted there, not stored). */
+  readonly trail?: AuditTrail | undefined;
 }
 
 export interface AuditLogOptions {
@@ -205,6 +225,7 @@ export class AuditLog {
       throw unwritable(error);
     }
     // The caller's transaction commits after this returns; a watcher may hear of it a moment early.
+    for (const entry of entries) entry.trail?.note(1);
     this.announce(records);
     this.counted(records.length);
     return records;
@@ -306,7 +327,9 @@ export class AuditLog {
       const records = await this.options.store.transaction((tx) => this.chain(tx, batch));
       batch.forEach((waiting, index) => {
         const record = records[index];
-        if (record !== undefined) waiting.resolve(record);
+        if (record === undefined) return;
+        waiting.entry.trail?.note(1);
+        waiting.resolve(record);
       });
       this.announce(records);
       this.counted(records.length);

@@ -285,6 +285,7 @@ export class ChangePlanner {
         before,
         ...(current === undefined ? { beforeVersion: null } : { beforeVersion: versionOf(current) }),
         after,
+        document: document.index,
       });
       if (document.kind === 'ReleaseBinding') {
         const spec = document.spec as ReleaseBindingSpec;
@@ -375,7 +376,9 @@ export class ChangePlanner {
   async delete(kind: Kind, namespace: string, name: string): Promise<ChangePlan> {
     const current = await this.find(kind, namespace, name);
     if (current === undefined) {
-      throw new NotFoundError(`${kind} ${namespace === '' ? name : `${namespace}/${name}`} does not exist`);
+      throw new NotFoundError(`${kind} ${namespace === '' ? name : `${namespace}/${name}`} does not exist`, {
+        hint: `opspilot get ${kindInfo[kind].plural}${namespace === '' ? '' : ` -n ${namespace}`} lists what exists.`,
+      });
     }
     const spec = current.spec as Partial<ReleaseBindingSpec>;
     // Deleting a component deletes its bindings: it touches every environment it runs in.

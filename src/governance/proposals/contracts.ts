@@ -56,6 +56,8 @@ export const resourceChangeSchema = z
     beforeVersion: resourceVersionSchema.nullable().optional(),
     /** The document the proposal writes; null when it is deleted. */
     after: resourceDocumentSchema.nullable(),
+    /** Index of the document in the applied stream that asked for it (applies only). */
+    document: z.number().int().min(0).optional(),
   })
   .meta({ id: 'ResourceChange' });
 export type ResourceChange = z.infer<typeof resourceChangeSchema>;

@@ -3,7 +3,7 @@
 // are verified against the runtime's health within the rollback budget, and are compensated (apply "before")
 // when verification fails. Every state change is a compare-and-set on the proposal's version, so after a crash
 // the periodic pass picks up where the last commit left off, and nothing runs twice.
-import { canonicalJson } from '../../core/canonical-json.js';
+import { canonicalJson, digest } from '../../core/canonical-json.js';
 import type { Clock } from '../../core/clock.js';
 import { durationMs } from '../../core/duration.js';
 import {
@@ -12,6 +12,7 @@ import {
   InvalidError,
   NotFoundError,
   errorMessage,
+  type DomainError,
 } from '../../core/errors.js';
 import type { IdGenerator } from '../../core/ids.js';
 import type { Logger } from '../../core/logger.js';
@@ -212,6 +213,10 @@ export class ProposalService {
     return this.decide(caller, id, 'rejected', comment);
   }
 
+  /**
+   * Records the decision, or refuses it: unknown, not the caller's to decide, expired, or already decided (also
+   * by a concurrent decision: the compare-and-set lets exactly one win). Every outcome is audited.
+   */
   private async decide(
     caller: Caller,
     id: string,
@@ -219,55 +224,69 @@ export class ProposalService {
     comment: string | undefined,
   ): Promise<Proposal> {
     const started = performance.now();
-    const proposal = await this.get(id);
-    const refusal = this.approvalRefusal(caller, proposal);
     const action = decision === 'approved' ? 'approve' : 'reject';
-    if (refusal !== undefined) {
+    const refuse = async (
+      proposal: Proposal | undefined,
+      error: DomainError,
+      why?: string,
+    ): Promise<never> => {
+      const fields = {
+        action: 'proposal.approve' as const,
+        decision: 'deny' as const,
+        reasons: [error.message],
+        result: why === undefined ? `${action} refused` : `${action} refused: ${why}`,
+        latencyMs: performance.now() - started,
+        details: { proposal: id },
+      };
       await this.options.audit.append(
-        this.entry(caller, proposal, {
-          action: 'proposal.approve',
-          decision: 'deny',
-          reasons: [refusal],
-          result: `${action} refused`,
-          latencyMs: performance.now() - started,
-          details: { proposal: id },
+        proposal === undefined ? this.unknownEntry(caller, id, fields) : this.entry(caller, proposal, fields),
+      );
+      throw error;
+    };
+    const record = await this.options.store.proposals.get(id);
+    if (record === undefined) {
+      return refuse(
+        undefined,
+        new NotFoundError(`proposal ${id} does not exist`, {
+          hint: 'List proposals to see their ids: opspilot proposals list, GET /api/v1/proposals.',
+        }),
+        'not found',
+      );
+    }
+    const proposal = proposalSchema.parse(record.body);
+    const refusal = this.approvalRefusal(caller, proposal);
+    if (refusal !== undefined) {
+      return refuse(
+        proposal,
+        new ForbiddenError(refusal, {
+          hint: 'Another person with the operator role on this scope must decide on it.',
         }),
       );
-      throw new ForbiddenError(refusal, {
-        hint: 'Another person with the operator role on this scope must decide on it.',
-      });
     }
     if (
       proposal.status === 'pending' &&
       Date.parse(proposal.expiresAt) <= this.options.clock.now().getTime()
     ) {
-      throw new ConflictError(`proposal ${id} expired at ${proposal.expiresAt}`, {
-        hint: 'Make the change again to get a new proposal.',
-      });
-    }
-    if (proposal.status !== 'pending') {
-      throw new ConflictError(
-        `proposal ${id} is ${proposal.status}${proposal.expiry === undefined ? '' : ` (${proposal.expiry.message})`}, not pending`,
-        { hint: 'Only pending proposals can be approved or rejected.' },
+      return refuse(
+        proposal,
+        new ConflictError(`proposal ${id} expired at ${proposal.expiresAt}`, {
+          hint: 'Make the change again to get a new proposal.',
+        }),
+        'the proposal expired',
       );
     }
+    if (proposal.status !== 'pending') return refuse(proposal, alreadyDecided(proposal), 'not pending');
     if (decision === 'approved') {
       // Its before must still hold: expire it now (audited) rather than approve a change that no longer fits.
       const expired = await this.expireIfStale(proposal);
       if (expired.status === 'expired') {
-        await this.options.audit.append(
-          this.entry(caller, expired, {
-            action: 'proposal.approve',
-            decision: 'deny',
-            reasons: [expired.expiry?.message ?? 'expired'],
-            result: 'approve refused: the proposal expired',
-            latencyMs: performance.now() - started,
-            details: { proposal: id },
+        return refuse(
+          expired,
+          new ConflictError(`proposal ${id} expired: ${expired.expiry?.message ?? ''}`, {
+            hint: 'Make the change again from the current state to get a new proposal.',
           }),
+          'the proposal expired',
         );
-        throw new ConflictError(`proposal ${id} expired: ${expired.expiry?.message ?? ''}`, {
-          hint: 'Make the change again from the current state to get a new proposal.',
-        });
       }
     }
     const now = this.now();
@@ -283,16 +302,23 @@ export class ProposalService {
         comment: comment ?? null,
       },
     };
-    await this.save(proposal, updated, [
-      this.entry(caller, updated, {
-        action: 'proposal.approve',
-        decision: action,
-        reasons: comment === undefined ? [] : [comment],
-        result: `proposal ${id} ${decision}`,
-        latencyMs: performance.now() - started,
-        details: { proposal: id },
-      }),
-    ]);
+    try {
+      await this.save(proposal, updated, [
+        this.entry(caller, updated, {
+          action: 'proposal.approve',
+          decision: action,
+          reasons: comment === undefined ? [] : [comment],
+          result: `proposal ${id} ${decision}`,
+          latencyMs: performance.now() - started,
+          details: { proposal: id },
+        }),
+      ]);
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+      // Someone decided (or the pass expired it) between our read and our write.
+      const current = await this.get(id);
+      return refuse(current, alreadyDecided(current), 'decided meanwhile');
+    }
     return updated;
   }
 
@@ -397,6 +423,8 @@ export class ProposalService {
     target: Proposal['target'],
   ): Promise<{ message: string; items: ApplyItem[] }> {
     const writes: GuardedChange[] = [];
+    /** The proposal's document number of each write with an after (the platform numbers those itself). */
+    const numbers: (number | undefined)[] = [];
     const unchanged: ApplyItem[] = [];
     for (const change of changes) {
       const kind = resolveKind(change.kind);
@@ -409,7 +437,7 @@ export class ProposalService {
           namespace: change.namespace === '' ? null : change.namespace,
           name: change.name,
           action: 'unchanged',
-          document: null,
+          document: change.document ?? null,
         });
         continue;
       }
@@ -435,14 +463,20 @@ export class ProposalService {
         expected: judged ?? read,
         after: change.after,
       });
+      if (change.after !== null) numbers.push(change.document);
     }
     const items: ApplyItem[] = [...unchanged];
-    if (writes.length > 0)
+    if (writes.length > 0) {
+      const applied = await this.options.platform.applyIfUnchanged(writes, {
+        visible: (where) => withinTarget(target, where),
+      });
       items.push(
-        ...(await this.options.platform.applyIfUnchanged(writes, {
-          visible: (where) => withinTarget(target, where),
+        ...applied.map((item) => ({
+          ...item,
+          document: item.document === null ? null : (numbers[item.document] ?? item.document),
         })),
       );
+    }
     const message =
       unchanged.length === 0
         ? `applied ${writes.length} change(s)`
@@ -930,6 +964,26 @@ export class ProposalService {
       result: fields.result,
       details: fields.details ?? { proposal: proposal.id },
       latencyMs: fields.latencyMs,
+      trail: caller.trail,
+    };
+  }
+
+  /** The record of a decision on a proposal that does not exist. */
+  private unknownEntry(
+    caller: Caller,
+    id: string,
+    fields: Pick<AuditEntry, 'action' | 'decision' | 'reasons' | 'result' | 'latencyMs' | 'details'>,
+  ): AuditEntry {
+    return {
+      principal: caller.principal.subject,
+      principalKind: caller.principal.kind,
+      client: caller.client,
+      edge: caller.edge,
+      namespace: '',
+      target: `proposal ${id}`,
+      argsDigest: digest({ id }),
+      ...fields,
+      trail: caller.trail,
     };
   }
 
@@ -958,6 +1012,18 @@ export class ProposalService {
   private now(): string {
     return this.options.clock.now().toISOString();
   }
+}
+
+/** Why a proposal that is no longer pending cannot be decided on: who decided it, and what it is now. */
+function alreadyDecided(proposal: Proposal): ConflictError {
+  const { decision, decidedBy, decidedAt } = proposal.approval;
+  const decided =
+    decision === null || decidedBy === null
+      ? `is ${proposal.status}${proposal.expiry === undefined ? '' : ` (${proposal.expiry.message})`}`
+      : `was already ${decision} by ${decidedBy.subject}${decidedAt === null ? '' : ` at ${decidedAt}`}; it is ${proposal.status} now`;
+  return new ConflictError(`proposal ${proposal.id} ${decided}, not pending`, {
+    hint: `Only pending proposals can be approved or rejected; opspilot proposals show ${proposal.id} tells what became of it.`,
+  });
 }
 
 /** An error with its field issues, for the proposal record. */
