@@ -50,7 +50,12 @@ export const edgeExceptions = {
   // The process that hosts the composition root: it builds the server and prints what it serves.
   'src/cli/commands/up.ts': ['src/server/opspilot-server.ts', 'src/config/load-config.ts'],
   // `opspilot token create` mints a token offline from the data dir's keys: identity itself does the minting.
-  'src/cli/commands/governance.ts': ['src/governance/identity/token-service.ts', 'src/config/load-config.ts'],
+  // `opspilot audit verify --data-dir` checks a stopped server's audit chain offline, with its key.
+  'src/cli/commands/governance.ts': [
+    'src/governance/identity/token-service.ts',
+    'src/config/load-config.ts',
+    'src/server/offline-audit.ts',
+  ],
   // The CLI reads its own client configuration (server URL, token) and prints the server's.
   'src/cli/context.ts': ['src/config/load-config.ts'],
   'src/cli/commands/mcp.ts': ['src/config/load-config.ts'],

@@ -5,7 +5,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { UnavailableError, errorMessage } from '../core/errors.js';
-import { AuditTrail, type AuditDecision } from '../governance/audit/audit-log.js';
+import type { AuditDecision, AuditTrail } from '../governance/audit/audit-log.js';
 import type { GovernanceGateway } from '../governance/gateway.js';
 import type { GovernedServices } from '../governance/governed-services.js';
 import type { Principal } from '../governance/principal.js';
@@ -49,7 +49,7 @@ export function installRequestAudit(app: FastifyInstance, governance: Governance
   });
 
   app.addHook('onRequest', (request, _reply, done) => {
-    request.auditTrail = new AuditTrail();
+    request.auditTrail = governance.newTrail();
     request.arrivedAt = performance.now();
     done();
   });

@@ -8,7 +8,7 @@ import type { Action } from './authz/actions.js';
 import type { Governance } from './governance.js';
 import type { GovernedServices } from './governed-services.js';
 import type { IssuedToken, TokenService } from './identity/token-service.js';
-import type { AuditDecision, AuditTrail } from './audit/audit-log.js';
+import { AuditTrail, type AuditDecision } from './audit/audit-log.js';
 import type { Caller, Grant, Principal } from './principal.js';
 
 /** One request as an edge audits it (see Governance.recordAtEdge). */
@@ -86,6 +86,11 @@ export class GovernanceGateway {
    */
   recordAtEdge(record: EdgeRecord): Promise<void> {
     return this.#governance.recordAtEdge(record);
+  }
+
+  /** A request's audit trail: counts the records written for it, so the edge knows whether to write one. */
+  newTrail(): AuditTrail {
+    return new AuditTrail();
   }
 
   /** The public keys of this server's tokens (JWKS). */

@@ -15,7 +15,7 @@ import type { AlertService } from '../telemetry/alerting/alert-service.js';
 import type { ChangeFeed } from '../core/change-feed.js';
 import type { TelemetryQueryService } from '../telemetry/query/telemetry-query-service.js';
 import { PeriodicTask } from '../core/periodic-task.js';
-import { AuditLog, type AuditDecision, type AuditTrail } from './audit/audit-log.js';
+import { AuditLog, type AuditTrail } from './audit/audit-log.js';
 import { Authorizer, type BindingGrant } from './authz/authorizer.js';
 import { GovernanceGateway, type EdgeRecord } from './gateway.js';
 import { GovernedServices } from './governed-services.js';
