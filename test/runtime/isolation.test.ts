@@ -85,7 +85,7 @@ async function completed(): Promise<WorkloadStatus> {
 async function logText(marker: string): Promise<string> {
   const lines = await waitFor(
     () => runtime?.logs('uid-escape-dev') ?? [],
-    (seen: LogLine[]) => seen.some((line) => line.line.includes(marker)),
+    (seen: LogLine[]) => seen.filter((line) => line.line === marker).length === 2,
     { what: `the job's output up to ${marker}` },
   );
   return lines.map((line) => line.line).join('\n');
@@ -97,7 +97,9 @@ const escape = [
   'ls -la "$DATA" "$DATA/auth"',
   'cat "$DATA/state.db"',
   'cat "/proc/$SUPERVISOR/environ"',
+  // On both streams: they are followed separately, so both must have been read up to here.
   'echo done-trying',
+  'echo done-trying >&2',
 ].join('; ');
 
 const modes = runnableIsolationModes();
@@ -170,7 +172,7 @@ describe('isolation mode none', () => {
   it('runs only on explicit opt-in, says so loudly and shows it on the replica', async () => {
     await startRuntime('none');
     expect(warnings.join('\n')).toContain('isolation is off');
-    await runtime?.apply([job('echo done-trying')]);
+    await runtime?.apply([job('echo done-trying; echo done-trying >&2')]);
     const status = await completed();
     expect(status.replicas[0]?.isolation).toMatchObject({ mode: 'none', uid: null });
     expect(status.replicas[0]?.isolation?.summary).toContain("opspilot's own privileges");

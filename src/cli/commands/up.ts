@@ -57,6 +57,9 @@ replaces them), so nothing is orphaned. One "opspilot up" per data dir.`,
           },
         });
         const logger = createLogger(config.log);
+        // Everything this process writes (tokens, keys, SQLite and DuckDB files, captured output) is for its
+        // own user only. Replicas and build steps get the usual 022 back (src/runtime/local/isolation.ts).
+        process.umask(0o077);
         opspilot = await createOpspilot({ config, logger, baseEnv: inheritedEnvironment() });
         const running = opspilot;
         let stoppingSince: number | undefined;
