@@ -2,7 +2,7 @@
 // over its memory limit is killed by the kernel's OOM killer and a cpu limit throttles a busy loop. The test
 // names say which hierarchy they covered; without a usable one they are skipped (RSS polling is covered by
 // test/runtime/local-runtime.test.ts).
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -104,5 +104,30 @@ describe.skipIf(version === undefined)(`resource limits on cgroup ${version ?? '
     );
     expect(Number(throttled)).toBeGreaterThan(0);
     expect(replica?.isolation?.summary).toContain('cpu');
+  });
+
+  it(`leaves no cgroup behind once its replicas are stopped (cgroup ${version ?? '-'})`, async () => {
+    // Shells whose children are still dying when the leader's exit is seen keep their cgroups busy a moment.
+    const spec: WorkloadSpec = {
+      ...worker('', { memoryLimitBytes: 64 * 2 ** 20 }),
+      template: { command: 'sh', args: ['-c', 'echo started; sleep 30'], env: {} },
+      replicas: 3,
+    };
+    await runtime.apply([spec]);
+    const replicas = await waitFor(
+      () => runtime.status('uid-hog-dev')?.replicas ?? [],
+      (next) =>
+        next.length === 3 && next.every((replica) => replica.isolation !== null && replica.pid !== null),
+      { what: 'the replicas to start' },
+    );
+    const paths = replicas.flatMap((replica) =>
+      [replica.isolation?.cgroup?.memory, replica.isolation?.cgroup?.cpu].filter(
+        (path): path is string => typeof path === 'string',
+      ),
+    );
+    expect(paths.length).toBeGreaterThan(0);
+    expect(paths.every((path) => existsSync(path))).toBe(true);
+    await runtime.apply([]);
+    expect(paths.filter((path) => existsSync(path))).toEqual([]);
   });
 });

@@ -185,21 +185,21 @@ export class ReplicaCgroup {
    * Removes the cgroup (it must be empty: retries for a moment while killed processes are reaped), and the
    * parent directory too when it was the last one, so that nothing is left below opspilot's own cgroup.
    */
-  remove(attempts = 20): void {
-    const left = [...new Set([this.memory, this.cpu])].filter((directory) => {
-      if (directory === undefined) return false;
-      try {
-        rmdirSync(directory);
-        removeIfEmpty(dirname(directory));
-        return false;
-      } catch (error) {
-        return (error as NodeJS.ErrnoException).code === 'EBUSY';
-      }
-    });
-    if (left.length > 0 && attempts > 1) {
-      setTimeout(() => {
-        this.remove(attempts - 1);
-      }, 250).unref();
+  async remove(): Promise<void> {
+    let left = [...new Set([this.memory, this.cpu])].flatMap((directory) =>
+      directory === undefined ? [] : [directory],
+    );
+    for (let attempt = 0; left.length > 0 && attempt < 40; attempt += 1) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      left = left.filter((directory) => {
+        try {
+          rmdirSync(directory);
+          removeIfEmpty(dirname(directory));
+          return false;
+        } catch (error) {
+          return (error as NodeJS.ErrnoException).code === 'EBUSY';
+        }
+      });
     }
   }
 

@@ -275,7 +275,7 @@ export class LocalRuntime implements Runtime {
         const cgroup = replica.isolation?.cgroup;
         if (cgroup != null && replica.isolation?.limits !== 'rss-polling') {
           const version = replica.isolation?.limits === 'cgroup-v2' ? 'v2' : 'v1';
-          ReplicaCgroup.existing(version, cgroup.memory, cgroup.cpu)?.remove();
+          await ReplicaCgroup.existing(version, cgroup.memory, cgroup.cpu)?.remove();
         }
       }),
     );

@@ -308,7 +308,7 @@ export class Replica {
       if (child.pid !== undefined) this.cgroup?.join(child.pid);
     } catch (error) {
       problem = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-      this.cgroup?.remove();
+      void this.cgroup?.remove();
       this.cgroup = undefined;
     }
     child.stdin?.end('go\n');
@@ -587,14 +587,19 @@ export class Replica {
   private finish(): void {
     this.clearTimers();
     this.pid = null;
-    this.cgroup?.remove();
-    this.cgroup = undefined;
     if (this.port !== null) this.context.ports.release(this.port);
     void this.unfollowOutput().then(() => {
       rmSync(this.stdoutPath, { force: true });
       rmSync(this.stderrPath, { force: true });
     });
-    this.resolveTerminated?.();
+    // Stopped means gone, cgroup included: its last processes are reaped within moments of the SIGKILL.
+    const cgroup = this.cgroup;
+    this.cgroup = undefined;
+    if (cgroup === undefined) {
+      this.resolveTerminated?.();
+      return;
+    }
+    void cgroup.remove().then(() => this.resolveTerminated?.());
   }
 
   private startProbing(): void {
