@@ -31,6 +31,17 @@ export const localRuntimeConfigSchema = z.strictObject({
     .int()
     .min(4096)
     .default(10 * 1024 * 1024),
+  /**
+   * How replicas are kept from opspilot's privileges (docs/runtime.md). auto: `user` when opspilot runs as root,
+   * else `sandbox`; user: every workload runs as an unprivileged uid of its own (needs root); sandbox: inside
+   * bubblewrap, without the data dir; none: with opspilot's own privileges — they can read its data dir.
+   */
+  isolation: z.enum(['auto', 'user', 'sandbox', 'none']).default('auto'),
+  /** First uid (and gid) of the range `user` isolation gives workloads; none of them needs a passwd entry. */
+  userIdStart: z.coerce.number().int().min(1000).max(0x7f00_0000).default(0x7000_0000),
+  userIdCount: z.coerce.number().int().min(1).max(0x0100_0000).default(65_536),
+  /** auto: enforce limits through cgroup v2, else v1, where opspilot can create cgroups; off: poll memory only. */
+  cgroups: z.enum(['auto', 'off']).default('auto'),
 });
 
 const grantSchema = z.strictObject({

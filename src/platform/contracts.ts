@@ -49,6 +49,18 @@ export const replicaStatusSchema = z
     cpuMillicores: z.number().nullable(),
     memoryBytes: z.number().nullable(),
     message: z.string().nullable(),
+    isolation: z
+      .object({
+        mode: z.enum(['user', 'sandbox', 'none']),
+        uid: z.number().nullable(),
+        limits: z.enum(['cgroup-v2', 'cgroup-v1', 'rss-polling']),
+        cgroup: z.object({ memory: z.string().nullable(), cpu: z.string().nullable() }).nullable(),
+        summary: z.string(),
+      })
+      .nullable()
+      .describe(
+        'how the replica is kept from the server privileges and its limits enforced (docs/runtime.md)',
+      ),
   })
   .meta({ id: 'ReplicaStatus' });
 

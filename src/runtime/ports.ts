@@ -29,7 +29,7 @@ export interface WorkloadResources {
   readonly cpuRequestMillis?: number | undefined;
   readonly cpuLimitMillis?: number | undefined;
   readonly memoryRequestBytes?: number | undefined;
-  /** Enforced: a replica whose resident memory passes it is killed (OOMKilled). */
+  /** Enforced: by the kernel through a cgroup where one can be used, else by polling resident memory (OOMKilled). */
   readonly memoryLimitBytes?: number | undefined;
 }
 
@@ -61,6 +61,24 @@ export interface ReplicaExit {
   readonly at: string;
 }
 
+/** How a replica is kept from the runtime's own privileges (docs/runtime.md). */
+export type IsolationMode = 'user' | 'sandbox' | 'none';
+
+/** How a replica's resource limits are enforced: by the kernel through a cgroup, or by polling its memory. */
+export type LimitEnforcement = 'cgroup-v2' | 'cgroup-v1' | 'rss-polling';
+
+export interface ReplicaIsolation {
+  /** user: its own unprivileged uid; sandbox: bubblewrap without the data dir; none: the runtime's privileges. */
+  readonly mode: IsolationMode;
+  /** The uid it runs as in user mode; null otherwise. */
+  readonly uid: number | null;
+  readonly limits: LimitEnforcement;
+  /** Its cgroup directories, per controller (null where that controller is not used). */
+  readonly cgroup: { readonly memory: string | null; readonly cpu: string | null } | null;
+  /** For people: `user (uid 1879051234), cgroup v1 memory+cpu`. */
+  readonly summary: string;
+}
+
 export interface ReplicaStatus {
   readonly name: string;
   readonly revision: string;
@@ -75,6 +93,8 @@ export interface ReplicaStatus {
   readonly cpuMillicores: number | null;
   readonly memoryBytes: number | null;
   readonly message: string | null;
+  /** Null until its first start. */
+  readonly isolation: ReplicaIsolation | null;
 }
 
 export type WorkloadPhase = 'Running' | 'Progressing' | 'Degraded' | 'CrashLoopBackOff' | 'Completed';

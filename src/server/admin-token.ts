@@ -10,6 +10,7 @@ export function adminTokenPath(dataDir: string): string {
 export function writeAdminToken(dataDir: string, token: string): void {
   const file = adminTokenPath(dataDir);
   mkdirSync(join(dataDir, 'auth'), { recursive: true, mode: 0o700 });
+  chmodSync(join(dataDir, 'auth'), 0o700); // mkdir leaves the mode of a folder that exists as it was
   const temporary = `${file}.${process.pid}.tmp`;
   writeFileSync(temporary, `${token}\n`, { mode: 0o600 });
   chmodSync(temporary, 0o600);

@@ -1,6 +1,6 @@
 // The CLI's other commands against a real server: describe, logs, build, YAML round trip, dry run,
 // delete -f, config print and help.
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,8 @@ function cli(args: readonly string[], input?: string) {
 
 beforeAll(async () => {
   workspace = mkdtempSync(join(tmpdir(), 'opspilot-cli-'));
+  // Replicas run as their own unprivileged user (docs/runtime.md): they must reach the app folder in here.
+  chmodSync(workspace, 0o755);
   mkdirSync(join(workspace, 'app'));
   copyFileSync(fixture, join(workspace, 'app', 'server.mjs'));
   server = await startServer({ dataDir: join(workspace, 'data') });

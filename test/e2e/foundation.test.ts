@@ -2,6 +2,7 @@
 // someone else's service runs 3 replicas behind an endpoint; kill -9 → replaced; scale to 1; OOMKilled;
 // CrashLoopBackOff; bad input names the field and applies nothing; restarting `up` re-adopts with no orphans.
 import {
+  chmodSync,
   copyFileSync,
   mkdirSync,
   mkdtempSync,
@@ -78,6 +79,8 @@ async function environment(
 
 beforeAll(async () => {
   workspace = mkdtempSync(join(tmpdir(), 'opspilot-e2e-'));
+  // Replicas run as their own unprivileged user (docs/runtime.md): they must reach the app folder in here.
+  chmodSync(workspace, 0o755);
   appFolder = join(workspace, 'app');
   mkdirSync(appFolder);
   copyFileSync(fixture, join(appFolder, 'server.mjs'));

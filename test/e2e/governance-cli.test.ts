@@ -1,7 +1,7 @@
 // The governance commands as people use them against a real `opspilot up`: a production change waits for
 // approval, its author cannot approve it, a second person (token from `opspilot token create`) can; the audit
 // chain verifies; and `opspilot mcp` serves MCP on stdio to the SDK client (both spec revisions).
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,8 @@ const serverEnv = { OPSPILOT_GOVERNANCE__GUARDRAILS__COOLDOWN_SECONDS: '0' };
 
 beforeAll(async () => {
   workspace = mkdtempSync(join(tmpdir(), 'opspilot-governance-cli-'));
+  // Replicas run as their own unprivileged user (docs/runtime.md): they must reach the app folder in here.
+  chmodSync(workspace, 0o755);
   mkdirSync(join(workspace, 'app'));
   copyFileSync(fixture, join(workspace, 'app', 'server.mjs'));
   dataDir = join(workspace, 'data');

@@ -1,7 +1,7 @@
 // The governed path end to end, in-process on a real server (SQLite state, real replicas, real HTTP):
 // MCP clients of both spec revisions (the SDK client), per-caller tool lists, tenant scoping, writes as
 // proposals with elicitation, approval by another person, verification, and the audit chain.
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,6 +90,8 @@ async function bindingStatus(environment: string): Promise<EnvironmentStatus | u
 
 beforeAll(async () => {
   workspace = mkdtempSync(join(tmpdir(), 'opspilot-governance-'));
+  // Replicas run as their own unprivileged user (docs/runtime.md): they must reach the app folder in here.
+  chmodSync(workspace, 0o755);
   mkdirSync(join(workspace, 'app'));
   copyFileSync(fixture, join(workspace, 'app', 'server.mjs'));
   const config = loadConfig({

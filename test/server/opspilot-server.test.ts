@@ -1,6 +1,6 @@
 // The composed server in-process, on SQLite and PostgreSQL: declared changes reach real processes —
 // a changed component rolls out, a pinned release rolls back, Undeploy stops and Active starts again.
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,8 @@ describe.each(backends)('opspilot server on %s', (_name, database) => {
 
   beforeEach(async () => {
     workspace = mkdtempSync(join(tmpdir(), 'opspilot-server-'));
+    // Replicas run as their own unprivileged user (docs/runtime.md): they must reach the app folder in here.
+    chmodSync(workspace, 0o755);
     mkdirSync(join(workspace, 'app'));
     copyFileSync(fixture, join(workspace, 'app', 'server.mjs'));
     const state = await database();

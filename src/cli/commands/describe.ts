@@ -1,5 +1,5 @@
 // `opspilot describe KIND NAME`: one resource in detail, for people: per environment its replicas with pid,
-// port, readiness, restarts, cpu and memory, then the recent events.
+// port, readiness, restarts, cpu and memory, how they are isolated from the server, then the recent events.
 import type { Command } from 'commander';
 import { InvalidError } from '../../core/errors.js';
 import { formatBytes } from '../../core/quantity.js';
@@ -24,7 +24,9 @@ interface DescribeOptions {
 export function registerDescribe(program: Command, context: CliContext): void {
   program
     .command('describe')
-    .description('Show one resource in detail: replicas with cpu/memory, last exits, and recent events')
+    .description(
+      'Show one resource in detail: replicas with cpu/memory, last exits, isolation, and recent events',
+    )
     .argument('<kind>', `one of: ${kinds.map((kind) => kindInfo[kind].plural).join(', ')}`)
     .argument('<name>', 'resource name')
     .option('-n, --namespace <name>', 'namespace', 'default')
@@ -127,6 +129,7 @@ function environmentSection(status: EnvironmentStatus): string {
     ],
     ['Release', status.release ?? '-'],
     ['Endpoint', status.endpoint ?? '-'],
+    ...isolationLines(status),
   ]);
   if (status.replicas.length === 0) return lines;
   const rows = status.replicas.map((replica) => [
@@ -165,6 +168,17 @@ function environmentSection(status: EnvironmentStatus): string {
       ),
     )
   );
+}
+
+/** One `Isolation` line when every started replica has the same, else one per replica (docs/runtime.md). */
+function isolationLines(status: EnvironmentStatus): [string, string][] {
+  const started = status.replicas.filter((replica) => replica.isolation !== null);
+  const summaries = new Set(started.map((replica) => replica.isolation?.summary));
+  if (summaries.size <= 1) {
+    const [summary] = summaries;
+    return summary === undefined ? [] : [['Isolation', summary]];
+  }
+  return started.map((replica) => ['Isolation', `${replica.name}: ${replica.isolation?.summary ?? '-'}`]);
 }
 
 function header(pairs: readonly (readonly [string, string])[]): string {

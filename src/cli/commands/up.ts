@@ -38,7 +38,10 @@ export function registerUp(program: Command, context: CliContext): void {
       'after',
       `
 Restarting "opspilot up" with the same data dir re-adopts the replicas a previous run left running (or
-replaces them), so nothing is orphaned. One "opspilot up" per data dir.`,
+replaces them), so nothing is orphaned. One "opspilot up" per data dir.
+
+Replicas never run with this server's privileges: as root each workload runs as an unprivileged uid of its
+own, otherwise inside bubblewrap without the data dir (runtime.local.isolation; see docs/runtime.md).`,
     )
     .action(async (options: UpOptions) => {
       let opspilot: Opspilot | undefined;
@@ -53,6 +56,9 @@ replaces them), so nothing is orphaned. One "opspilot up" per data dir.`,
           },
         });
         const logger = createLogger(config.log);
+        // Everything this process writes (tokens, keys, SQLite and DuckDB files, captured output) is for its
+        // own user only. Replicas and build steps get the usual 022 back (src/runtime/local/isolation.ts).
+        process.umask(0o077);
         opspilot = await createOpspilot({
           config,
           logger,

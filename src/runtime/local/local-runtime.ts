@@ -1,5 +1,7 @@
-// The local runtime: realizes workloads as real OS processes on this machine. It samples cpu/memory of every
-// replica, enforces memory limits, follows their output, and re-adopts replicas left running by a previous run.
+// The local runtime: realizes workloads as real OS processes on this machine, isolated from opspilot's own
+// privileges (docs/runtime.md). It samples cpu/memory of every replica, enforces limits (cgroups, else memory
+// polling), follows their output, and re-adopts replicas left running by a previous run.
+import { mkdirSync } from 'node:fs';
 import { availableParallelism, freemem, hostname, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { LocalRuntimeConfig } from '../../config/config-schema.js';
@@ -15,6 +17,8 @@ import type {
   WorkloadSpec,
   WorkloadStatus,
 } from '../ports.js';
+import { detectCgroups, ReplicaCgroup, removeCgroupParents, type CgroupSupport } from './cgroups.js';
+import { resolveIsolation, WorkloadUserIds } from './isolation.js';
 import { LogTailer } from './log-tailer.js';
 import { PortAllocator } from './port-allocator.js';
 import { createProcessTable, type ProcessTable } from './process-table.js';
@@ -46,7 +50,10 @@ export class LocalRuntime implements Runtime {
   private readonly tailer: LogTailer;
   private readonly processTable: ProcessTable;
   private readonly clock: Clock;
-  private readonly context: ControllerContext;
+  private readonly context: Omit<ControllerContext, 'isolation' | 'cgroups' | 'userIds'>;
+  /** The context with the isolation resolved at start(); controllers exist only after it. */
+  private isolatedContext: ControllerContext | undefined;
+  private cgroups: CgroupSupport | undefined;
   private queue: Promise<void> = Promise.resolve();
   private sampleTimer: NodeJS.Timeout | undefined;
   private sampling = false;
@@ -55,6 +62,7 @@ export class LocalRuntime implements Runtime {
 
   constructor(private readonly options: LocalRuntimeOptions) {
     const root = join(options.dataDir, 'runtime', 'local');
+    mkdirSync(root, { recursive: true, mode: 0o700 });
     this.records = new RuntimeRecords(join(root, 'workloads'));
     this.tailer = new LogTailer(250, options.config.logFileMaxBytes);
     this.processTable = options.processTable ?? createProcessTable();
@@ -104,7 +112,35 @@ export class LocalRuntime implements Runtime {
     };
   }
 
+  /** Resolves the isolation of replicas (rejects when none is possible and `none` was not chosen), then adopts. */
   start(): Promise<void> {
+    const { config } = this.options;
+    try {
+      const isolation = resolveIsolation(
+        config,
+        this.options.dataDir,
+        this.options.baseEnv.PATH ?? '/usr/bin:/bin',
+      );
+      this.cgroups = config.cgroups === 'off' ? undefined : detectCgroups();
+      this.isolatedContext = {
+        ...this.context,
+        isolation,
+        cgroups: this.cgroups,
+        userIds:
+          isolation.mode === 'user' ? new WorkloadUserIds(config.userIdStart, config.userIdCount) : undefined,
+      };
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    if (this.isolatedContext.isolation.mode === 'none') {
+      this.options.onError?.(
+        new Error(
+          'replica isolation is off (runtime.local.isolation: none): every replica runs with opspilot’s own ' +
+            'privileges and can read its data dir — the admin token, the signing keys, the state and audit log',
+        ),
+        'replica isolation',
+      );
+    }
     for (const record of this.records.loadAll()) {
       const alive = record.replicas.filter((replica) => this.isAlive(replica));
       this.leftovers.set(record.workloadId, { ...record, replicas: alive });
@@ -184,6 +220,7 @@ export class LocalRuntime implements Runtime {
     );
     this.controllers.clear();
     await this.tailer.close();
+    if (this.cgroups !== undefined) removeCgroupParents(this.cgroups);
   }
 
   /** Stops supervising but leaves every replica running, as a crash would; the next run re-adopts them. */
@@ -203,9 +240,10 @@ export class LocalRuntime implements Runtime {
       wanted.add(spec.id);
       let controller = this.controllers.get(spec.id);
       if (controller === undefined) {
+        if (this.isolatedContext === undefined) return;
         const previous = this.leftovers.get(spec.id);
         this.leftovers.delete(spec.id);
-        controller = new WorkloadController(this.context, spec, previous);
+        controller = new WorkloadController(this.isolatedContext, spec, previous);
         if (previous !== undefined) controller.adopt(previous.replicas);
         this.controllers.set(spec.id, controller);
       }
@@ -234,6 +272,11 @@ export class LocalRuntime implements Runtime {
         const deadline = Date.now() + this.options.config.terminationGraceSeconds * 1000;
         while (this.isAlive(replica) && Date.now() < deadline) await delay(100);
         if (this.isAlive(replica)) await this.processTable.signalSession(replica.pid, 'SIGKILL');
+        const cgroup = replica.isolation?.cgroup;
+        if (cgroup != null && replica.isolation?.limits !== 'rss-polling') {
+          const version = replica.isolation?.limits === 'cgroup-v2' ? 'v2' : 'v1';
+          await ReplicaCgroup.existing(version, cgroup.memory, cgroup.cpu)?.remove();
+        }
       }),
     );
     this.records.remove(record.workloadId);

@@ -8,7 +8,11 @@
 //
 // Stopping (scale down, rollout, undeploy, shutdown) is Terminating: SIGTERM to the session, SIGKILL after the
 // grace period. Jobs that exit 0 are Completed and are not restarted.
+//
+// Each start runs the command isolated from opspilot (isolation.ts) and, where cgroups can be used, inside the
+// replica's own cgroup (cgroups.ts), which then enforces its limits instead of the resource samples.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { LocalRuntimeConfig } from '../../config/config-schema.js';
@@ -16,12 +20,21 @@ import type {
   ProbeSpec,
   ProcessTemplate,
   ReplicaExit,
+  ReplicaIsolation,
   ReplicaPhase,
   ReplicaStatus,
   RuntimeEventReason,
   WorkloadType,
 } from '../ports.js';
+import { ReplicaCgroup, type CgroupSupport } from './cgroups.js';
 import { probeHttp, probeTcp } from './health-probe.js';
+import {
+  describeIsolation,
+  findExecutable,
+  launchPlan,
+  unreachableFor,
+  type RuntimeIsolation,
+} from './isolation.js';
 import type { LogTailer } from './log-tailer.js';
 import type { PortAllocator } from './port-allocator.js';
 import type { ProcessTable, SessionUsage } from './process-table.js';
@@ -37,7 +50,13 @@ export interface ReplicaContext {
   readonly tailer: LogTailer;
   readonly logDirectory: string;
   readonly baseEnv: Readonly<Record<string, string>>;
+  readonly isolation: RuntimeIsolation;
+  /** Where replica cgroups can be created; undefined: limits are enforced by polling memory. */
+  readonly cgroups: CgroupSupport | undefined;
+  /** The workload's uid in user isolation. */
+  readonly uid: number | undefined;
   readonly memoryLimitBytes: () => number | undefined;
+  readonly cpuLimitMillis: () => number | undefined;
   now(): Date;
   emit(reason: RuntimeEventReason, type: 'Normal' | 'Warning', message: string, replica: Replica): void;
   log(replica: Replica, stream: 'stdout' | 'stderr', line: string): void;
@@ -96,6 +115,8 @@ export class Replica {
   private following = false;
   private readonly stdoutPath: string;
   private readonly stderrPath: string;
+  private cgroup: ReplicaCgroup | undefined;
+  private isolation: ReplicaIsolation | null = null;
 
   constructor(
     private readonly context: ReplicaContext,
@@ -111,6 +132,15 @@ export class Replica {
     if (record !== undefined) {
       this.port = record.port;
       this.restarts = record.restarts;
+      this.isolation = record.isolation ?? null;
+      const cgroup = record.isolation?.cgroup;
+      if (cgroup != null && record.isolation?.limits !== 'rss-polling') {
+        this.cgroup = ReplicaCgroup.existing(
+          record.isolation?.limits === 'cgroup-v2' ? 'v2' : 'v1',
+          cgroup.memory,
+          cgroup.cpu,
+        );
+      }
     }
   }
 
@@ -170,17 +200,45 @@ export class Replica {
     env.OPSPILOT_REPLICA = this.name;
     expandReferences(env);
 
-    mkdirSync(dirname(this.stdoutPath), { recursive: true });
-    const stdout = openSync(this.stdoutPath, 'a');
-    const stderr = openSync(this.stderrPath, 'a');
+    const { isolation, uid } = this.context;
+    const cwd = template.cwd ?? process.cwd();
+    const command = findExecutable(template.command, env.PATH ?? '', cwd);
+    if (command === undefined) {
+      this.failed(
+        `command not found: ${template.command} (looked in PATH${template.cwd === undefined ? '' : ` from ${template.cwd}`})`,
+      );
+      return;
+    }
+    if (isolation.mode === 'user' && uid !== undefined) {
+      // The replica enters its working directory as root but then resolves paths as its own user.
+      const problem = unreachableFor(uid, cwd, 'directory') ?? unreachableFor(uid, command, 'executable');
+      if (problem !== undefined) {
+        this.failed(`cannot run ${template.command} as the workload's user: ${problem}`);
+        return;
+      }
+    }
+    this.ensureCgroup();
+    const plan = launchPlan({
+      isolation,
+      uid,
+      command,
+      args: template.args,
+      cwd,
+      waitForGo: this.cgroup !== undefined,
+    });
+
+    mkdirSync(dirname(this.stdoutPath), { recursive: true, mode: 0o700 });
+    const stdout = openSync(this.stdoutPath, 'a', 0o600);
+    const stderr = openSync(this.stderrPath, 'a', 0o600);
     let child: ChildProcess;
     try {
       // detached: the replica leads its own session, so its whole tree can be signalled and it survives us.
-      child = spawn(template.command, [...template.args], {
-        cwd: template.cwd,
+      child = spawn(plan.file, [...plan.args], {
+        cwd,
         env,
         detached: true,
-        stdio: ['ignore', stdout, stderr],
+        stdio: [plan.waitsForGo ? 'pipe' : 'ignore', stdout, stderr],
+        ...(plan.uid === undefined ? {} : { uid: plan.uid, gid: plan.gid }),
       });
     } catch (error) {
       this.failed(`cannot start ${template.command}: ${(error as Error).message}`);
@@ -206,6 +264,9 @@ export class Replica {
       this.exited(code, signal);
     });
     if (child.pid === undefined) return; // the error handler above reports it
+    const cgroupProblem = plan.waitsForGo ? this.enterCgroup(child) : undefined;
+    const isolated = this.isolationStatus(cgroupProblem);
+    this.isolation = isolated;
 
     this.pid = child.pid;
     this.startToken = this.context.processTable.startToken(child.pid) ?? null;
@@ -218,11 +279,64 @@ export class Replica {
       'Started',
       'Normal',
       `Started ${template.command}${template.args.length > 0 ? ` ${template.args.join(' ')}` : ''} as pid ${child.pid}` +
-        (this.port === null ? '' : ` on port ${this.port}`),
+        (this.port === null ? '' : ` on port ${this.port}`) +
+        ` (isolation: ${isolated.summary})`,
       this,
     );
     this.startProbing();
     this.context.changed();
+  }
+
+  /** The replica's cgroup, created at its first start where cgroups can be used. */
+  private ensureCgroup(): void {
+    const support = this.context.cgroups;
+    if (this.cgroup !== undefined || support === undefined) return;
+    this.cgroup = ReplicaCgroup.create(support, `${this.name}-${randomBytes(3).toString('hex')}`, {
+      memoryBytes: this.context.memoryLimitBytes(),
+      cpuMillis: this.context.cpuLimitMillis(),
+    });
+  }
+
+  /**
+   * Moves the waiting shell into the cgroup, then lets it exec the command. On failure the replica still runs,
+   * its memory limit enforced by polling; the problem is returned for its isolation summary.
+   */
+  private enterCgroup(child: ChildProcess): string | undefined {
+    let problem: string | undefined;
+    child.stdin?.on('error', () => undefined); // it may die before reading the line
+    try {
+      if (child.pid !== undefined) this.cgroup?.join(child.pid);
+    } catch (error) {
+      problem = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      void this.cgroup?.remove();
+      this.cgroup = undefined;
+    }
+    child.stdin?.end('go\n');
+    return problem;
+  }
+
+  private isolationStatus(cgroupProblem: string | undefined): ReplicaIsolation {
+    const { mode } = this.context.isolation;
+    const uid = mode === 'user' ? (this.context.uid ?? null) : null;
+    const cgroup = this.cgroup;
+    let limits: string;
+    if (cgroup === undefined) {
+      limits =
+        cgroupProblem === undefined
+          ? 'rss polling'
+          : `rss polling (joining its cgroup failed: ${cgroupProblem})`;
+    } else {
+      limits = `cgroup ${cgroup.version} ${cgroup.controllers}`;
+      if (cgroup.memory === undefined) limits += ', memory limit by rss polling';
+      if (cgroup.cpu === undefined) limits += ', cpu not limited';
+    }
+    return {
+      mode,
+      uid,
+      limits: cgroup === undefined ? 'rss-polling' : `cgroup-${cgroup.version}`,
+      cgroup: cgroup === undefined ? null : { memory: cgroup.memory ?? null, cpu: cgroup.cpu ?? null },
+      summary: `${describeIsolation(mode, uid ?? undefined)}, ${limits}`,
+    };
   }
 
   /** Stops the replica for good. Resolves once its processes are gone. */
@@ -284,6 +398,22 @@ export class Replica {
       return;
     }
     if (this.phase === 'Terminating') return;
+    if (this.cgroup !== undefined) {
+      try {
+        this.cgroup.update({
+          memoryBytes: this.context.memoryLimitBytes(),
+          cpuMillis: this.context.cpuLimitMillis(),
+        });
+      } catch {
+        // A limit the kernel refuses (below current usage, say) leaves the previous one in force.
+      }
+      if (this.killReason === undefined && this.cgroup.takeOomKill()) {
+        // One of its processes was OOM-killed; like a container, the replica as a whole restarts.
+        this.emitKernelOom();
+        this.kill('OOMKilled');
+        return;
+      }
+    }
     this.memoryBytes = usage.rssBytes;
     if (this.lastCpu !== undefined && at > this.lastCpu.at) {
       const used = Math.max(0, usage.cpuSeconds - this.lastCpu.seconds);
@@ -291,7 +421,8 @@ export class Replica {
     }
     this.lastCpu = { seconds: usage.cpuSeconds, at };
     const limit = this.context.memoryLimitBytes();
-    if (limit !== undefined && usage.rssBytes > limit && this.killReason === undefined) {
+    const polled = this.cgroup?.memory === undefined;
+    if (polled && limit !== undefined && usage.rssBytes > limit && this.killReason === undefined) {
       this.context.emit(
         'OOMKilled',
         'Warning',
@@ -329,6 +460,7 @@ export class Replica {
       stderrPath: this.stderrPath,
       stdoutOffset: this.context.tailer.offsetOf(this.stdoutPath) ?? 0,
       stderrOffset: this.context.tailer.offsetOf(this.stderrPath) ?? 0,
+      isolation: this.isolation,
     };
   }
 
@@ -347,6 +479,7 @@ export class Replica {
       cpuMillicores: this.alive ? this.cpuMillicores : null,
       memoryBytes: this.alive ? this.memoryBytes : null,
       message: this.message,
+      isolation: this.isolation,
     };
   }
 
@@ -395,6 +528,10 @@ export class Replica {
       this.finish();
       return;
     }
+    if (this.killReason === undefined && this.cgroup?.takeOomKill() === true) {
+      this.killReason = 'OOMKilled';
+      this.emitKernelOom();
+    }
     const at = this.context.now();
     const reason = this.killReason ?? (code === 0 ? 'Completed' : 'Error');
     const exit: ReplicaExit = { code, signal, reason, at: at.toISOString() };
@@ -436,6 +573,17 @@ export class Replica {
     }, delay);
   }
 
+  private emitKernelOom(): void {
+    const limit = this.context.memoryLimitBytes();
+    this.context.emit(
+      'OOMKilled',
+      'Warning',
+      `Replica ${this.name} was OOM-killed by the kernel: over its memory limit` +
+        `${limit === undefined ? '' : ` of ${mebibytes(limit)}`} (cgroup ${this.cgroup?.version ?? ''})`,
+      this,
+    );
+  }
+
   private finish(): void {
     this.clearTimers();
     this.pid = null;
@@ -444,7 +592,14 @@ export class Replica {
       rmSync(this.stdoutPath, { force: true });
       rmSync(this.stderrPath, { force: true });
     });
-    this.resolveTerminated?.();
+    // Stopped means gone, cgroup included: its last processes are reaped within moments of the SIGKILL.
+    const cgroup = this.cgroup;
+    this.cgroup = undefined;
+    if (cgroup === undefined) {
+      this.resolveTerminated?.();
+      return;
+    }
+    void cgroup.remove().then(() => this.resolveTerminated?.());
   }
 
   private startProbing(): void {

@@ -3,6 +3,7 @@
 // supervisor can never leave a process nobody knows about.
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ReplicaIsolation } from '../ports.js';
 
 export interface ReplicaRecord {
   readonly name: string;
@@ -17,6 +18,8 @@ export interface ReplicaRecord {
   readonly stderrPath: string;
   readonly stdoutOffset: number;
   readonly stderrOffset: number;
+  /** How it was started (its uid and cgroup); absent in records of older versions. */
+  readonly isolation?: ReplicaIsolation | null;
 }
 
 export interface WorkloadRecord {
@@ -24,12 +27,14 @@ export interface WorkloadRecord {
   readonly workloadId: string;
   readonly name: string;
   readonly endpointPort: number | null;
+  /** The workload's uid in user isolation, kept so that a restarted opspilot starts new replicas with it. */
+  readonly uid?: number | null;
   readonly replicas: readonly ReplicaRecord[];
 }
 
 export class RuntimeRecords {
   constructor(private readonly directory: string) {
-    mkdirSync(directory, { recursive: true });
+    mkdirSync(directory, { recursive: true, mode: 0o700 });
   }
 
   loadAll(): WorkloadRecord[] {
@@ -49,7 +54,7 @@ export class RuntimeRecords {
   save(record: WorkloadRecord): void {
     const path = this.pathOf(record.workloadId);
     const temporary = `${path}.tmp`;
-    writeFileSync(temporary, JSON.stringify(record, null, 2));
+    writeFileSync(temporary, JSON.stringify(record, null, 2), { mode: 0o600 });
     renameSync(temporary, path);
   }
 

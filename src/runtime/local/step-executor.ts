@@ -1,9 +1,12 @@
 // Runs workflow (build) steps as local processes, one after another, streaming their output line by line.
+// Steps run with umask 022 (opspilot itself runs with 077), so that replicas, which run as other users, can
+// read what a build produced.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import type { Clock } from '../../core/clock.js';
 import type { StepExecutor, StepOutcome, StepOutput, StepSpec } from '../ports.js';
+import { findExecutable } from './isolation.js';
 import type { ProcessTable } from './process-table.js';
 import { checkDirectory } from './working-directory.js';
 
@@ -58,12 +61,19 @@ export class LocalStepExecutor implements StepExecutor {
       'system',
       `$ ${[step.command, ...step.args].join(' ')}${step.cwd === undefined ? '' : `  (in ${step.cwd})`}`,
     );
+    const env = { ...this.baseEnv, ...step.env };
+    const command = findExecutable(step.command, env.PATH ?? '', step.cwd ?? process.cwd());
+    if (command === undefined) {
+      const message = `command not found: ${step.command}`;
+      emit('system', message);
+      return Promise.resolve(finish(null, null, message));
+    }
     return new Promise((resolve) => {
       let child: ChildProcessByStdio<null, Readable, Readable>;
       try {
-        child = spawn(step.command, [...step.args], {
+        child = spawn('/bin/sh', ['-c', 'umask 022 && exec "$0" "$@"', command, ...step.args], {
           cwd: step.cwd,
-          env: { ...this.baseEnv, ...step.env },
+          env,
           detached: true,
           stdio: ['ignore', 'pipe', 'pipe'],
         });

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { IdGenerator } from '../../core/ids.js';
 import type { WorkloadPhase, WorkloadResources, WorkloadSpec, WorkloadStatus } from '../ports.js';
+import type { WorkloadUserIds } from './isolation.js';
 import { LoadBalancer } from './load-balancer.js';
 import { Replica, type ReplicaContext } from './replica.js';
 import type { SessionUsage } from './process-table.js';
@@ -13,9 +14,19 @@ import type { ReplicaRecord, WorkloadRecord } from './runtime-records.js';
 /** What the controller needs from the runtime; everything else is per replica. */
 export type ControllerContext = Omit<
   ReplicaContext,
-  'type' | 'logDirectory' | 'memoryLimitBytes' | 'emit' | 'log' | 'changed' | 'persist'
+  | 'type'
+  | 'logDirectory'
+  | 'uid'
+  | 'memoryLimitBytes'
+  | 'cpuLimitMillis'
+  | 'emit'
+  | 'log'
+  | 'changed'
+  | 'persist'
 > & {
   readonly ids: IdGenerator;
+  /** Hands out workload uids in user isolation; undefined in the other modes. */
+  readonly userIds: WorkloadUserIds | undefined;
   readonly logRoot: string;
   readonly host: string;
   emit(
@@ -36,6 +47,8 @@ export class WorkloadController {
   private endpointPort: number | null = null;
   private rolledOutHash: string | undefined;
   private removed = false;
+  /** The workload's own uid in user isolation, shared by all its replicas. */
+  private readonly uid: number | undefined;
 
   constructor(
     private readonly context: ControllerContext,
@@ -44,6 +57,7 @@ export class WorkloadController {
   ) {
     this.spec = spec;
     this.endpointPort = previous?.endpointPort ?? null;
+    this.uid = context.userIds?.take(spec.id, previous?.uid ?? undefined);
   }
 
   get id(): string {
@@ -115,6 +129,7 @@ export class WorkloadController {
     this.removed = true;
     await Promise.all([...this.replicas.values()].map((replica) => replica.stop(reason)));
     this.replicas.clear();
+    this.context.userIds?.release(this.spec.id);
     await this.balancer?.close();
     this.balancer = undefined;
   }
@@ -305,6 +320,7 @@ export class WorkloadController {
       workloadId: this.spec.id,
       name: this.spec.name,
       endpointPort: this.endpointPort,
+      uid: this.uid ?? null,
       replicas: [...this.replicas.values()].map((replica) => replica.record()),
     });
   }
@@ -314,7 +330,9 @@ export class WorkloadController {
       ...this.context,
       type: this.spec.type,
       logDirectory: join(this.context.logRoot, safeName(this.spec.id)),
+      uid: this.uid,
       memoryLimitBytes: () => this.spec.resources.memoryLimitBytes,
+      cpuLimitMillis: () => this.spec.resources.cpuLimitMillis,
       emit: (reason, type, message, replica) => {
         this.context.emit(this.spec, reason, type, message, replica.name);
       },
