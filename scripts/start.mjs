@@ -65,5 +65,17 @@ if (webBuiltAt() < Math.max(newest(join(root, 'web')), newest(join(root, 'packag
   );
 }
 
+// npm runs this script under `sh -c`, and neither passes every signal on: a SIGTERM or SIGINT sent to npm ends npm
+// and the shell and would leave this process — the server and every replica — running, orphaned. When the process
+// that started us goes away, stop as on SIGTERM (`opspilot up` stops every replica, then exits).
+const parent = process.ppid;
+const orphaned = setInterval(() => {
+  if (process.ppid === parent) return;
+  clearInterval(orphaned);
+  process.stderr.write('opspilot: npm went away; stopping\n');
+  process.kill(process.pid, 'SIGTERM');
+}, 250);
+orphaned.unref();
+
 process.argv = [process.argv[0] ?? 'node', entry, 'up', '--demo', ...process.argv.slice(2)];
 await import(entry);

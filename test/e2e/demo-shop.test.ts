@@ -1,8 +1,8 @@
-// The acceptance path of the product, as a user runs it: `opspilot up --demo` runs the shop (eleven services with
+// The acceptance path of the product, as a user runs it: `npm start` (`opspilot up --demo`) runs the shop (eleven services with
 // the OpenTelemetry SDK and a load generator, real processes), `opspilot demo fault catalog-scaled-to-zero`
 // breaks it, and within a minute there is a completed RCA report naming product-catalog with the scaling as
 // evidence and a proposal to scale it back; another person approves it in the dashboard (real Chromium), the shop
-// recovers, the audit verifies.
+// recovers, the audit verifies. Ctrl-C to npm stops the server and every replica.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +31,7 @@ beforeAll(async () => {
   workspace = mkdtempSync(join(tmpdir(), 'opspilot-demo-'));
   server = await startServer({
     dataDir: join(workspace, 'data'),
-    args: ['--demo'],
+    npmStart: true,
     env: { OPSPILOT_ALERTING__EVALUATION_INTERVAL_MS: '2000' },
   });
   await waitFor(
@@ -213,5 +213,31 @@ describe('the demo shop', () => {
     } finally {
       await client.close();
     }
+  }, 60_000);
+
+  it('stops the server and every replica when npm start gets SIGINT (npm runs it under a shell)', async () => {
+    const endpoints = ['41000', '41001', '41004'].map((port) => `http://127.0.0.1:${port}/`);
+    for (const endpoint of endpoints) {
+      expect(
+        await fetch(endpoint).then(
+          () => 'answers',
+          () => 'refused',
+        ),
+      ).toBe('answers');
+    }
+    await server.stop('SIGINT');
+    // Nothing answers any more: not the API, not the shop's services.
+    for (const endpoint of [`${server.url}/healthz`, ...endpoints]) {
+      await waitFor(
+        () =>
+          fetch(endpoint).then(
+            () => 'answers',
+            () => 'refused',
+          ),
+        (state) => state === 'refused',
+        { what: `${endpoint} refused`, timeoutMs: 20_000 },
+      );
+    }
+    expect(server.output()).toMatch(/SIGINT: stopping all replicas/);
   }, 60_000);
 });

@@ -29,6 +29,8 @@ export async function startServer(options: {
   dataDir: string;
   env?: Record<string, string>;
   args?: readonly string[];
+  /** Start it as the README does, `npm start` (which runs `opspilot up --demo`): `args` must not repeat those. */
+  npmStart?: boolean;
 }): Promise<RunningServer> {
   let otlpPort = otlpPorts.get(options.dataDir);
   if (otlpPort === undefined) {
@@ -36,7 +38,7 @@ export async function startServer(options: {
     otlpPorts.set(options.dataDir, otlpPort);
   }
   const args = [
-    'up',
+    ...(options.npmStart === true ? [] : ['up']),
     '--data-dir',
     options.dataDir,
     '--port',
@@ -45,10 +47,15 @@ export async function startServer(options: {
     String(otlpPort),
     ...(options.args ?? []),
   ];
-  const child = spawn(process.execPath, [cliPath, ...args], {
-    env: { ...process.env, OPSPILOT_LOG_FORMAT: 'json', ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const env = { ...process.env, OPSPILOT_LOG_FORMAT: 'json', ...options.env };
+  const child =
+    options.npmStart === true
+      ? spawn('npm', ['start', '--silent', '--', ...args], {
+          cwd: fileURLToPath(new URL('../..', import.meta.url)),
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
+      : spawn(process.execPath, [cliPath, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => {
     output += chunk.toString();
