@@ -10,26 +10,53 @@ import {
   type TelemetryBatch,
 } from '../model.js';
 import { ProtoReader, readRepeated, wireType } from './proto-reader.js';
+import {
+  defaultRecordLimits,
+  RecordLimiter,
+  reject,
+  setAttribute,
+  timeRange,
+  type RecordLimits,
+} from './record-limits.js';
 import type { ResourceIdentities } from './resource-identity.js';
 import { severityOfText } from './severity.js';
 
 export type Signal = 'logs' | 'traces' | 'metrics';
 
+/** Field names of the request's levels, for messages that say where a rejected record was. */
+const levels: Record<Signal, [string, string, string]> = {
+  logs: ['resource_logs', 'scope_logs', 'log_records'],
+  traces: ['resource_spans', 'scope_spans', 'spans'],
+  metrics: ['resource_metrics', 'scope_metrics', 'metrics'],
+};
+
+/**
+ * Decodes one request. A record with a bad field is rejected alone (counted in the batch's `rejected`, the first
+ * reason kept); bytes that are not protobuf throw ProtoError.
+ */
 export function decodeProtobuf(
   signal: Signal,
   buffer: Buffer,
   identities: ResourceIdentities,
+  limits: RecordLimits = defaultRecordLimits,
 ): TelemetryBatch {
   const batch = emptyBatch();
+  const limiter = new RecordLimiter(limits, batch);
   const reader = new ProtoReader(buffer);
+  let group = 0;
   while (!reader.done) {
     const [field, type] = reader.tag();
     // ExportLogsServiceRequest.resource_logs = 1, ExportTraceServiceRequest.resource_spans = 1,
     // ExportMetricsServiceRequest.resource_metrics = 1.
     if (field === 1 && type === wireType.lengthDelimited) {
       const end = reader.delimited();
-      readResourceGroup(reader, end, signal, identities, batch);
+      readResourceGroup(
+        { reader, signal, batch, limiter, where: `${levels[signal][0]}[${group}]` },
+        end,
+        identities,
+      );
       reader.position = end;
+      group += 1;
     } else {
       reader.skip(type);
     }
@@ -37,27 +64,41 @@ export function decodeProtobuf(
   return batch;
 }
 
-function readResourceGroup(
-  reader: ProtoReader,
-  end: number,
-  signal: Signal,
-  identities: ResourceIdentities,
-  batch: TelemetryBatch,
-): void {
+/** What every read of one request needs; `where` names the message being read. */
+interface Decoding {
+  readonly reader: ProtoReader;
+  readonly signal: Signal;
+  readonly batch: TelemetryBatch;
+  readonly limiter: RecordLimiter;
+  readonly where: string;
+}
+
+/** What the records of one scope share. */
+interface Scope {
+  readonly resource: ResourceIdentity;
+  readonly name: string;
+}
+
+function readResourceGroup(decoding: Decoding, end: number, identities: ResourceIdentities): void {
+  const { reader, signal, limiter, where } = decoding;
   // Resource = 1 comes first in practice, but the wire allows any order: collect scope groups, then read them.
   let attributes: Attributes = {};
   const scopes = headerAndChildren(reader, end, (resourceEnd) => {
-    attributes = readResource(reader, resourceEnd);
+    attributes = readResource(reader, resourceEnd, limiter, `${where}.resource.attributes`);
   });
   const resource = identities.identify(attributes);
-  for (const [start, scopeEnd] of scopes) {
+  limiter.shared();
+  scopes.forEach(([start, scopeEnd], scopeIndex) => {
     reader.position = start;
-    readScope(reader, scopeEnd, (itemEnd, scope) => {
-      if (signal === 'logs') readLogRecord(reader, itemEnd, resource, scope, batch);
-      else if (signal === 'traces') readSpan(reader, itemEnd, resource, scope, batch);
-      else readMetric(reader, itemEnd, resource, batch);
+    const scopeWhere = `${where}.${levels[signal][1]}[${scopeIndex}]`;
+    readScope(reader, scopeEnd, limiter, scopeWhere, (itemEnd, name, index) => {
+      const item = { ...decoding, where: `${scopeWhere}.${levels[signal][2]}[${index}]` };
+      const scope = { resource, name };
+      if (signal === 'logs') readLogRecord(item, itemEnd, scope);
+      else if (signal === 'traces') readSpan(item, itemEnd, scope);
+      else readMetric(item, itemEnd, resource);
     });
-  }
+  });
   reader.position = end;
 }
 
@@ -88,29 +129,49 @@ function headerAndChildren(
   return children;
 }
 
-function readResource(reader: ProtoReader, end: number): Attributes {
-  const attributes: Attributes = {};
+function readResource(reader: ProtoReader, end: number, limiter: RecordLimiter, where: string): Attributes {
+  const attributes = new AttributeMap(limiter, where);
   while (reader.position < end) {
     const [field, type] = reader.tag();
     if (field === 1 && type === wireType.lengthDelimited) readKeyValue(reader, attributes);
     else reader.skip(type);
   }
-  return attributes;
+  return attributes.values;
 }
 
 /** InstrumentationScope: name = 1. */
-function readScopeName(reader: ProtoReader, end: number): string {
+function readScopeName(reader: ProtoReader, end: number, limiter: RecordLimiter, where: string): string {
   let name = '';
   while (reader.position < end) {
     const [field, type] = reader.tag();
     if (field === 1 && type === wireType.lengthDelimited) name = reader.string();
     else reader.skip(type);
   }
-  return name;
+  return limiter.text(name, 'maxNameLength', where);
+}
+
+/** Attributes being read, held to otlp.maxAttributes. */
+class AttributeMap {
+  readonly values: Attributes = {};
+  private count = 0;
+
+  constructor(
+    readonly limiter: RecordLimiter,
+    readonly where: string,
+  ) {}
+
+  add(key: string, value: AttributeValue): void {
+    const known = Object.hasOwn(this.values, key);
+    if (!known) {
+      if (!this.limiter.fits(this.count, 'maxAttributes', this.where)) return;
+      this.count += 1;
+    }
+    setAttribute(this.values, key, value);
+  }
 }
 
 /** KeyValue: key = 1, value = 2 (AnyValue). */
-function readKeyValue(reader: ProtoReader, into: Attributes): void {
+function readKeyValue(reader: ProtoReader, into: AttributeMap): void {
   const end = reader.delimited();
   let key = '';
   let value: AttributeValue = null;
@@ -118,21 +179,30 @@ function readKeyValue(reader: ProtoReader, into: Attributes): void {
     const [field, type] = reader.tag();
     if (field === 1 && type === wireType.lengthDelimited) key = reader.string();
     else if (field === 2 && type === wireType.lengthDelimited)
-      value = readAnyValue(reader, reader.delimited());
+      value = readAnyValue(reader, reader.delimited(), into.limiter, `${into.where}.${key}`);
     else reader.skip(type);
   }
   reader.position = end;
-  into[key] = value;
+  into.add(key, value);
 }
 
-/** AnyValue: string 1, bool 2, int 3, double 4, array 5, kvlist 6, bytes 7. */
-function readAnyValue(reader: ProtoReader, end: number): AttributeValue {
+/**
+ * AnyValue: string 1, bool 2, int 3, double 4, array 5, kvlist 6, bytes 7. A string at the top is cut to
+ * `stringLimit` (log bodies have their own), deeper ones to attributes'.
+ */
+function readAnyValue(
+  reader: ProtoReader,
+  end: number,
+  limiter: RecordLimiter,
+  where: string,
+  stringLimit: 'maxAttributeValueLength' | 'maxLogBodyLength' = 'maxAttributeValueLength',
+): AttributeValue {
   let value: AttributeValue = null;
   while (reader.position < end) {
     const [field, type] = reader.tag();
     switch (field) {
       case 1:
-        value = reader.string();
+        value = limiter.text(reader.string(), stringLimit, where);
         break;
       case 2:
         value = reader.bool();
@@ -148,8 +218,9 @@ function readAnyValue(reader: ProtoReader, end: number): AttributeValue {
         const items: AttributeValue[] = [];
         while (reader.position < arrayEnd) {
           const [itemField, itemType] = reader.tag();
-          if (itemField === 1 && itemType === wireType.lengthDelimited) {
-            items.push(readAnyValue(reader, reader.delimited()));
+          if (itemField !== 1 || itemType !== wireType.lengthDelimited) reader.skip(itemType);
+          else if (limiter.fits(items.length, 'maxAttributes', where)) {
+            items.push(readAnyValue(reader, reader.delimited(), limiter, `${where}[${items.length}]`));
           } else reader.skip(itemType);
         }
         value = items;
@@ -157,17 +228,17 @@ function readAnyValue(reader: ProtoReader, end: number): AttributeValue {
       }
       case 6: {
         const listEnd = reader.delimited();
-        const object: Attributes = {};
+        const object = new AttributeMap(limiter, where);
         while (reader.position < listEnd) {
           const [itemField, itemType] = reader.tag();
           if (itemField === 1 && itemType === wireType.lengthDelimited) readKeyValue(reader, object);
           else reader.skip(itemType);
         }
-        value = object;
+        value = object.values;
         break;
       }
       case 7:
-        value = reader.bytes().toString('base64');
+        value = limiter.text(reader.bytes().toString('base64'), stringLimit, where);
         break;
       default:
         reader.skip(type);
@@ -184,52 +255,61 @@ function readAnyValue(reader: ProtoReader, end: number): AttributeValue {
 function readScope(
   reader: ProtoReader,
   end: number,
-  readItem: (itemEnd: number, scope: string) => void,
+  limiter: RecordLimiter,
+  where: string,
+  readItem: (itemEnd: number, scope: string, index: number) => void,
 ): void {
   let scope = '';
   const items = headerAndChildren(reader, end, (scopeEnd) => {
-    scope = readScopeName(reader, scopeEnd);
+    scope = readScopeName(reader, scopeEnd, limiter, `${where}.scope.name`);
   });
-  for (const [start, itemEnd] of items) {
+  limiter.shared();
+  items.forEach(([start, itemEnd], index) => {
     reader.position = start;
-    readItem(itemEnd, scope);
-  }
+    readItem(itemEnd, scope, index);
+  });
   reader.position = end;
 }
 
-function readLogRecord(
-  reader: ProtoReader,
-  end: number,
-  resource: ResourceIdentity,
-  scope: string,
-  batch: TelemetryBatch,
-): void {
-  let time = 0;
-  let observed = 0;
+/** A fixed64 time in nanoseconds, or undefined past maxTimeNanos (the high bit set). */
+function nanos([high, low]: [number, number]): number | undefined {
+  return high >= 0x80000000 ? undefined : high * 4294967296 + low;
+}
+
+/** Rejects the record being read: counted, its cuts forgotten. */
+function refuse(decoding: Decoding, kind: 'logs' | 'spans' | 'points', reason: string): void {
+  decoding.limiter.dropped();
+  reject(decoding.batch, kind, `${decoding.where}${reason}`);
+}
+
+function readLogRecord(decoding: Decoding, end: number, scope: Scope): void {
+  const { reader, limiter, where } = decoding;
+  let time: number | undefined = 0;
+  let observed: number | undefined = 0;
   let severityNumber = 0;
   let severityText = '';
-  let body = '';
+  let body: AttributeValue = '';
   let traceId = '';
   let spanId = '';
   let eventName = '';
-  const attributes: Attributes = {};
+  const attributes = new AttributeMap(limiter, `${where}.attributes`);
   while (reader.position < end) {
     const [field, type] = reader.tag();
     switch (field) {
       case 1:
-        time = reader.fixed64();
+        time = nanos(reader.fixed64Parts());
         break;
       case 11:
-        observed = reader.fixed64();
+        observed = nanos(reader.fixed64Parts());
         break;
       case 2:
         severityNumber = reader.uint32();
         break;
       case 3:
-        severityText = reader.string();
+        severityText = limiter.text(reader.string(), 'maxNameLength', `${where}.severity_text`);
         break;
       case 5:
-        body = textOf(readAnyValue(reader, reader.delimited()));
+        body = readAnyValue(reader, reader.delimited(), limiter, `${where}.body`, 'maxLogBodyLength');
         break;
       case 6:
         readKeyValue(reader, attributes);
@@ -241,39 +321,47 @@ function readLogRecord(
         spanId = reader.hex();
         break;
       case 12:
-        eventName = reader.string();
+        eventName = limiter.text(reader.string(), 'maxNameLength', `${where}.event_name`);
         break;
       default:
         reader.skip(type);
     }
   }
   reader.position = end;
-  if (traceId !== '' && traceId.length !== 32) {
-    reject(batch, 'logs', `log record with a trace_id of ${traceId.length / 2} bytes (expected 16)`);
+  if (time === undefined || observed === undefined) {
+    refuse(
+      decoding,
+      'logs',
+      `.${time === undefined ? 'time_unix_nano' : 'observed_time_unix_nano'} is ${timeRange}`,
+    );
     return;
   }
-  batch.logs.push({
-    resource,
+  if (traceId !== '' && traceId.length !== 32) {
+    refuse(decoding, 'logs', `.trace_id has ${traceId.length / 2} bytes (expected 16)`);
+    return;
+  }
+  if (spanId !== '' && spanId.length !== 16) {
+    refuse(decoding, 'logs', `.span_id has ${spanId.length / 2} bytes (expected 8)`);
+    return;
+  }
+  decoding.batch.logs.push({
+    resource: scope.resource,
     // time_unix_nano may be 0 ("unknown"): the observed time is the next best, then now.
     timeUs: Math.round((time || observed || Date.now() * 1e6) / 1000),
     severityNumber: (severityNumber > 24 ? 0 : severityNumber) || severityOfText(severityText),
     severityText,
-    body,
+    body: typeof body === 'string' ? body : limiter.text(textOf(body), 'maxLogBodyLength', `${where}.body`),
     traceId,
     spanId,
-    attributes,
-    scope,
+    attributes: attributes.values,
+    scope: scope.name,
     eventName,
   });
+  limiter.kept();
 }
 
-function readSpan(
-  reader: ProtoReader,
-  end: number,
-  resource: ResourceIdentity,
-  scope: string,
-  batch: TelemetryBatch,
-): void {
+function readSpan(decoding: Decoding, end: number, scope: Scope): void {
+  const { reader, limiter, where } = decoding;
   let traceId = '';
   let spanId = '';
   let parentSpanId = '';
@@ -283,7 +371,8 @@ function readSpan(
   let finish: [number, number] = [0, 0];
   let statusCode = 0;
   let statusMessage = '';
-  const attributes: Attributes = {};
+  let badEventTime = false;
+  const attributes = new AttributeMap(limiter, `${where}.attributes`);
   const events: SpanEvent[] = [];
   while (reader.position < end) {
     const [field, type] = reader.tag();
@@ -298,7 +387,7 @@ function readSpan(
         parentSpanId = reader.hex();
         break;
       case 5:
-        name = reader.string();
+        name = limiter.text(reader.string(), 'maxNameLength', `${where}.name`);
         break;
       case 6:
         kind = reader.uint32();
@@ -314,7 +403,11 @@ function readSpan(
         break;
       case 11: {
         const eventEnd = reader.delimited();
-        events.push(readSpanEvent(reader, eventEnd));
+        if (limiter.fits(events.length, 'maxSpanEvents', `${where}.events`)) {
+          const event = readSpanEvent(reader, eventEnd, limiter, `${where}.events[${events.length}]`);
+          if (event === undefined) badEventTime = true;
+          else events.push(event);
+        }
         reader.position = eventEnd;
         break;
       }
@@ -322,7 +415,8 @@ function readSpan(
         const statusEnd = reader.delimited();
         while (reader.position < statusEnd) {
           const [statusField, statusType] = reader.tag();
-          if (statusField === 2 && statusType === wireType.lengthDelimited) statusMessage = reader.string();
+          if (statusField === 2 && statusType === wireType.lengthDelimited)
+            statusMessage = limiter.text(reader.string(), 'maxNameLength', `${where}.status.message`);
           else if (statusField === 3 && statusType === wireType.varint) statusCode = reader.uint32();
           else reader.skip(statusType);
         }
@@ -333,18 +427,26 @@ function readSpan(
     }
   }
   reader.position = end;
-  if (traceId.length !== 32 || spanId.length !== 16) {
-    reject(
-      batch,
-      'spans',
-      `span with a trace_id of ${traceId.length / 2} bytes or span_id of ${spanId.length / 2} bytes (expected 16 and 8)`,
-    );
+  const startNs = nanos(start);
+  const finishNs = nanos(finish);
+  const problem =
+    traceId.length !== 32
+      ? `.trace_id has ${traceId.length / 2} bytes (expected 16)`
+      : spanId.length !== 16
+        ? `.span_id has ${spanId.length / 2} bytes (expected 8)`
+        : parentSpanId !== '' && parentSpanId.length !== 16
+          ? `.parent_span_id has ${parentSpanId.length / 2} bytes (expected 8, or none for a root span)`
+          : badEventTime
+            ? `.events: an event's time_unix_nano is ${timeRange}`
+            : undefined;
+  if (problem !== undefined || startNs === undefined || finishNs === undefined) {
+    const time = startNs === undefined ? 'start_time_unix_nano' : 'end_time_unix_nano';
+    refuse(decoding, 'spans', problem ?? `.${time} is ${timeRange}`);
     return;
   }
-  const startNs = start[0] * 4294967296 + start[1];
   const durationNs = (finish[0] - start[0]) * 4294967296 + (finish[1] - start[1]);
-  batch.spans.push({
-    resource,
+  decoding.batch.spans.push({
+    resource: scope.resource,
     traceId,
     spanId,
     parentSpanId,
@@ -355,25 +457,34 @@ function readSpan(
     durationUs: Math.max(0, durationNs) / 1000,
     statusCode: statusCode > 2 ? 0 : statusCode,
     statusMessage,
-    attributes,
+    attributes: attributes.values,
     events,
-    scope,
+    scope: scope.name,
   });
+  limiter.kept();
 }
 
-/** Span.Event: time_unix_nano = 1, name = 2, attributes = 3. */
-function readSpanEvent(reader: ProtoReader, end: number): SpanEvent {
-  let time = 0;
+/** Span.Event: time_unix_nano = 1, name = 2, attributes = 3; undefined when its time is out of range. */
+function readSpanEvent(
+  reader: ProtoReader,
+  end: number,
+  limiter: RecordLimiter,
+  where: string,
+): SpanEvent | undefined {
+  let time: number | undefined = 0;
   let name = '';
-  const attributes: Attributes = {};
+  const attributes = new AttributeMap(limiter, `${where}.attributes`);
   while (reader.position < end) {
     const [field, type] = reader.tag();
-    if (field === 1 && type === wireType.fixed64) time = reader.fixed64();
-    else if (field === 2 && type === wireType.lengthDelimited) name = reader.string();
+    if (field === 1 && type === wireType.fixed64) time = nanos(reader.fixed64Parts());
+    else if (field === 2 && type === wireType.lengthDelimited)
+      name = limiter.text(reader.string(), 'maxNameLength', `${where}.name`);
     else if (field === 3 && type === wireType.lengthDelimited) readKeyValue(reader, attributes);
     else reader.skip(type);
   }
-  return { timeUs: Math.round(time / 1000), name, attributes };
+  return time === undefined
+    ? undefined
+    : { timeUs: Math.round(time / 1000), name, attributes: attributes.values };
 }
 
 interface MetricHeader {
@@ -385,18 +496,16 @@ interface MetricHeader {
 }
 
 /** Metric: name 1, unit 3; gauge 5, sum 7, histogram 9, exponential_histogram 10, summary 11. */
-function readMetric(
-  reader: ProtoReader,
-  end: number,
-  resource: ResourceIdentity,
-  batch: TelemetryBatch,
-): void {
+function readMetric(decoding: Decoding, end: number, resource: ResourceIdentity): void {
+  const { reader, limiter, where } = decoding;
   const header: MetricHeader = { name: '', unit: '', type: 'gauge', temporality: 0, monotonic: false };
   let data: [number, number] | undefined;
   while (reader.position < end) {
     const [field, type] = reader.tag();
-    if (field === 1 && type === wireType.lengthDelimited) header.name = reader.string();
-    else if (field === 3 && type === wireType.lengthDelimited) header.unit = reader.string();
+    if (field === 1 && type === wireType.lengthDelimited)
+      header.name = limiter.text(reader.string(), 'maxNameLength', `${where}.name`);
+    else if (field === 3 && type === wireType.lengthDelimited)
+      header.unit = limiter.text(reader.string(), 'maxNameLength', `${where}.unit`);
     else if ([5, 7, 9, 10, 11].includes(field) && type === wireType.lengthDelimited) {
       const dataEnd = reader.delimited();
       header.type =
@@ -413,6 +522,7 @@ function readMetric(
       reader.position = dataEnd;
     } else reader.skip(type);
   }
+  limiter.shared();
   if (data === undefined) return;
   // The data message: data_points = 1, aggregation_temporality = 2, is_monotonic = 3 (sum only).
   const points: [number, number][] = [];
@@ -427,23 +537,23 @@ function readMetric(
     else if (field === 3 && type === wireType.varint) header.monotonic = reader.bool();
     else reader.skip(type);
   }
-  for (const [start, pointEnd] of points) {
+  points.forEach(([start, pointEnd], index) => {
     reader.position = start;
-    readDataPoint(reader, pointEnd, header, resource, batch);
-  }
+    readDataPoint({ ...decoding, where: `${where}.data_points[${index}]` }, pointEnd, header, resource);
+  });
   reader.position = end;
 }
 
 function readDataPoint(
-  reader: ProtoReader,
+  decoding: Decoding,
   end: number,
   header: MetricHeader,
   resource: ResourceIdentity,
-  batch: TelemetryBatch,
 ): void {
-  const attributes: Attributes = {};
-  let time = 0;
-  let start = 0;
+  const { reader, limiter, where } = decoding;
+  const attributes = new AttributeMap(limiter, `${where}.attributes`);
+  let time: number | undefined = 0;
+  let start: number | undefined = 0;
   let value = Number.NaN;
   let count = 0;
   let min = Number.NaN;
@@ -460,11 +570,11 @@ function readDataPoint(
       continue;
     }
     if (field === 2 && wire === wireType.fixed64) {
-      start = reader.fixed64();
+      start = nanos(reader.fixed64Parts());
       continue;
     }
     if (field === 3 && wire === wireType.fixed64) {
-      time = reader.fixed64();
+      time = nanos(reader.fixed64Parts());
       continue;
     }
     if (type === 'gauge' || type === 'sum') {
@@ -506,7 +616,15 @@ function readDataPoint(
     }
   }
   reader.position = end;
-  batch.points.push({
+  if (time === undefined || start === undefined) {
+    refuse(
+      decoding,
+      'points',
+      `.${time === undefined ? 'time_unix_nano' : 'start_time_unix_nano'} is ${timeRange}`,
+    );
+    return;
+  }
+  decoding.batch.points.push({
     resource,
     name: header.name,
     unit: header.unit,
@@ -521,8 +639,9 @@ function readDataPoint(
     max,
     bounds,
     bucketCounts,
-    attributes,
+    attributes: attributes.values,
   });
+  limiter.kept();
 }
 
 /** A log body as text: strings as they are, structured bodies as JSON. */
@@ -530,9 +649,4 @@ export function textOf(value: AttributeValue): string {
   if (typeof value === 'string') return value;
   if (value === null) return '';
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
-}
-
-function reject(batch: TelemetryBatch, kind: 'logs' | 'spans' | 'points', reason: string): void {
-  batch.rejected[kind] += 1;
-  batch.rejected.reason ??= reason;
 }
