@@ -1,14 +1,20 @@
-// Group commit for telemetry: batches are appended as they arrive and made durable together; each writer is
-// answered only after its data is committed, so an acknowledged batch survives a crash. One commit runs at a
+// Group commit for telemetry: batches that arrive together are appended and made durable together; each writer
+// is answered only after its data is committed, so an acknowledged batch survives a crash. One commit runs at a
 // time: what arrives meanwhile goes into the next one, so the busier the receiver, the bigger each commit.
 // Back-pressure: past a bound of uncommitted records, writers are refused (and retry) instead of queued.
-import { UnavailableError, errorMessage } from '../../core/errors.js';
+// Isolation: when a shared commit fails, each writer's batch is committed again on its own, so that a batch the
+// store cannot take fails its own writer only.
+import { InvalidError, UnavailableError, errorMessage } from '../../core/errors.js';
 import { batchSize, type TelemetryBatch } from '../model.js';
 
 /** What the pipeline needs from a store. */
 export interface BatchWriter {
+  /** Adds a batch to the next commit; throws only when the store can take nothing (closed, failed). */
   append(batch: TelemetryBatch): void;
-  /** Makes everything appended before it durable; on failure those appends are dropped. */
+  /**
+   * Makes everything appended before it durable; on failure those appends are dropped. Rejects with
+   * InvalidError when the store refused what was appended (its data), any other error when the store failed.
+   */
   commit(): Promise<void>;
 }
 
@@ -31,6 +37,7 @@ export interface IngestPipelineOptions {
 }
 
 interface Waiter {
+  readonly batch: TelemetryBatch;
   resolve(): void;
   reject(error: Error): void;
 }
@@ -58,7 +65,10 @@ export class IngestPipeline {
 
   constructor(private readonly options: IngestPipelineOptions) {}
 
-  /** Resolves once the batch is durable; rejects with OverloadedError when full, UnavailableError on failure. */
+  /**
+   * Resolves once the batch is durable; rejects with OverloadedError when full, InvalidError when the store
+   * refused this batch, UnavailableError when the store failed.
+   */
   write(batch: TelemetryBatch): Promise<void> {
     const size = batchSize(batch);
     if (size === 0) return Promise.resolve();
@@ -68,23 +78,16 @@ export class IngestPipeline {
       this.refused += 1;
       return Promise.reject(new OverloadedError(1));
     }
-    try {
-      this.options.writer.append(batch);
-    } catch (error) {
-      return Promise.reject(
-        new UnavailableError(`telemetry store refused the batch: ${errorMessage(error)}`),
-      );
-    }
     this.waiting += size;
     this.accepted += size;
     const done = new Promise<void>((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
+      this.waiters.push({ batch, resolve, reject });
     });
     this.schedule();
     return done;
   }
 
-  /** Commits everything appended so far; resolves when it is durable (or has failed). */
+  /** Commits everything written so far; resolves when it is durable (or has failed). */
   async flush(): Promise<void> {
     await this.committing;
     await this.commitNow();
@@ -140,24 +143,68 @@ export class IngestPipeline {
     this.waiters = [];
     this.inFlight = this.waiting;
     this.waiting = 0;
-    const committing = this.options.writer.commit().then(
-      () => {
-        this.inFlight = 0;
-        this.commits += 1;
-        for (const waiter of waiters) waiter.resolve();
-      },
-      (error: unknown) => {
-        this.inFlight = 0;
-        this.options.onError?.(error);
-        const failure = new UnavailableError(`telemetry store could not commit: ${errorMessage(error)}`);
-        for (const waiter of waiters) waiter.reject(failure);
-      },
-    );
-    this.committing = committing.finally(() => {
+    this.committing = this.commitGroup(waiters).finally(() => {
       this.committing = undefined;
       // Writers that arrived during this commit have waited long enough: commit them now.
       if (this.waiters.length > 0) void this.commitNow();
     });
     return this.committing;
   }
+
+  /**
+   * Appends the writers' batches (only now: no commit runs, so a commit takes in exactly its own group) and
+   * commits them together.
+   */
+  private async commitGroup(waiters: readonly Waiter[]): Promise<void> {
+    try {
+      for (const waiter of waiters) this.options.writer.append(waiter.batch);
+    } catch (error) {
+      this.inFlight = 0;
+      this.options.onError?.(error);
+      const failure = new UnavailableError(`the telemetry store takes no data: ${errorMessage(error)}`);
+      for (const waiter of waiters) waiter.reject(failure);
+      return;
+    }
+    try {
+      await this.options.writer.commit();
+    } catch (error) {
+      await this.commitSeparately(waiters, error);
+      return;
+    }
+    this.inFlight = 0;
+    this.commits += 1;
+    for (const waiter of waiters) waiter.resolve();
+  }
+
+  /**
+   * After a shared commit failed: commits each writer's batch on its own, one after another, so that only the
+   * writers whose batches fail again are refused. A store that is down fails them all, each at once.
+   */
+  private async commitSeparately(waiters: readonly Waiter[], error: unknown): Promise<void> {
+    this.options.onError?.(error);
+    if (waiters.length === 1) {
+      this.inFlight = 0;
+      waiters[0]?.reject(commitFailure(error));
+      return;
+    }
+    for (const waiter of waiters) {
+      try {
+        this.options.writer.append(waiter.batch);
+        await this.options.writer.commit();
+        this.commits += 1;
+        this.inFlight -= batchSize(waiter.batch);
+        waiter.resolve();
+      } catch (alone) {
+        this.inFlight -= batchSize(waiter.batch);
+        this.options.onError?.(alone);
+        waiter.reject(commitFailure(alone));
+      }
+    }
+  }
+}
+
+/** What a writer whose commit failed is told: the store refused its data, or the store failed. */
+function commitFailure(error: unknown): Error {
+  if (error instanceof InvalidError) return error;
+  return new UnavailableError(`telemetry store could not commit: ${errorMessage(error)}`);
 }
