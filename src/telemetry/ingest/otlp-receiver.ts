@@ -245,6 +245,15 @@ export function createOtlpReceiver(options: OtlpReceiverOptions): OtlpReceiver {
     const json = isJson(request.headers['content-type']);
     if (error instanceof BodyRefusal) {
       if (error.statusCode === 503) return retryLater(reply, 503, json, error.message);
+      // Oversized and undecodable bodies are a sender's fault, maybe an attack: say who sent them.
+      request.log.warn(
+        {
+          remoteAddress: request.socket.remoteAddress,
+          userAgent: request.headers['user-agent'],
+          status: error.statusCode,
+        },
+        `OTLP request refused: ${error.message}`,
+      );
       return sendStatus(reply, error.statusCode, json, rpcCode.invalidArgument, error.message);
     }
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
