@@ -31,6 +31,29 @@ const levels: Record<Signal, [string, string, string]> = {
 };
 
 /**
+ * Where the decoder is, as indexes (-1: not inside one); the path is spelled out only for a message, so that
+ * records that pass their limits cost no strings.
+ */
+class Position {
+  group = -1;
+  scope = -1;
+  item = -1;
+  /** The event of a span, the data point of a metric. */
+  child = -1;
+
+  constructor(private readonly signal: Signal) {}
+
+  get path(): string {
+    const [group, scope, item] = levels[this.signal];
+    let path = `${group}[${this.group}]`;
+    if (this.scope >= 0) path += `.${scope}[${this.scope}]`;
+    if (this.item >= 0) path += `.${item}[${this.item}]`;
+    if (this.child >= 0) path += `.${this.signal === 'traces' ? 'events' : 'data_points'}[${this.child}]`;
+    return path;
+  }
+}
+
+/**
  * Decodes one request. A record with a bad field is rejected alone (counted in the batch's `rejected`, the first
  * reason kept); bytes that are not protobuf throw ProtoError.
  */
@@ -43,20 +66,20 @@ export function decodeProtobuf(
   const batch = emptyBatch();
   const limiter = new RecordLimiter(limits, batch);
   const reader = new ProtoReader(buffer);
-  let group = 0;
+  const at = new Position(signal);
   while (!reader.done) {
     const [field, type] = reader.tag();
     // ExportLogsServiceRequest.resource_logs = 1, ExportTraceServiceRequest.resource_spans = 1,
     // ExportMetricsServiceRequest.resource_metrics = 1.
     if (field === 1 && type === wireType.lengthDelimited) {
       const end = reader.delimited();
+      at.group += 1;
       readResourceGroup(
-        { reader, signal, batch, limiter, where: `${levels[signal][0]}[${group}]` },
+        { reader, signal, batch, limiter, at, body: { limiter, at, field: '.body' } },
         end,
         identities,
       );
       reader.position = end;
-      group += 1;
     } else {
       reader.skip(type);
     }
@@ -64,13 +87,22 @@ export function decodeProtobuf(
   return batch;
 }
 
-/** What every read of one request needs; `where` names the message being read. */
+/** What every read of one request needs. */
 interface Decoding {
   readonly reader: ProtoReader;
   readonly signal: Signal;
   readonly batch: TelemetryBatch;
   readonly limiter: RecordLimiter;
-  readonly where: string;
+  readonly at: Position;
+  /** What a log body's cuts are reported at. */
+  readonly body: ValueOwner;
+}
+
+/** What holds a value being read, to name it in a warning: `at`, then `field`. */
+interface ValueOwner {
+  readonly limiter: RecordLimiter;
+  readonly at: Position;
+  readonly field: string;
 }
 
 /** What the records of one scope share. */
@@ -80,25 +112,20 @@ interface Scope {
 }
 
 function readResourceGroup(decoding: Decoding, end: number, identities: ResourceIdentities): void {
-  const { reader, signal, limiter, where } = decoding;
+  const { reader, limiter, at } = decoding;
   // Resource = 1 comes first in practice, but the wire allows any order: collect scope groups, then read them.
   let attributes: Attributes = {};
   const scopes = headerAndChildren(reader, end, (resourceEnd) => {
-    attributes = readResource(reader, resourceEnd, limiter, `${where}.resource.attributes`);
+    attributes = readResource(reader, resourceEnd, limiter, at);
   });
   const resource = identities.identify(attributes);
   limiter.shared();
   scopes.forEach(([start, scopeEnd], scopeIndex) => {
     reader.position = start;
-    const scopeWhere = `${where}.${levels[signal][1]}[${scopeIndex}]`;
-    readScope(reader, scopeEnd, limiter, scopeWhere, (itemEnd, name, index) => {
-      const item = { ...decoding, where: `${scopeWhere}.${levels[signal][2]}[${index}]` };
-      const scope = { resource, name };
-      if (signal === 'logs') readLogRecord(item, itemEnd, scope);
-      else if (signal === 'traces') readSpan(item, itemEnd, scope);
-      else readMetric(item, itemEnd, resource);
-    });
+    at.scope = scopeIndex;
+    readScope(decoding, scopeEnd, resource);
   });
+  at.scope = -1;
   reader.position = end;
 }
 
@@ -129,8 +156,8 @@ function headerAndChildren(
   return children;
 }
 
-function readResource(reader: ProtoReader, end: number, limiter: RecordLimiter, where: string): Attributes {
-  const attributes = new AttributeMap(limiter, where);
+function readResource(reader: ProtoReader, end: number, limiter: RecordLimiter, at: Position): Attributes {
+  const attributes = new AttributeMap(limiter, at, '.resource.attributes');
   while (reader.position < end) {
     const [field, type] = reader.tag();
     if (field === 1 && type === wireType.lengthDelimited) readKeyValue(reader, attributes);
@@ -140,31 +167,33 @@ function readResource(reader: ProtoReader, end: number, limiter: RecordLimiter, 
 }
 
 /** InstrumentationScope: name = 1. */
-function readScopeName(reader: ProtoReader, end: number, limiter: RecordLimiter, where: string): string {
+function readScopeName(reader: ProtoReader, end: number, limiter: RecordLimiter, at: Position): string {
   let name = '';
   while (reader.position < end) {
     const [field, type] = reader.tag();
     if (field === 1 && type === wireType.lengthDelimited) name = reader.string();
     else reader.skip(type);
   }
-  return limiter.text(name, 'maxNameLength', where);
+  return limiter.text(name, 'maxNameLength', at, '.scope.name');
 }
 
-/** Attributes being read, held to otlp.maxAttributes. */
+/** Attributes being read, held to otlp.maxAttributes; `field` says where they are, after `at`. */
 class AttributeMap {
   readonly values: Attributes = {};
   private count = 0;
 
   constructor(
     readonly limiter: RecordLimiter,
-    readonly where: string,
+    readonly at: Position,
+    readonly field: string,
   ) {}
 
   add(key: string, value: AttributeValue): void {
-    const known = Object.hasOwn(this.values, key);
-    if (!known) {
-      if (!this.limiter.fits(this.count, 'maxAttributes', this.where)) return;
-      this.count += 1;
+    // Keys are unique in valid OTLP: a repeated one overwrites, and only once the map is full is that checked.
+    if (this.count < this.limiter.limits.maxAttributes) this.count += 1;
+    else if (!Object.hasOwn(this.values, key)) {
+      this.limiter.fits(this.count, 'maxAttributes', this.at, this.field);
+      return;
     }
     setAttribute(this.values, key, value);
   }
@@ -179,7 +208,7 @@ function readKeyValue(reader: ProtoReader, into: AttributeMap): void {
     const [field, type] = reader.tag();
     if (field === 1 && type === wireType.lengthDelimited) key = reader.string();
     else if (field === 2 && type === wireType.lengthDelimited)
-      value = readAnyValue(reader, reader.delimited(), into.limiter, `${into.where}.${key}`);
+      value = readAnyValue(reader, reader.delimited(), into, key);
     else reader.skip(type);
   }
   reader.position = end;
@@ -187,22 +216,24 @@ function readKeyValue(reader: ProtoReader, into: AttributeMap): void {
 }
 
 /**
- * AnyValue: string 1, bool 2, int 3, double 4, array 5, kvlist 6, bytes 7. A string at the top is cut to
- * `stringLimit` (log bodies have their own), deeper ones to attributes'.
+ * AnyValue: string 1, bool 2, int 3, double 4, array 5, kvlist 6, bytes 7, the value of `key` in `owner` (a map,
+ * or a log body when `key` is undefined). A string at the top is cut to `stringLimit` (log bodies have their
+ * own), deeper ones to attributes'. Cuts inside arrays and maps are reported at the attribute that holds them.
  */
 function readAnyValue(
   reader: ProtoReader,
   end: number,
-  limiter: RecordLimiter,
-  where: string,
+  owner: ValueOwner,
+  key: string | undefined,
   stringLimit: 'maxAttributeValueLength' | 'maxLogBodyLength' = 'maxAttributeValueLength',
 ): AttributeValue {
+  const { limiter, at, field: path } = owner;
   let value: AttributeValue = null;
   while (reader.position < end) {
     const [field, type] = reader.tag();
     switch (field) {
       case 1:
-        value = limiter.text(reader.string(), stringLimit, where);
+        value = limiter.text(reader.string(), stringLimit, at, path, key);
         break;
       case 2:
         value = reader.bool();
@@ -219,8 +250,8 @@ function readAnyValue(
         while (reader.position < arrayEnd) {
           const [itemField, itemType] = reader.tag();
           if (itemField !== 1 || itemType !== wireType.lengthDelimited) reader.skip(itemType);
-          else if (limiter.fits(items.length, 'maxAttributes', where)) {
-            items.push(readAnyValue(reader, reader.delimited(), limiter, `${where}[${items.length}]`));
+          else if (limiter.fits(items.length, 'maxAttributes', at, path, key)) {
+            items.push(readAnyValue(reader, reader.delimited(), owner, key));
           } else reader.skip(itemType);
         }
         value = items;
@@ -228,7 +259,7 @@ function readAnyValue(
       }
       case 6: {
         const listEnd = reader.delimited();
-        const object = new AttributeMap(limiter, where);
+        const object = new AttributeMap(limiter, at, key === undefined ? path : `${path}.${key}`);
         while (reader.position < listEnd) {
           const [itemField, itemType] = reader.tag();
           if (itemField === 1 && itemType === wireType.lengthDelimited) readKeyValue(reader, object);
@@ -238,7 +269,7 @@ function readAnyValue(
         break;
       }
       case 7:
-        value = limiter.text(reader.bytes().toString('base64'), stringLimit, where);
+        value = limiter.text(reader.bytes().toString('base64'), stringLimit, at, path, key);
         break;
       default:
         reader.skip(type);
@@ -252,38 +283,33 @@ function readAnyValue(
  * ScopeLogs / ScopeSpans / ScopeMetrics: scope = 1, records = 2. The scope may come after its records, so the
  * records are read once the scope name is known.
  */
-function readScope(
-  reader: ProtoReader,
-  end: number,
-  limiter: RecordLimiter,
-  where: string,
-  readItem: (itemEnd: number, scope: string, index: number) => void,
-): void {
-  let scope = '';
+function readScope(decoding: Decoding, end: number, resource: ResourceIdentity): void {
+  const { reader, signal, limiter, at } = decoding;
+  let name = '';
   const items = headerAndChildren(reader, end, (scopeEnd) => {
-    scope = readScopeName(reader, scopeEnd, limiter, `${where}.scope.name`);
+    name = readScopeName(reader, scopeEnd, limiter, at);
   });
   limiter.shared();
+  const scope: Scope = { resource, name };
   items.forEach(([start, itemEnd], index) => {
     reader.position = start;
-    readItem(itemEnd, scope, index);
+    at.item = index;
+    if (signal === 'logs') readLogRecord(decoding, itemEnd, scope);
+    else if (signal === 'traces') readSpan(decoding, itemEnd, scope);
+    else readMetric(decoding, itemEnd, resource);
   });
+  at.item = -1;
   reader.position = end;
-}
-
-/** A fixed64 time in nanoseconds, or undefined past maxTimeNanos (the high bit set). */
-function nanos([high, low]: [number, number]): number | undefined {
-  return high >= 0x80000000 ? undefined : high * 4294967296 + low;
 }
 
 /** Rejects the record being read: counted, its cuts forgotten. */
 function refuse(decoding: Decoding, kind: 'logs' | 'spans' | 'points', reason: string): void {
   decoding.limiter.dropped();
-  reject(decoding.batch, kind, `${decoding.where}${reason}`);
+  reject(decoding.batch, kind, `${decoding.at.path}${reason}`);
 }
 
 function readLogRecord(decoding: Decoding, end: number, scope: Scope): void {
-  const { reader, limiter, where } = decoding;
+  const { reader, limiter, at } = decoding;
   let time: number | undefined = 0;
   let observed: number | undefined = 0;
   let severityNumber = 0;
@@ -292,24 +318,24 @@ function readLogRecord(decoding: Decoding, end: number, scope: Scope): void {
   let traceId = '';
   let spanId = '';
   let eventName = '';
-  const attributes = new AttributeMap(limiter, `${where}.attributes`);
+  const attributes = new AttributeMap(limiter, at, '.attributes');
   while (reader.position < end) {
     const [field, type] = reader.tag();
     switch (field) {
       case 1:
-        time = nanos(reader.fixed64Parts());
+        time = reader.time();
         break;
       case 11:
-        observed = nanos(reader.fixed64Parts());
+        observed = reader.time();
         break;
       case 2:
         severityNumber = reader.uint32();
         break;
       case 3:
-        severityText = limiter.text(reader.string(), 'maxNameLength', `${where}.severity_text`);
+        severityText = limiter.text(reader.string(), 'maxNameLength', at, '.severity_text');
         break;
       case 5:
-        body = readAnyValue(reader, reader.delimited(), limiter, `${where}.body`, 'maxLogBodyLength');
+        body = readAnyValue(reader, reader.delimited(), decoding.body, undefined, 'maxLogBodyLength');
         break;
       case 6:
         readKeyValue(reader, attributes);
@@ -321,7 +347,7 @@ function readLogRecord(decoding: Decoding, end: number, scope: Scope): void {
         spanId = reader.hex();
         break;
       case 12:
-        eventName = limiter.text(reader.string(), 'maxNameLength', `${where}.event_name`);
+        eventName = limiter.text(reader.string(), 'maxNameLength', at, '.event_name');
         break;
       default:
         reader.skip(type);
@@ -350,7 +376,7 @@ function readLogRecord(decoding: Decoding, end: number, scope: Scope): void {
     timeUs: Math.round((time || observed || Date.now() * 1e6) / 1000),
     severityNumber: (severityNumber > 24 ? 0 : severityNumber) || severityOfText(severityText),
     severityText,
-    body: typeof body === 'string' ? body : limiter.text(textOf(body), 'maxLogBodyLength', `${where}.body`),
+    body: typeof body === 'string' ? body : limiter.text(textOf(body), 'maxLogBodyLength', at, '.body'),
     traceId,
     spanId,
     attributes: attributes.values,
@@ -361,7 +387,7 @@ function readLogRecord(decoding: Decoding, end: number, scope: Scope): void {
 }
 
 function readSpan(decoding: Decoding, end: number, scope: Scope): void {
-  const { reader, limiter, where } = decoding;
+  const { reader, limiter, at } = decoding;
   let traceId = '';
   let spanId = '';
   let parentSpanId = '';
@@ -372,7 +398,7 @@ function readSpan(decoding: Decoding, end: number, scope: Scope): void {
   let statusCode = 0;
   let statusMessage = '';
   let badEventTime = false;
-  const attributes = new AttributeMap(limiter, `${where}.attributes`);
+  const attributes = new AttributeMap(limiter, at, '.attributes');
   const events: SpanEvent[] = [];
   while (reader.position < end) {
     const [field, type] = reader.tag();
@@ -387,7 +413,7 @@ function readSpan(decoding: Decoding, end: number, scope: Scope): void {
         parentSpanId = reader.hex();
         break;
       case 5:
-        name = limiter.text(reader.string(), 'maxNameLength', `${where}.name`);
+        name = limiter.text(reader.string(), 'maxNameLength', at, '.name');
         break;
       case 6:
         kind = reader.uint32();
@@ -403,8 +429,10 @@ function readSpan(decoding: Decoding, end: number, scope: Scope): void {
         break;
       case 11: {
         const eventEnd = reader.delimited();
-        if (limiter.fits(events.length, 'maxSpanEvents', `${where}.events`)) {
-          const event = readSpanEvent(reader, eventEnd, limiter, `${where}.events[${events.length}]`);
+        if (limiter.fits(events.length, 'maxSpanEvents', at, '.events')) {
+          at.child = events.length;
+          const event = readSpanEvent(reader, eventEnd, limiter, at);
+          at.child = -1;
           if (event === undefined) badEventTime = true;
           else events.push(event);
         }
@@ -416,7 +444,7 @@ function readSpan(decoding: Decoding, end: number, scope: Scope): void {
         while (reader.position < statusEnd) {
           const [statusField, statusType] = reader.tag();
           if (statusField === 2 && statusType === wireType.lengthDelimited)
-            statusMessage = limiter.text(reader.string(), 'maxNameLength', `${where}.status.message`);
+            statusMessage = limiter.text(reader.string(), 'maxNameLength', at, '.status.message');
           else if (statusField === 3 && statusType === wireType.varint) statusCode = reader.uint32();
           else reader.skip(statusType);
         }
@@ -427,8 +455,8 @@ function readSpan(decoding: Decoding, end: number, scope: Scope): void {
     }
   }
   reader.position = end;
-  const startNs = nanos(start);
-  const finishNs = nanos(finish);
+  const startNs = timeOf(start);
+  const finishNs = timeOf(finish);
   const problem =
     traceId.length !== 32
       ? `.trace_id has ${traceId.length / 2} bytes (expected 16)`
@@ -464,21 +492,26 @@ function readSpan(decoding: Decoding, end: number, scope: Scope): void {
   limiter.kept();
 }
 
+/** A span's [high, low] fixed64 time in nanoseconds, or undefined past maxTimeNanos (the high bit set). */
+function timeOf([high, low]: [number, number]): number | undefined {
+  return high >= 0x80000000 ? undefined : high * 4294967296 + low;
+}
+
 /** Span.Event: time_unix_nano = 1, name = 2, attributes = 3; undefined when its time is out of range. */
 function readSpanEvent(
   reader: ProtoReader,
   end: number,
   limiter: RecordLimiter,
-  where: string,
+  at: Position,
 ): SpanEvent | undefined {
   let time: number | undefined = 0;
   let name = '';
-  const attributes = new AttributeMap(limiter, `${where}.attributes`);
+  const attributes = new AttributeMap(limiter, at, '.attributes');
   while (reader.position < end) {
     const [field, type] = reader.tag();
-    if (field === 1 && type === wireType.fixed64) time = nanos(reader.fixed64Parts());
+    if (field === 1 && type === wireType.fixed64) time = reader.time();
     else if (field === 2 && type === wireType.lengthDelimited)
-      name = limiter.text(reader.string(), 'maxNameLength', `${where}.name`);
+      name = limiter.text(reader.string(), 'maxNameLength', at, '.name');
     else if (field === 3 && type === wireType.lengthDelimited) readKeyValue(reader, attributes);
     else reader.skip(type);
   }
@@ -497,15 +530,15 @@ interface MetricHeader {
 
 /** Metric: name 1, unit 3; gauge 5, sum 7, histogram 9, exponential_histogram 10, summary 11. */
 function readMetric(decoding: Decoding, end: number, resource: ResourceIdentity): void {
-  const { reader, limiter, where } = decoding;
+  const { reader, limiter, at } = decoding;
   const header: MetricHeader = { name: '', unit: '', type: 'gauge', temporality: 0, monotonic: false };
   let data: [number, number] | undefined;
   while (reader.position < end) {
     const [field, type] = reader.tag();
     if (field === 1 && type === wireType.lengthDelimited)
-      header.name = limiter.text(reader.string(), 'maxNameLength', `${where}.name`);
+      header.name = limiter.text(reader.string(), 'maxNameLength', at, '.name');
     else if (field === 3 && type === wireType.lengthDelimited)
-      header.unit = limiter.text(reader.string(), 'maxNameLength', `${where}.unit`);
+      header.unit = limiter.text(reader.string(), 'maxNameLength', at, '.unit');
     else if ([5, 7, 9, 10, 11].includes(field) && type === wireType.lengthDelimited) {
       const dataEnd = reader.delimited();
       header.type =
@@ -539,8 +572,10 @@ function readMetric(decoding: Decoding, end: number, resource: ResourceIdentity)
   }
   points.forEach(([start, pointEnd], index) => {
     reader.position = start;
-    readDataPoint({ ...decoding, where: `${where}.data_points[${index}]` }, pointEnd, header, resource);
+    at.child = index;
+    readDataPoint(decoding, pointEnd, header, resource);
   });
+  at.child = -1;
   reader.position = end;
 }
 
@@ -550,8 +585,8 @@ function readDataPoint(
   header: MetricHeader,
   resource: ResourceIdentity,
 ): void {
-  const { reader, limiter, where } = decoding;
-  const attributes = new AttributeMap(limiter, `${where}.attributes`);
+  const { reader, limiter, at } = decoding;
+  const attributes = new AttributeMap(limiter, at, '.attributes');
   let time: number | undefined = 0;
   let start: number | undefined = 0;
   let value = Number.NaN;
@@ -570,11 +605,11 @@ function readDataPoint(
       continue;
     }
     if (field === 2 && wire === wireType.fixed64) {
-      start = nanos(reader.fixed64Parts());
+      start = reader.time();
       continue;
     }
     if (field === 3 && wire === wireType.fixed64) {
-      time = nanos(reader.fixed64Parts());
+      time = reader.time();
       continue;
     }
     if (type === 'gauge' || type === 'sum') {

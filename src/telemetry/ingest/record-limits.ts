@@ -35,6 +35,13 @@ export const maxTimeNanos = 2n ** 63n - 1n;
 export const timeRange = `out of range: times are nanoseconds since 1970, from 0 (unknown) to ${maxTimeNanos} (2262-04-11)`;
 
 type TextLimit = 'maxLogBodyLength' | 'maxAttributeValueLength' | 'maxNameLength';
+
+/** Where a value is: its path, or something that spells it out on demand (the protobuf decoder's position). */
+export type Where = string | { readonly path: string };
+
+function name(where: Where, field: string, key: string | undefined): string {
+  return `${typeof where === 'string' ? where : where.path}${field}${key === undefined ? '' : `.${key}`}`;
+}
 type CountLimit = 'maxAttributes' | 'maxSpanEvents';
 
 /**
@@ -50,22 +57,25 @@ export class RecordLimiter {
     private readonly batch: TelemetryBatch,
   ) {}
 
-  /** `value`, or its first `limits[limit]` characters and a marker saying how many more there were. */
-  text(value: string, limit: TextLimit, what: string): string {
+  /**
+   * `value`, or its first `limits[limit]` characters and a marker saying how many more there were. `where`,
+   * `field` and `key` name the value for the warning (`where` may spell itself out only when asked).
+   */
+  text(value: string, limit: TextLimit, where: Where, field = '', key?: string): string {
     const max = this.limits[limit];
     if (value.length <= max) return value;
     // Never split a surrogate pair: the cut text stays valid UTF-16.
     const code = value.charCodeAt(max - 1);
     const end = code >= 0xd800 && code <= 0xdbff ? max - 1 : max;
-    this.cut ??= `${what} has ${value.length} characters, cut to ${max} (otlp.${limit})`;
+    this.cut ??= `${name(where, field, key)} has ${value.length} characters, cut to ${max} (otlp.${limit})`;
     return `${value.slice(0, end)}…[truncated: ${value.length - end} more characters]`;
   }
 
   /** Whether an item may join `count` others (attributes of a map, items of an array, events of a span). */
-  fits(count: number, limit: CountLimit, what: string): boolean {
+  fits(count: number, limit: CountLimit, where: Where, field = '', key?: string): boolean {
     const max = this.limits[limit];
     if (count < max) return true;
-    this.cut ??= `${what} has more than ${max} ${limit === 'maxSpanEvents' ? 'events' : 'entries'}; the rest were dropped (otlp.${limit})`;
+    this.cut ??= `${name(where, field, key)} has more than ${max} ${limit === 'maxSpanEvents' ? 'events' : 'entries'}; the rest were dropped (otlp.${limit})`;
     return false;
   }
 
