@@ -30,11 +30,12 @@ class RecordingWriter implements BatchWriter {
 
   async commit(): Promise<void> {
     this.committed.push(this.appended);
-    if (this.held !== undefined) await new Promise<void>((resolve) => this.held?.push(resolve));
-    else await Promise.resolve();
+    // A commit takes in what was appended before it, whatever is appended while it runs.
     const group = this.uncommitted;
     this.uncommitted = [];
     this.groups.push(group.flatMap((batch) => batch.logs.map((log) => log.body)));
+    if (this.held !== undefined) await new Promise<void>((resolve) => this.held?.push(resolve));
+    else await Promise.resolve();
     if (group.some((batch) => batch.logs.some((log) => log.body === this.poison))) {
       throw new InvalidError('the store refused a value');
     }
@@ -164,7 +165,7 @@ describe('IngestPipeline', () => {
     expect(pipeline.stats().pendingRecords).toBe(0);
   });
 
-  it('appends a batch only when its commit starts, so that a retried commit takes in no one else', async () => {
+  it('appends nothing while a failed group is retried, so that each retry takes in its own batch only', async () => {
     const writer = new RecordingWriter();
     writer.poison = 'poison';
     let later: Promise<void> | undefined;
@@ -184,6 +185,38 @@ describe('IngestPipeline', () => {
     expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected']);
     await later;
     expect(writer.groups).toEqual([['good', 'poison'], ['good'], ['poison'], ['arrived during the retries']]);
+    expect(pipeline.stats().pendingRecords).toBe(0);
+  });
+
+  it('commits what was written during the failed commit before the retries, and loses none of it', async () => {
+    const writer = new RecordingWriter();
+    writer.poison = 'poison';
+    const pipeline = pipelineFor(writer, {
+      flushIntervalMs: 0,
+      maxBatchRecords: 100,
+      maxPendingRecords: 100,
+    });
+    writer.hold();
+    const group = [pipeline.write(logBatch(['poison'])), pipeline.write(logBatch(['good']))];
+    await new Promise((resolve) => setImmediate(resolve)); // the shared commit starts and waits on the disk
+    const during = [pipeline.write(logBatch(['poison'])), pipeline.write(logBatch(['meanwhile']))];
+    writer.release();
+    const results = await Promise.allSettled([...group, ...during]);
+    expect(results.map((result) => result.status)).toEqual([
+      'rejected',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+    ]);
+    expect(writer.groups).toEqual([
+      ['poison', 'good'],
+      ['poison', 'meanwhile'], // appended while the first commit ran: committed together, and failing too
+      ['poison'],
+      ['good'],
+      ['poison'],
+      ['meanwhile'],
+    ]);
+    expect(pipeline.stats().pendingRecords).toBe(0);
   });
 
   it('retries a transient failure of a shared commit once per writer, and tells a lone writer it failed', async () => {

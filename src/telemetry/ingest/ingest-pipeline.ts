@@ -1,9 +1,9 @@
-// Group commit for telemetry: batches that arrive together are appended and made durable together; each writer
-// is answered only after its data is committed, so an acknowledged batch survives a crash. One commit runs at a
+// Group commit for telemetry: batches are appended as they arrive and made durable together; each writer is
+// answered only after its data is committed, so an acknowledged batch survives a crash. One commit runs at a
 // time: what arrives meanwhile goes into the next one, so the busier the receiver, the bigger each commit.
 // Back-pressure: past a bound of uncommitted records, writers are refused (and retry) instead of queued.
 // Isolation: when a shared commit fails, each writer's batch is committed again on its own, so that a batch the
-// store cannot take fails its own writer only.
+// store cannot take fails its own writer only; meanwhile new batches wait unappended, out of those commits.
 import { InvalidError, UnavailableError, errorMessage } from '../../core/errors.js';
 import { batchSize, type TelemetryBatch } from '../model.js';
 
@@ -38,6 +38,8 @@ export interface IngestPipelineOptions {
 
 interface Waiter {
   readonly batch: TelemetryBatch;
+  /** Whether the batch is in the store's next commit already (false while a failed group is retried). */
+  appended: boolean;
   resolve(): void;
   reject(error: Error): void;
 }
@@ -58,6 +60,8 @@ export class IngestPipeline {
   private inFlight = 0;
   /** Cancels the scheduled commit, when one is scheduled. */
   private scheduled: (() => void) | undefined;
+  /** Set while a failed group is committed writer by writer: nothing else may be appended then. */
+  private isolating = false;
   private closed = false;
   private accepted = 0;
   private commits = 0;
@@ -78,10 +82,20 @@ export class IngestPipeline {
       this.refused += 1;
       return Promise.reject(new OverloadedError(1));
     }
+    const appended = !this.isolating;
+    if (appended) {
+      try {
+        this.options.writer.append(batch);
+      } catch (error) {
+        return Promise.reject(
+          new UnavailableError(`the telemetry store takes no data: ${errorMessage(error)}`),
+        );
+      }
+    }
     this.waiting += size;
     this.accepted += size;
     const done = new Promise<void>((resolve, reject) => {
-      this.waiters.push({ batch, resolve, reject });
+      this.waiters.push({ batch, appended, resolve, reject });
     });
     this.schedule();
     return done;
@@ -151,18 +165,17 @@ export class IngestPipeline {
     return this.committing;
   }
 
-  /**
-   * Appends the writers' batches (only now: no commit runs, so a commit takes in exactly its own group) and
-   * commits them together.
-   */
+  /** Appends the batches written during a retry (the others are in already) and commits them all together. */
   private async commitGroup(waiters: readonly Waiter[]): Promise<void> {
     try {
-      for (const waiter of waiters) this.options.writer.append(waiter.batch);
+      for (const waiter of waiters) {
+        if (waiter.appended) continue;
+        this.options.writer.append(waiter.batch);
+        waiter.appended = true;
+      }
     } catch (error) {
-      this.inFlight = 0;
       this.options.onError?.(error);
-      const failure = new UnavailableError(`the telemetry store takes no data: ${errorMessage(error)}`);
-      for (const waiter of waiters) waiter.reject(failure);
+      this.settle(waiters, new UnavailableError(`the telemetry store takes no data: ${errorMessage(error)}`));
       return;
     }
     try {
@@ -171,34 +184,58 @@ export class IngestPipeline {
       await this.commitSeparately(waiters, error);
       return;
     }
-    this.inFlight = 0;
     this.commits += 1;
-    for (const waiter of waiters) waiter.resolve();
+    this.settle(waiters);
   }
 
   /**
    * After a shared commit failed: commits each writer's batch on its own, one after another, so that only the
-   * writers whose batches fail again are refused. A store that is down fails them all, each at once.
+   * writers whose batches fail again are refused. A store that is down fails them all, each at once. Batches
+   * written while the shared commit ran are appended already: they are committed first, together (and, should
+   * that fail, one by one too). Until this is done, new batches are not appended, so that every commit here
+   * takes in exactly what it is meant to.
    */
-  private async commitSeparately(waiters: readonly Waiter[], error: unknown): Promise<void> {
+  private async commitSeparately(group: readonly Waiter[], error: unknown): Promise<void> {
+    this.isolating = true;
+    const early = this.waiters;
+    this.waiters = [];
+    this.inFlight += this.waiting;
+    this.waiting = 0;
     this.options.onError?.(error);
-    if (waiters.length === 1) {
-      this.inFlight = 0;
-      waiters[0]?.reject(commitFailure(error));
-      return;
+    const alone: Waiter[] = [];
+    if (group.length === 1) this.settle(group, commitFailure(error));
+    else alone.push(...group);
+    if (early.length > 0) {
+      try {
+        await this.options.writer.commit();
+        this.commits += 1;
+        this.settle(early);
+      } catch (earlyError) {
+        this.options.onError?.(earlyError);
+        if (early.length === 1) this.settle(early, commitFailure(earlyError));
+        else alone.push(...early);
+      }
     }
-    for (const waiter of waiters) {
+    for (const waiter of alone) {
       try {
         this.options.writer.append(waiter.batch);
         await this.options.writer.commit();
         this.commits += 1;
-        this.inFlight -= batchSize(waiter.batch);
-        waiter.resolve();
-      } catch (alone) {
-        this.inFlight -= batchSize(waiter.batch);
-        this.options.onError?.(alone);
-        waiter.reject(commitFailure(alone));
+        this.settle([waiter]);
+      } catch (failure) {
+        this.options.onError?.(failure);
+        this.settle([waiter], commitFailure(failure));
       }
+    }
+    this.isolating = false;
+  }
+
+  /** Answers writers whose commit is over: resolved, or rejected with `failure`. */
+  private settle(waiters: readonly Waiter[], failure?: Error): void {
+    for (const waiter of waiters) {
+      this.inFlight -= batchSize(waiter.batch);
+      if (failure === undefined) waiter.resolve();
+      else waiter.reject(failure);
     }
   }
 }
