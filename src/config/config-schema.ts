@@ -204,18 +204,39 @@ export const configSchema = z.strictObject({
         .int()
         .min(1024)
         .default(16 * 1024 * 1024),
-      /** Largest body after gzip decompression; larger ones get 413. */
+      /** Largest body after gzip decompression; decompression stops there and the request gets 413. */
       maxDecompressedBytes: z.coerce
         .number()
         .int()
         .min(1024)
-        .default(64 * 1024 * 1024),
-      /** Request bytes decoded at once; past it clients get 503 + Retry-After. */
+        .default(32 * 1024 * 1024),
+      /**
+       * Decompressed bytes of the requests being read, decoded or committed at once; past it clients get 503 +
+       * Retry-After (a request alone may always use maxDecompressedBytes).
+       */
       maxInflightBytes: z.coerce
         .number()
         .int()
         .min(1024)
         .default(64 * 1024 * 1024),
+      /** Characters of a log body kept; the rest is cut and marked `…[truncated: N more characters]`. */
+      maxLogBodyLength: z.coerce
+        .number()
+        .int()
+        .min(16)
+        .default(64 * 1024),
+      /** Characters of a string attribute value kept, at any depth; the rest is cut and marked. */
+      maxAttributeValueLength: z.coerce
+        .number()
+        .int()
+        .min(16)
+        .default(16 * 1024),
+      /** Attributes of a record, resource or span event (and entries of an array or map value); more are dropped. */
+      maxAttributes: z.coerce.number().int().min(1).default(128),
+      /** Characters of span, event, metric and scope names, units, severity texts, status messages; cut past it. */
+      maxNameLength: z.coerce.number().int().min(16).default(1024),
+      /** Events of one span; more are dropped. */
+      maxSpanEvents: z.coerce.number().int().min(0).default(128),
     })
     .prefault({}),
   telemetry: z

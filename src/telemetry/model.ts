@@ -117,10 +117,18 @@ export interface TelemetryBatch {
   readonly points: MetricPointEntry[];
   /** Records the decoder dropped, with the first reason: reported to OTLP clients as partial success. */
   readonly rejected: { logs: number; spans: number; points: number; reason: string | null };
+  /** Records kept with values cut to the receiver's limits, with the first cut: a partial-success warning. */
+  readonly truncated: { records: number; reason: string | null };
 }
 
 export function emptyBatch(): TelemetryBatch {
-  return { logs: [], spans: [], points: [], rejected: { logs: 0, spans: 0, points: 0, reason: null } };
+  return {
+    logs: [],
+    spans: [],
+    points: [],
+    rejected: { logs: 0, spans: 0, points: 0, reason: null },
+    truncated: { records: 0, reason: null },
+  };
 }
 
 export function batchSize(batch: TelemetryBatch): number {

@@ -2,7 +2,6 @@
 // runtime's telemetry, retention and the query service. The composition root opens it and wires it in.
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/config-schema.js';
 import { UnavailableError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
@@ -10,7 +9,13 @@ import type { Logger } from '../core/logger.js';
 import { PeriodicTask } from '../core/periodic-task.js';
 import type { TelemetryBatch } from './model.js';
 import { IngestPipeline } from './ingest/ingest-pipeline.js';
-import { createOtlpReceiver, type IngestPermit, type IngestRequest } from './ingest/otlp-receiver.js';
+import {
+  createOtlpReceiver,
+  type IngestPermit,
+  type IngestRequest,
+  type OtlpReceiver,
+  type ReceiverStats,
+} from './ingest/otlp-receiver.js';
 import { ResourceIdentities } from './ingest/resource-identity.js';
 import { RuntimeTelemetry } from './ingest/runtime-telemetry.js';
 import { TelemetryQueryService, type AllocationSource } from './query/telemetry-query-service.js';
@@ -32,7 +37,7 @@ export class TelemetryPlane {
   readonly pipeline: IngestPipeline;
   readonly runtime: RuntimeTelemetry;
   readonly queries: TelemetryQueryService;
-  private receiver: FastifyInstance | undefined;
+  private receiver: OtlpReceiver | undefined;
   private otlpAddress: string | undefined;
   private retention: PeriodicTask | undefined;
 
@@ -98,11 +103,12 @@ export class TelemetryPlane {
       maxBodyBytes: otlp.maxBodyBytes,
       maxDecompressedBytes: otlp.maxDecompressedBytes,
       maxInflightBytes: otlp.maxInflightBytes,
+      limits: otlp,
     });
     try {
-      await receiver.listen({ host: otlp.host, port: otlp.port });
+      await receiver.app.listen({ host: otlp.host, port: otlp.port });
     } catch (error) {
-      await receiver.close();
+      await receiver.app.close();
       const code = (error as NodeJS.ErrnoException).code;
       throw new UnavailableError(
         `cannot listen for OTLP on ${otlp.host}:${otlp.port} (${code ?? String(error)})`,
@@ -113,9 +119,14 @@ export class TelemetryPlane {
       );
     }
     this.receiver = receiver;
-    const address = receiver.server.address() as AddressInfo;
+    const address = receiver.app.server.address() as AddressInfo;
     this.otlpAddress = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
     return this.otlpAddress;
+  }
+
+  /** The OTLP receiver's byte counters (decompressed, in flight) once it listens. */
+  receiverStats(): ReceiverStats | undefined {
+    return this.receiver?.stats();
   }
 
   /** Base URL of the OTLP receiver once it listens. */
@@ -179,7 +190,7 @@ export class TelemetryPlane {
   }
 
   async close(): Promise<void> {
-    await this.receiver?.close();
+    await this.receiver?.app.close();
     await this.retention?.stop();
     await this.pipeline.close();
     const stats = this.pipeline.stats();

@@ -19,6 +19,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OverloadedError } from '../../src/telemetry/ingest/ingest-pipeline.js';
 import { createOtlpReceiver } from '../../src/telemetry/ingest/otlp-receiver.js';
 import { ProtoWriter, wireType } from '../../src/telemetry/ingest/proto-reader.js';
+import { defaultRecordLimits } from '../../src/telemetry/ingest/record-limits.js';
 import { ResourceIdentities } from '../../src/telemetry/ingest/resource-identity.js';
 import type { TelemetryBatch } from '../../src/telemetry/model.js';
 
@@ -36,7 +37,7 @@ const resource = resourceFromAttributes({
 });
 
 beforeAll(async () => {
-  receiver = createOtlpReceiver({
+  ({ app: receiver } = createOtlpReceiver({
     ingest: (batch) => {
       if (refuse !== undefined) return Promise.reject(refuse);
       received.push(batch);
@@ -47,7 +48,8 @@ beforeAll(async () => {
     maxBodyBytes: 64 * 1024,
     maxDecompressedBytes: 256 * 1024,
     maxInflightBytes: 1024 * 1024,
-  });
+    limits: defaultRecordLimits,
+  }));
   await receiver.listen({ host: '127.0.0.1', port: 0 });
   const address = receiver.server.address();
   base = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
@@ -230,7 +232,7 @@ describe('OTLP/HTTP receiver answers', () => {
     expect(received.flatMap((batch) => batch.logs).map((log) => log.body)).toEqual(['hello']);
   });
 
-  it('answers 400 with a reason for malformed protobuf and JSON', async () => {
+  it('answers 400 with a reason for malformed protobuf and JSON, and for a JSON request of the wrong shape', async () => {
     const protobuf = await fetch(`${base}/v1/traces`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-protobuf' },
@@ -253,13 +255,11 @@ describe('OTLP/HTTP receiver answers', () => {
     const shape = await fetch(`${base}/v1/traces`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: 'xyz', spanId: '00' }] }] }],
-      }),
+      body: JSON.stringify({ resourceSpans: [{ scopeSpans: ['not a scope'] }] }),
     });
     expect(shape.status).toBe(400);
     expect(((await shape.json()) as { message: string }).message).toContain(
-      'resourceSpans[0].scopeSpans[0].spans[0].traceId must be 32 hex characters',
+      'resourceSpans[0].scopeSpans[0] must be an object',
     );
     expect(received).toEqual([]);
   });

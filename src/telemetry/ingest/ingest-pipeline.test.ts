@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { logBatch } from '../../../test/helpers/telemetry-batches.js';
 import type { TelemetryBatch } from '../model.js';
+import { InvalidError } from '../../core/errors.js';
 import { IngestPipeline, OverloadedError, type BatchWriter } from './ingest-pipeline.js';
 
 /** `count` log lines of one service. */
@@ -14,17 +15,30 @@ class RecordingWriter implements BatchWriter {
   /** Records appended before each commit started. */
   committed: number[] = [];
   failNext = false;
+  /** Commits fail while a batch appended since the last commit has this body (like data the store refuses). */
+  poison: string | undefined;
+  /** The log bodies each commit took in. */
+  groups: string[][] = [];
+  private uncommitted: TelemetryBatch[] = [];
   /** While set, commits wait for release() (like a slow disk). */
   private held: (() => void)[] | undefined;
 
   append(batch: TelemetryBatch): void {
     this.appended += batch.logs.length;
+    this.uncommitted.push(batch);
   }
 
   async commit(): Promise<void> {
     this.committed.push(this.appended);
+    // A commit takes in what was appended before it, whatever is appended while it runs.
+    const group = this.uncommitted;
+    this.uncommitted = [];
+    this.groups.push(group.flatMap((batch) => batch.logs.map((log) => log.body)));
     if (this.held !== undefined) await new Promise<void>((resolve) => this.held?.push(resolve));
     else await Promise.resolve();
+    if (group.some((batch) => batch.logs.some((log) => log.body === this.poison))) {
+      throw new InvalidError('the store refused a value');
+    }
     if (this.failNext) {
       this.failNext = false;
       throw new Error('disk full');
@@ -128,9 +142,9 @@ describe('IngestPipeline', () => {
     expect(pipeline.stats().refusedWrites).toBe(1);
   });
 
-  it('rejects every waiting writer when the commit fails', async () => {
+  it('when a shared commit fails, commits each writer on its own: only the one that fails again is refused', async () => {
     const writer = new RecordingWriter();
-    writer.failNext = true;
+    writer.poison = 'poison';
     const errors: unknown[] = [];
     const pipeline = pipelineFor(writer, {
       flushIntervalMs: 5,
@@ -138,9 +152,85 @@ describe('IngestPipeline', () => {
       maxPendingRecords: 100,
       onError: (error) => errors.push(error),
     });
-    const results = await Promise.allSettled([pipeline.write(logs(1)), pipeline.write(logs(1))]);
-    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
-    expect(errors).toHaveLength(1);
+    const results = await Promise.allSettled([
+      pipeline.write(logs(1)),
+      pipeline.write(logBatch(['poison'])),
+      pipeline.write(logs(2)),
+    ]);
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const [, refused] = results;
+    expect(refused.status === 'rejected' ? refused.reason : undefined).toBeInstanceOf(InvalidError);
+    expect(errors).toHaveLength(2); // the shared commit, then the poisoned batch's own
+    expect(writer.commits).toBe(2);
+    expect(pipeline.stats().pendingRecords).toBe(0);
+  });
+
+  it('appends nothing while a failed group is retried, so that each retry takes in its own batch only', async () => {
+    const writer = new RecordingWriter();
+    writer.poison = 'poison';
+    let later: Promise<void> | undefined;
+    const pipeline = pipelineFor(writer, {
+      flushIntervalMs: 5,
+      maxBatchRecords: 100,
+      maxPendingRecords: 100,
+      // Written while the failed group is retried writer by writer.
+      onError: () => {
+        later ??= pipeline.write(logBatch(['arrived during the retries']));
+      },
+    });
+    const results = await Promise.allSettled([
+      pipeline.write(logBatch(['good'])),
+      pipeline.write(logBatch(['poison'])),
+    ]);
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected']);
+    await later;
+    expect(writer.groups).toEqual([['good', 'poison'], ['good'], ['poison'], ['arrived during the retries']]);
+    expect(pipeline.stats().pendingRecords).toBe(0);
+  });
+
+  it('commits what was written during the failed commit before the retries, and loses none of it', async () => {
+    const writer = new RecordingWriter();
+    writer.poison = 'poison';
+    const pipeline = pipelineFor(writer, {
+      flushIntervalMs: 0,
+      maxBatchRecords: 100,
+      maxPendingRecords: 100,
+    });
+    writer.hold();
+    const group = [pipeline.write(logBatch(['poison'])), pipeline.write(logBatch(['good']))];
+    await new Promise((resolve) => setImmediate(resolve)); // the shared commit starts and waits on the disk
+    const during = [pipeline.write(logBatch(['poison'])), pipeline.write(logBatch(['meanwhile']))];
+    writer.release();
+    const results = await Promise.allSettled([...group, ...during]);
+    expect(results.map((result) => result.status)).toEqual([
+      'rejected',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+    ]);
+    expect(writer.groups).toEqual([
+      ['poison', 'good'],
+      ['poison', 'meanwhile'], // appended while the first commit ran: committed together, and failing too
+      ['poison'],
+      ['good'],
+      ['poison'],
+      ['meanwhile'],
+    ]);
+    expect(pipeline.stats().pendingRecords).toBe(0);
+  });
+
+  it('retries a transient failure of a shared commit once per writer, and tells a lone writer it failed', async () => {
+    const writer = new RecordingWriter();
+    const pipeline = pipelineFor(writer, {
+      flushIntervalMs: 5,
+      maxBatchRecords: 100,
+      maxPendingRecords: 100,
+    });
+    writer.failNext = true;
+    const shared = await Promise.allSettled([pipeline.write(logs(1)), pipeline.write(logs(1))]);
+    expect(shared.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled']);
+    writer.failNext = true;
+    await expect(pipeline.write(logs(1))).rejects.toThrow(/could not commit: disk full/);
     await expect(pipeline.write(logs(1))).resolves.toBeUndefined();
   });
 

@@ -108,12 +108,16 @@ function decodeLine(
       { hint: 'Each line must be one OTLP/JSON export request, as the Collector file exporter writes.' },
     );
   }
+  const hint = 'See https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding for the JSON mapping.';
+  const rejected = (): number => batch.rejected.logs + batch.rejected.spans + batch.rejected.points;
+  const before = rejected();
   try {
     decodeJson(signal, request, identities, batch);
   } catch (error) {
     if (!(error instanceof OtlpJsonError)) throw error;
-    throw new InvalidError(`${where}: ${error.message}`, [], {
-      hint: 'See https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding for the JSON mapping.',
-    });
+    throw new InvalidError(`${where}: ${error.message}`, [], { hint });
   }
+  // A file is read whole or not at all: a record the receiver would reject alone stops the import here.
+  if (rejected() > before)
+    throw new InvalidError(`${where}: ${batch.rejected.reason ?? 'a record was rejected'}`, [], { hint });
 }

@@ -10,25 +10,75 @@ import {
   type TelemetryBatch,
 } from '../model.js';
 import { ProtoReader, readRepeated, wireType } from './proto-reader.js';
+import {
+  defaultRecordLimits,
+  RecordLimiter,
+  reject,
+  setAttribute,
+  timeRange,
+  type RecordLimits,
+} from './record-limits.js';
 import type { ResourceIdentities } from './resource-identity.js';
 import { severityOfText } from './severity.js';
 
 export type Signal = 'logs' | 'traces' | 'metrics';
 
+/** Field names of the request's levels, for messages that say where a rejected record was. */
+const levels: Record<Signal, [string, string, string]> = {
+  logs: ['resource_logs', 'scope_logs', 'log_records'],
+  traces: ['resource_spans', 'scope_spans', 'spans'],
+  metrics: ['resource_metrics', 'scope_metrics', 'metrics'],
+};
+
+/**
+ * Where the decoder is, as indexes (-1: not inside one); the path is spelled out only for a message, so that
+ * records that pass their limits cost no strings.
+ */
+class Position {
+  group = -1;
+  scope = -1;
+  item = -1;
+  /** The event of a span, the data point of a metric. */
+  child = -1;
+
+  constructor(private readonly signal: Signal) {}
+
+  get path(): string {
+    const [group, scope, item] = levels[this.signal];
+    let path = `${group}[${this.group}]`;
+    if (this.scope >= 0) path += `.${scope}[${this.scope}]`;
+    if (this.item >= 0) path += `.${item}[${this.item}]`;
+    if (this.child >= 0) path += `.${this.signal === 'traces' ? 'events' : 'data_points'}[${this.child}]`;
+    return path;
+  }
+}
+
+/**
+ * Decodes one request. A record with a bad field is rejected alone (counted in the batch's `rejected`, the first
+ * reason kept); bytes that are not protobuf throw ProtoError.
+ */
 export function decodeProtobuf(
   signal: Signal,
   buffer: Buffer,
   identities: ResourceIdentities,
+  limits: RecordLimits = defaultRecordLimits,
 ): TelemetryBatch {
   const batch = emptyBatch();
+  const limiter = new RecordLimiter(limits, batch);
   const reader = new ProtoReader(buffer);
+  const at = new Position(signal);
   while (!reader.done) {
     const [field, type] = reader.tag();
     // ExportLogsServiceRequest.resource_logs = 1, ExportTraceServiceRequest.resource_spans = 1,
     // ExportMetricsServiceRequest.resource_metrics = 1.
     if (field === 1 && type === wireType.lengthDelimited) {
       const end = reader.delimited();
-      readResourceGroup(reader, end, signal, identities, batch);
+      at.group += 1;
+      readResourceGroup(
+        { reader, signal, batch, limiter, at, body: { limiter, at, field: '.body' } },
+        end,
+        identities,
+      );
       reader.position = end;
     } else {
       reader.skip(type);
@@ -37,27 +87,45 @@ export function decodeProtobuf(
   return batch;
 }
 
-function readResourceGroup(
-  reader: ProtoReader,
-  end: number,
-  signal: Signal,
-  identities: ResourceIdentities,
-  batch: TelemetryBatch,
-): void {
+/** What every read of one request needs. */
+interface Decoding {
+  readonly reader: ProtoReader;
+  readonly signal: Signal;
+  readonly batch: TelemetryBatch;
+  readonly limiter: RecordLimiter;
+  readonly at: Position;
+  /** What a log body's cuts are reported at. */
+  readonly body: ValueOwner;
+}
+
+/** What holds a value being read, to name it in a warning: `at`, then `field`. */
+interface ValueOwner {
+  readonly limiter: RecordLimiter;
+  readonly at: Position;
+  readonly field: string;
+}
+
+/** What the records of one scope share. */
+interface Scope {
+  readonly resource: ResourceIdentity;
+  readonly name: string;
+}
+
+function readResourceGroup(decoding: Decoding, end: number, identities: ResourceIdentities): void {
+  const { reader, limiter, at } = decoding;
   // Resource = 1 comes first in practice, but the wire allows any order: collect scope groups, then read them.
   let attributes: Attributes = {};
   const scopes = headerAndChildren(reader, end, (resourceEnd) => {
-    attributes = readResource(reader, resourceEnd);
+    attributes = readResource(reader, resourceEnd, limiter, at);
   });
   const resource = identities.identify(attributes);
-  for (const [start, scopeEnd] of scopes) {
+  limiter.shared();
+  scopes.forEach(([start, scopeEnd], scopeIndex) => {
     reader.position = start;
-    readScope(reader, scopeEnd, (itemEnd, scope) => {
-      if (signal === 'logs') readLogRecord(reader, itemEnd, resource, scope, batch);
-      else if (signal === 'traces') readSpan(reader, itemEnd, resource, scope, batch);
-      else readMetric(reader, itemEnd, resource, batch);
-    });
-  }
+    at.scope = scopeIndex;
+    readScope(decoding, scopeEnd, resource);
+  });
+  at.scope = -1;
   reader.position = end;
 }
 
@@ -88,29 +156,51 @@ function headerAndChildren(
   return children;
 }
 
-function readResource(reader: ProtoReader, end: number): Attributes {
-  const attributes: Attributes = {};
+function readResource(reader: ProtoReader, end: number, limiter: RecordLimiter, at: Position): Attributes {
+  const attributes = new AttributeMap(limiter, at, '.resource.attributes');
   while (reader.position < end) {
     const [field, type] = reader.tag();
     if (field === 1 && type === wireType.lengthDelimited) readKeyValue(reader, attributes);
     else reader.skip(type);
   }
-  return attributes;
+  return attributes.values;
 }
 
 /** InstrumentationScope: name = 1. */
-function readScopeName(reader: ProtoReader, end: number): string {
+function readScopeName(reader: ProtoReader, end: number, limiter: RecordLimiter, at: Position): string {
   let name = '';
   while (reader.position < end) {
     const [field, type] = reader.tag();
     if (field === 1 && type === wireType.lengthDelimited) name = reader.string();
     else reader.skip(type);
   }
-  return name;
+  return limiter.text(name, 'maxNameLength', at, '.scope.name');
+}
+
+/** Attributes being read, held to otlp.maxAttributes; `field` says where they are, after `at`. */
+class AttributeMap {
+  readonly values: Attributes = {};
+  private count = 0;
+
+  constructor(
+    readonly limiter: RecordLimiter,
+    readonly at: Position,
+    readonly field: string,
+  ) {}
+
+  add(key: string, value: AttributeValue): void {
+    // Keys are unique in valid OTLP: a repeated one overwrites, and only once the map is full is that checked.
+    if (this.count < this.limiter.limits.maxAttributes) this.count += 1;
+    else if (!Object.hasOwn(this.values, key)) {
+      this.limiter.fits(this.count, 'maxAttributes', this.at, this.field);
+      return;
+    }
+    setAttribute(this.values, key, value);
+  }
 }
 
 /** KeyValue: key = 1, value = 2 (AnyValue). */
-function readKeyValue(reader: ProtoReader, into: Attributes): void {
+function readKeyValue(reader: ProtoReader, into: AttributeMap): void {
   const end = reader.delimited();
   let key = '';
   let value: AttributeValue = null;
@@ -118,21 +208,32 @@ function readKeyValue(reader: ProtoReader, into: Attributes): void {
     const [field, type] = reader.tag();
     if (field === 1 && type === wireType.lengthDelimited) key = reader.string();
     else if (field === 2 && type === wireType.lengthDelimited)
-      value = readAnyValue(reader, reader.delimited());
+      value = readAnyValue(reader, reader.delimited(), into, key);
     else reader.skip(type);
   }
   reader.position = end;
-  into[key] = value;
+  into.add(key, value);
 }
 
-/** AnyValue: string 1, bool 2, int 3, double 4, array 5, kvlist 6, bytes 7. */
-function readAnyValue(reader: ProtoReader, end: number): AttributeValue {
+/**
+ * AnyValue: string 1, bool 2, int 3, double 4, array 5, kvlist 6, bytes 7, the value of `key` in `owner` (a map,
+ * or a log body when `key` is undefined). A string at the top is cut to `stringLimit` (log bodies have their
+ * own), deeper ones to attributes'. Cuts inside arrays and maps are reported at the attribute that holds them.
+ */
+function readAnyValue(
+  reader: ProtoReader,
+  end: number,
+  owner: ValueOwner,
+  key: string | undefined,
+  stringLimit: 'maxAttributeValueLength' | 'maxLogBodyLength' = 'maxAttributeValueLength',
+): AttributeValue {
+  const { limiter, at, field: path } = owner;
   let value: AttributeValue = null;
   while (reader.position < end) {
     const [field, type] = reader.tag();
     switch (field) {
       case 1:
-        value = reader.string();
+        value = limiter.text(reader.string(), stringLimit, at, path, key);
         break;
       case 2:
         value = reader.bool();
@@ -148,8 +249,9 @@ function readAnyValue(reader: ProtoReader, end: number): AttributeValue {
         const items: AttributeValue[] = [];
         while (reader.position < arrayEnd) {
           const [itemField, itemType] = reader.tag();
-          if (itemField === 1 && itemType === wireType.lengthDelimited) {
-            items.push(readAnyValue(reader, reader.delimited()));
+          if (itemField !== 1 || itemType !== wireType.lengthDelimited) reader.skip(itemType);
+          else if (limiter.fits(items.length, 'maxAttributes', at, path, key)) {
+            items.push(readAnyValue(reader, reader.delimited(), owner, key));
           } else reader.skip(itemType);
         }
         value = items;
@@ -157,17 +259,17 @@ function readAnyValue(reader: ProtoReader, end: number): AttributeValue {
       }
       case 6: {
         const listEnd = reader.delimited();
-        const object: Attributes = {};
+        const object = new AttributeMap(limiter, at, key === undefined ? path : `${path}.${key}`);
         while (reader.position < listEnd) {
           const [itemField, itemType] = reader.tag();
           if (itemField === 1 && itemType === wireType.lengthDelimited) readKeyValue(reader, object);
           else reader.skip(itemType);
         }
-        value = object;
+        value = object.values;
         break;
       }
       case 7:
-        value = reader.bytes().toString('base64');
+        value = limiter.text(reader.bytes().toString('base64'), stringLimit, at, path, key);
         break;
       default:
         reader.skip(type);
@@ -181,55 +283,59 @@ function readAnyValue(reader: ProtoReader, end: number): AttributeValue {
  * ScopeLogs / ScopeSpans / ScopeMetrics: scope = 1, records = 2. The scope may come after its records, so the
  * records are read once the scope name is known.
  */
-function readScope(
-  reader: ProtoReader,
-  end: number,
-  readItem: (itemEnd: number, scope: string) => void,
-): void {
-  let scope = '';
+function readScope(decoding: Decoding, end: number, resource: ResourceIdentity): void {
+  const { reader, signal, limiter, at } = decoding;
+  let name = '';
   const items = headerAndChildren(reader, end, (scopeEnd) => {
-    scope = readScopeName(reader, scopeEnd);
+    name = readScopeName(reader, scopeEnd, limiter, at);
   });
-  for (const [start, itemEnd] of items) {
+  limiter.shared();
+  const scope: Scope = { resource, name };
+  items.forEach(([start, itemEnd], index) => {
     reader.position = start;
-    readItem(itemEnd, scope);
-  }
+    at.item = index;
+    if (signal === 'logs') readLogRecord(decoding, itemEnd, scope);
+    else if (signal === 'traces') readSpan(decoding, itemEnd, scope);
+    else readMetric(decoding, itemEnd, resource);
+  });
+  at.item = -1;
   reader.position = end;
 }
 
-function readLogRecord(
-  reader: ProtoReader,
-  end: number,
-  resource: ResourceIdentity,
-  scope: string,
-  batch: TelemetryBatch,
-): void {
-  let time = 0;
-  let observed = 0;
+/** Rejects the record being read: counted, its cuts forgotten. */
+function refuse(decoding: Decoding, kind: 'logs' | 'spans' | 'points', reason: string): void {
+  decoding.limiter.dropped();
+  reject(decoding.batch, kind, `${decoding.at.path}${reason}`);
+}
+
+function readLogRecord(decoding: Decoding, end: number, scope: Scope): void {
+  const { reader, limiter, at } = decoding;
+  let time: number | undefined = 0;
+  let observed: number | undefined = 0;
   let severityNumber = 0;
   let severityText = '';
-  let body = '';
+  let body: AttributeValue = '';
   let traceId = '';
   let spanId = '';
   let eventName = '';
-  const attributes: Attributes = {};
+  const attributes = new AttributeMap(limiter, at, '.attributes');
   while (reader.position < end) {
     const [field, type] = reader.tag();
     switch (field) {
       case 1:
-        time = reader.fixed64();
+        time = reader.time();
         break;
       case 11:
-        observed = reader.fixed64();
+        observed = reader.time();
         break;
       case 2:
         severityNumber = reader.uint32();
         break;
       case 3:
-        severityText = reader.string();
+        severityText = limiter.text(reader.string(), 'maxNameLength', at, '.severity_text');
         break;
       case 5:
-        body = textOf(readAnyValue(reader, reader.delimited()));
+        body = readAnyValue(reader, reader.delimited(), decoding.body, undefined, 'maxLogBodyLength');
         break;
       case 6:
         readKeyValue(reader, attributes);
@@ -241,39 +347,47 @@ function readLogRecord(
         spanId = reader.hex();
         break;
       case 12:
-        eventName = reader.string();
+        eventName = limiter.text(reader.string(), 'maxNameLength', at, '.event_name');
         break;
       default:
         reader.skip(type);
     }
   }
   reader.position = end;
-  if (traceId !== '' && traceId.length !== 32) {
-    reject(batch, 'logs', `log record with a trace_id of ${traceId.length / 2} bytes (expected 16)`);
+  if (time === undefined || observed === undefined) {
+    refuse(
+      decoding,
+      'logs',
+      `.${time === undefined ? 'time_unix_nano' : 'observed_time_unix_nano'} is ${timeRange}`,
+    );
     return;
   }
-  batch.logs.push({
-    resource,
+  if (traceId !== '' && traceId.length !== 32) {
+    refuse(decoding, 'logs', `.trace_id has ${traceId.length / 2} bytes (expected 16)`);
+    return;
+  }
+  if (spanId !== '' && spanId.length !== 16) {
+    refuse(decoding, 'logs', `.span_id has ${spanId.length / 2} bytes (expected 8)`);
+    return;
+  }
+  decoding.batch.logs.push({
+    resource: scope.resource,
     // time_unix_nano may be 0 ("unknown"): the observed time is the next best, then now.
     timeUs: Math.round((time || observed || Date.now() * 1e6) / 1000),
     severityNumber: (severityNumber > 24 ? 0 : severityNumber) || severityOfText(severityText),
     severityText,
-    body,
+    body: typeof body === 'string' ? body : limiter.text(textOf(body), 'maxLogBodyLength', at, '.body'),
     traceId,
     spanId,
-    attributes,
-    scope,
+    attributes: attributes.values,
+    scope: scope.name,
     eventName,
   });
+  limiter.kept();
 }
 
-function readSpan(
-  reader: ProtoReader,
-  end: number,
-  resource: ResourceIdentity,
-  scope: string,
-  batch: TelemetryBatch,
-): void {
+function readSpan(decoding: Decoding, end: number, scope: Scope): void {
+  const { reader, limiter, at } = decoding;
   let traceId = '';
   let spanId = '';
   let parentSpanId = '';
@@ -283,7 +397,8 @@ function readSpan(
   let finish: [number, number] = [0, 0];
   let statusCode = 0;
   let statusMessage = '';
-  const attributes: Attributes = {};
+  let badEventTime = false;
+  const attributes = new AttributeMap(limiter, at, '.attributes');
   const events: SpanEvent[] = [];
   while (reader.position < end) {
     const [field, type] = reader.tag();
@@ -298,7 +413,7 @@ function readSpan(
         parentSpanId = reader.hex();
         break;
       case 5:
-        name = reader.string();
+        name = limiter.text(reader.string(), 'maxNameLength', at, '.name');
         break;
       case 6:
         kind = reader.uint32();
@@ -314,7 +429,13 @@ function readSpan(
         break;
       case 11: {
         const eventEnd = reader.delimited();
-        events.push(readSpanEvent(reader, eventEnd));
+        if (limiter.fits(events.length, 'maxSpanEvents', at, '.events')) {
+          at.child = events.length;
+          const event = readSpanEvent(reader, eventEnd, limiter, at);
+          at.child = -1;
+          if (event === undefined) badEventTime = true;
+          else events.push(event);
+        }
         reader.position = eventEnd;
         break;
       }
@@ -322,7 +443,8 @@ function readSpan(
         const statusEnd = reader.delimited();
         while (reader.position < statusEnd) {
           const [statusField, statusType] = reader.tag();
-          if (statusField === 2 && statusType === wireType.lengthDelimited) statusMessage = reader.string();
+          if (statusField === 2 && statusType === wireType.lengthDelimited)
+            statusMessage = limiter.text(reader.string(), 'maxNameLength', at, '.status.message');
           else if (statusField === 3 && statusType === wireType.varint) statusCode = reader.uint32();
           else reader.skip(statusType);
         }
@@ -333,18 +455,26 @@ function readSpan(
     }
   }
   reader.position = end;
-  if (traceId.length !== 32 || spanId.length !== 16) {
-    reject(
-      batch,
-      'spans',
-      `span with a trace_id of ${traceId.length / 2} bytes or span_id of ${spanId.length / 2} bytes (expected 16 and 8)`,
-    );
+  const startNs = timeOf(start);
+  const finishNs = timeOf(finish);
+  const problem =
+    traceId.length !== 32
+      ? `.trace_id has ${traceId.length / 2} bytes (expected 16)`
+      : spanId.length !== 16
+        ? `.span_id has ${spanId.length / 2} bytes (expected 8)`
+        : parentSpanId !== '' && parentSpanId.length !== 16
+          ? `.parent_span_id has ${parentSpanId.length / 2} bytes (expected 8, or none for a root span)`
+          : badEventTime
+            ? `.events: an event's time_unix_nano is ${timeRange}`
+            : undefined;
+  if (problem !== undefined || startNs === undefined || finishNs === undefined) {
+    const time = startNs === undefined ? 'start_time_unix_nano' : 'end_time_unix_nano';
+    refuse(decoding, 'spans', problem ?? `.${time} is ${timeRange}`);
     return;
   }
-  const startNs = start[0] * 4294967296 + start[1];
   const durationNs = (finish[0] - start[0]) * 4294967296 + (finish[1] - start[1]);
-  batch.spans.push({
-    resource,
+  decoding.batch.spans.push({
+    resource: scope.resource,
     traceId,
     spanId,
     parentSpanId,
@@ -355,25 +485,39 @@ function readSpan(
     durationUs: Math.max(0, durationNs) / 1000,
     statusCode: statusCode > 2 ? 0 : statusCode,
     statusMessage,
-    attributes,
+    attributes: attributes.values,
     events,
-    scope,
+    scope: scope.name,
   });
+  limiter.kept();
 }
 
-/** Span.Event: time_unix_nano = 1, name = 2, attributes = 3. */
-function readSpanEvent(reader: ProtoReader, end: number): SpanEvent {
-  let time = 0;
+/** A span's [high, low] fixed64 time in nanoseconds, or undefined past maxTimeNanos (the high bit set). */
+function timeOf([high, low]: [number, number]): number | undefined {
+  return high >= 0x80000000 ? undefined : high * 4294967296 + low;
+}
+
+/** Span.Event: time_unix_nano = 1, name = 2, attributes = 3; undefined when its time is out of range. */
+function readSpanEvent(
+  reader: ProtoReader,
+  end: number,
+  limiter: RecordLimiter,
+  at: Position,
+): SpanEvent | undefined {
+  let time: number | undefined = 0;
   let name = '';
-  const attributes: Attributes = {};
+  const attributes = new AttributeMap(limiter, at, '.attributes');
   while (reader.position < end) {
     const [field, type] = reader.tag();
-    if (field === 1 && type === wireType.fixed64) time = reader.fixed64();
-    else if (field === 2 && type === wireType.lengthDelimited) name = reader.string();
+    if (field === 1 && type === wireType.fixed64) time = reader.time();
+    else if (field === 2 && type === wireType.lengthDelimited)
+      name = limiter.text(reader.string(), 'maxNameLength', at, '.name');
     else if (field === 3 && type === wireType.lengthDelimited) readKeyValue(reader, attributes);
     else reader.skip(type);
   }
-  return { timeUs: Math.round(time / 1000), name, attributes };
+  return time === undefined
+    ? undefined
+    : { timeUs: Math.round(time / 1000), name, attributes: attributes.values };
 }
 
 interface MetricHeader {
@@ -385,18 +529,16 @@ interface MetricHeader {
 }
 
 /** Metric: name 1, unit 3; gauge 5, sum 7, histogram 9, exponential_histogram 10, summary 11. */
-function readMetric(
-  reader: ProtoReader,
-  end: number,
-  resource: ResourceIdentity,
-  batch: TelemetryBatch,
-): void {
+function readMetric(decoding: Decoding, end: number, resource: ResourceIdentity): void {
+  const { reader, limiter, at } = decoding;
   const header: MetricHeader = { name: '', unit: '', type: 'gauge', temporality: 0, monotonic: false };
   let data: [number, number] | undefined;
   while (reader.position < end) {
     const [field, type] = reader.tag();
-    if (field === 1 && type === wireType.lengthDelimited) header.name = reader.string();
-    else if (field === 3 && type === wireType.lengthDelimited) header.unit = reader.string();
+    if (field === 1 && type === wireType.lengthDelimited)
+      header.name = limiter.text(reader.string(), 'maxNameLength', at, '.name');
+    else if (field === 3 && type === wireType.lengthDelimited)
+      header.unit = limiter.text(reader.string(), 'maxNameLength', at, '.unit');
     else if ([5, 7, 9, 10, 11].includes(field) && type === wireType.lengthDelimited) {
       const dataEnd = reader.delimited();
       header.type =
@@ -413,6 +555,7 @@ function readMetric(
       reader.position = dataEnd;
     } else reader.skip(type);
   }
+  limiter.shared();
   if (data === undefined) return;
   // The data message: data_points = 1, aggregation_temporality = 2, is_monotonic = 3 (sum only).
   const points: [number, number][] = [];
@@ -427,23 +570,25 @@ function readMetric(
     else if (field === 3 && type === wireType.varint) header.monotonic = reader.bool();
     else reader.skip(type);
   }
-  for (const [start, pointEnd] of points) {
+  points.forEach(([start, pointEnd], index) => {
     reader.position = start;
-    readDataPoint(reader, pointEnd, header, resource, batch);
-  }
+    at.child = index;
+    readDataPoint(decoding, pointEnd, header, resource);
+  });
+  at.child = -1;
   reader.position = end;
 }
 
 function readDataPoint(
-  reader: ProtoReader,
+  decoding: Decoding,
   end: number,
   header: MetricHeader,
   resource: ResourceIdentity,
-  batch: TelemetryBatch,
 ): void {
-  const attributes: Attributes = {};
-  let time = 0;
-  let start = 0;
+  const { reader, limiter, at } = decoding;
+  const attributes = new AttributeMap(limiter, at, '.attributes');
+  let time: number | undefined = 0;
+  let start: number | undefined = 0;
   let value = Number.NaN;
   let count = 0;
   let min = Number.NaN;
@@ -460,11 +605,11 @@ function readDataPoint(
       continue;
     }
     if (field === 2 && wire === wireType.fixed64) {
-      start = reader.fixed64();
+      start = reader.time();
       continue;
     }
     if (field === 3 && wire === wireType.fixed64) {
-      time = reader.fixed64();
+      time = reader.time();
       continue;
     }
     if (type === 'gauge' || type === 'sum') {
@@ -506,7 +651,15 @@ function readDataPoint(
     }
   }
   reader.position = end;
-  batch.points.push({
+  if (time === undefined || start === undefined) {
+    refuse(
+      decoding,
+      'points',
+      `.${time === undefined ? 'time_unix_nano' : 'start_time_unix_nano'} is ${timeRange}`,
+    );
+    return;
+  }
+  decoding.batch.points.push({
     resource,
     name: header.name,
     unit: header.unit,
@@ -521,8 +674,9 @@ function readDataPoint(
     max,
     bounds,
     bucketCounts,
-    attributes,
+    attributes: attributes.values,
   });
+  limiter.kept();
 }
 
 /** A log body as text: strings as they are, structured bodies as JSON. */
@@ -530,9 +684,4 @@ export function textOf(value: AttributeValue): string {
   if (typeof value === 'string') return value;
   if (value === null) return '';
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
-}
-
-function reject(batch: TelemetryBatch, kind: 'logs' | 'spans' | 'points', reason: string): void {
-  batch.rejected[kind] += 1;
-  batch.rejected.reason ??= reason;
 }

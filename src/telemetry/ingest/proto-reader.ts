@@ -83,6 +83,18 @@ export class ProtoReader {
     return high * 4294967296 + low;
   }
 
+  /**
+   * A fixed64 time in nanoseconds as a JS number, or undefined when it is past int64 (the high bit set): OTLP
+   * times are unsigned, but no SDK or store represents times after 2262.
+   */
+  time(): number | undefined {
+    this.need(8);
+    const low = this.buffer.readUInt32LE(this.position);
+    const high = this.buffer.readUInt32LE(this.position + 4);
+    this.position += 8;
+    return high >= 0x80000000 ? undefined : high * 4294967296 + low;
+  }
+
   /** fixed64 split into [high, low] 32-bit halves, for exact differences. */
   fixed64Parts(): [number, number] {
     this.need(8);

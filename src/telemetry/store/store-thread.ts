@@ -23,7 +23,13 @@ export type StoreReply =
       readonly value: unknown;
       readonly resources?: StoredResource[];
     }
-  | { readonly op: 'error'; readonly id: number; readonly error: string };
+  | {
+      readonly op: 'error';
+      readonly id: number;
+      readonly error: string;
+      /** The store refused the data appended for this commit (not a failure of the store). */
+      readonly refused?: true;
+    };
 
 const port = parentPort;
 if (port === null) throw new Error('store-thread.ts runs as a worker thread');
@@ -101,7 +107,7 @@ async function commit(id: number): Promise<void> {
   appendFailure = undefined;
   if (failure !== undefined) {
     store.discard();
-    reply({ op: 'error', id, error: failure });
+    reply({ op: 'error', id, error: failure, refused: true });
     return;
   }
   try {

@@ -17,7 +17,10 @@ export type StoredResource = { readonly id: number } & Pick<
 export interface TelemetryStore {
   /** Adds a batch; nothing is durable (or visible) before the next commit. */
   append(batch: TelemetryBatch): void;
-  /** Makes everything appended so far durable and visible; rejects when it could not, dropping those appends. */
+  /**
+   * Makes everything appended so far durable and visible; rejects when it could not, dropping those appends:
+   * with InvalidError when a value appended could not be stored, UnavailableError when the store failed.
+   */
   commit(): Promise<void>;
   query<T extends Record<string, unknown>>(sql: string, parameters?: SqlParameters): Promise<T[]>;
   /** A statement that changes data (retention); resolves with the rows changed. */

@@ -4,7 +4,7 @@
 // Messages keep their order both ways, so a query sent after a commit sees that commit's rows, and the resources
 // a commit added are known here before any query result that references them arrives.
 import { Worker } from 'node:worker_threads';
-import { UnavailableError } from '../../core/errors.js';
+import { InvalidError, UnavailableError } from '../../core/errors.js';
 import type { TelemetryBatch } from '../model.js';
 import type { DuckDbStoreOptions } from './duckdb-telemetry-store.js';
 import { toStoreBatch, transferables } from './store-batch.js';
@@ -79,6 +79,7 @@ export class ThreadedTelemetryStore implements TelemetryStore {
     this.worker.postMessage({ op: 'append', batch: columns } satisfies StoreRequest, transferables(columns));
   }
 
+  /** Rejects with InvalidError when an appended batch held a value DuckDB cannot store, UnavailableError else. */
   async commit(): Promise<void> {
     await this.call((id) => ({ op: 'commit', id }));
   }
@@ -130,6 +131,8 @@ export class ThreadedTelemetryStore implements TelemetryStore {
     if (reply.op === 'done') {
       for (const resource of reply.resources ?? []) this.resources.set(resource.id, resource);
       waiter?.resolve(reply.value);
+    } else if (reply.refused === true) {
+      waiter?.reject(new InvalidError(`the telemetry store refused the batch: ${reply.error}`));
     } else waiter?.reject(new UnavailableError(reply.error));
   }
 
