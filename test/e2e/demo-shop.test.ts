@@ -78,7 +78,9 @@ describe('the demo shop', () => {
     expect((JSON.parse(before.stdout) as { items: RcaReportView[] }).items).toEqual([]);
     const fault = await cli(['demo', 'fault', 'catalog-scaled-to-zero', '--env', 'prod']);
     expect(fault.code, fault.stderr).toBe(0);
-    expect(fault.stdout).toContain('scaled product-catalog-prod from 2 to 0 replicas');
+    // A proposal by demo:chaos, approved by the caller (the admin token) as anything else is.
+    expect(fault.stdout).toContain('scale product-catalog-prod from 2 to 0 replicas');
+    expect(fault.stdout).toMatch(/proposal \S+ succeeded \(approved by admin\)/);
 
     const report = await waitFor(
       async () => {
@@ -216,7 +218,7 @@ describe('the demo shop', () => {
   }, 60_000);
 
   it('stops the server and every replica when npm start gets SIGINT (npm runs it under a shell)', async () => {
-    const endpoints = ['41000', '41001', '41004'].map((port) => `http://127.0.0.1:${port}/`);
+    const endpoints = ['41000', '41004', '41010'].map((port) => `http://127.0.0.1:${port}/`);
     for (const endpoint of endpoints) {
       expect(
         await fetch(endpoint).then(
