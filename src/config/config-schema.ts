@@ -32,9 +32,10 @@ export const localRuntimeConfigSchema = z.strictObject({
     .min(4096)
     .default(10 * 1024 * 1024),
   /**
-   * How replicas are kept from opspilot's privileges (docs/runtime.md). auto: `user` when opspilot runs as root,
-   * else `sandbox`; user: every workload runs as an unprivileged uid of its own (needs root); sandbox: inside
-   * bubblewrap, without the data dir; none: with opspilot's own privileges — they can read its data dir.
+   * How replicas and build steps are kept from opspilot's privileges (docs/runtime.md). auto: `user` when
+   * opspilot runs as root, else `sandbox`; user: every workload runs as an unprivileged uid of its own (needs
+   * root); sandbox: inside bubblewrap, without the data dir; none: with opspilot's own privileges — they can
+   * read its data dir.
    */
   isolation: z.enum(['auto', 'user', 'sandbox', 'none']).default('auto'),
   /** First uid (and gid) of the range `user` isolation gives workloads; none of them needs a passwd entry. */

@@ -221,6 +221,10 @@ export class WorkflowRunner {
       OPSPILOT_WORKFLOW_RUN: run.name,
       ...(spec.component === undefined ? {} : { OPSPILOT_COMPONENT: spec.component }),
     };
+    const owner =
+      spec.component === undefined
+        ? `${run.namespace}/workflow/${spec.workflow ?? ''}`
+        : `${run.namespace}/${spec.component}`;
     if (spec.workflow !== undefined) {
       const workflow = await store.resources.get({
         kind: 'Workflow',
@@ -235,6 +239,7 @@ export class WorkflowRunner {
         cwd: step.cwd,
         env: { ...step.env, ...env },
         timeoutSeconds: step.timeoutSeconds,
+        owner,
       }));
     }
     const component = await store.resources.get({
@@ -252,6 +257,7 @@ export class WorkflowRunner {
         cwd: build.cwd,
         env: { ...build.env, ...env },
         timeoutSeconds: build.timeoutSeconds,
+        owner,
       },
     ];
   }

@@ -219,6 +219,11 @@ export interface StepSpec {
   readonly cwd?: string | undefined;
   readonly env: Readonly<Record<string, string>>;
   readonly timeoutSeconds: number;
+  /**
+   * Whose build this is, `<namespace>/<component>` or `<namespace>/workflow/<name>`: in user isolation each
+   * owner's steps run as a uid of their own.
+   */
+  readonly owner: string;
 }
 
 export interface StepOutcome {

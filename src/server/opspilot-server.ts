@@ -155,7 +155,7 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
   });
   const workflows = new WorkflowRunner({
     store,
-    executor: new LocalStepExecutor(options.baseEnv, processTable, clock),
+    executor: new LocalStepExecutor(options.baseEnv, processTable, clock, () => runtime.workloadIsolation()),
     clock,
     ids,
     logger: logger.child({ component: 'workflows' }),

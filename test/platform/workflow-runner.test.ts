@@ -1,4 +1,8 @@
-// Build workflows run as real processes: output is stored in order, success releases, failure says why.
+// Build workflows run as real processes: output is stored in order, success releases, failure says why. The
+// steps run under the isolation this machine resolves for `auto` (docs/runtime.md, "Build steps").
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
@@ -8,6 +12,8 @@ import { PlatformService } from '../../src/platform/platform-service.js';
 import type { ReleaseSpec, WorkflowRunStatus } from '../../src/platform/resource-kinds.js';
 import { WorkflowRunner } from '../../src/platform/workflow-runner.js';
 import { createProcessTable } from '../../src/runtime/local/process-table.js';
+import { localRuntimeConfigSchema } from '../../src/config/config-schema.js';
+import { resolveIsolation, WorkloadUserIds } from '../../src/runtime/local/isolation.js';
 import { LocalStepExecutor } from '../../src/runtime/local/step-executor.js';
 import { yamlDocuments } from '../helpers/manifests.js';
 import { sqliteStore, type TestStore } from '../helpers/state-stores.js';
@@ -17,14 +23,28 @@ import { idleRuntime } from '../helpers/idle-runtime.js';
 let subject: TestStore;
 let platform: PlatformService;
 let runner: WorkflowRunner;
+let dataDir: string;
 
 const node = JSON.stringify(process.execPath);
 
 beforeEach(async () => {
   subject = await sqliteStore();
+  dataDir = mkdtempSync(join(tmpdir(), 'opspilot-workflow-data-'));
+  const config = localRuntimeConfigSchema.parse({});
+  const isolation = resolveIsolation(config, dataDir, process.env.PATH ?? '');
+  const userIds =
+    isolation.mode === 'user' ? new WorkloadUserIds(config.userIdStart, config.userIdCount) : undefined;
   runner = new WorkflowRunner({
     store: subject.store,
-    executor: new LocalStepExecutor({ PATH: process.env.PATH ?? '' }, createProcessTable(), systemClock),
+    executor: new LocalStepExecutor(
+      { PATH: process.env.PATH ?? '' },
+      createProcessTable(),
+      systemClock,
+      () => ({
+        isolation,
+        userIds,
+      }),
+    ),
     clock: systemClock,
     ids: randomIds,
     logger: pino({ level: 'silent' }),
@@ -46,6 +66,7 @@ beforeEach(async () => {
 afterEach(async () => {
   await runner.stop();
   await subject.dispose();
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 async function finished(name: string): Promise<WorkflowRunStatus> {

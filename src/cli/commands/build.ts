@@ -32,6 +32,10 @@ export function registerBuild(program: Command, context: CliContext): void {
 Exit code 0 when the run succeeds, 1 when it fails. Bindings that follow the component's latest release roll
 out the release a successful build creates.
 
+Steps are isolated like replicas (runtime.local.isolation): as root they run as an unprivileged uid of the
+component's own, which may write only where the file system lets it (the run's log says how to give it the
+component's folder); in bubblewrap only the step's working directory is writable. See docs/runtime.md.
+
 Examples:
   opspilot build echo
   opspilot build echo -p GIT_SHA=$(git rev-parse HEAD)`,

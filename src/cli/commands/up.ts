@@ -40,8 +40,9 @@ export function registerUp(program: Command, context: CliContext): void {
 Restarting "opspilot up" with the same data dir re-adopts the replicas a previous run left running (or
 replaces them), so nothing is orphaned. One "opspilot up" per data dir.
 
-Replicas never run with this server's privileges: as root each workload runs as an unprivileged uid of its
-own, otherwise inside bubblewrap without the data dir (runtime.local.isolation; see docs/runtime.md).`,
+Replicas and build steps never run with this server's privileges: as root each workload (and each
+component's builds) runs as an unprivileged uid of its own, otherwise inside bubblewrap without the data dir
+(runtime.local.isolation; see docs/runtime.md).`,
     )
     .action(async (options: UpOptions) => {
       let opspilot: Opspilot | undefined;

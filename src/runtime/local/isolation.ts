@@ -1,11 +1,11 @@
 // Keeps replicas from the runtime's own privileges (docs/runtime.md). As root, every workload runs as an
 // unprivileged uid of its own, which cannot open the data dir (0700) nor read opspilot's /proc entries; as any
 // other user, replicas run inside bubblewrap with the data dir replaced by an empty tmpfs and their own pid
-// namespace. `none` runs them as opspilot itself and only on explicit request.
+// namespace. `none` runs them as opspilot itself and only on explicit request. Build steps run the same way.
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, realpathSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { LocalRuntimeConfig } from '../../config/config-schema.js';
 import { UnavailableError } from '../../core/errors.js';
 import type { IsolationMode } from '../ports.js';
@@ -17,6 +17,13 @@ export interface RuntimeIsolation {
   readonly bwrap: string | undefined;
   /** The data dir as the kernel sees it (symlinks resolved), hidden from sandboxed replicas. */
   readonly dataDir: string;
+}
+
+/** The resolved isolation with the uids of `user` mode, shared by replicas and build steps. */
+export interface WorkloadIsolation {
+  readonly isolation: RuntimeIsolation;
+  /** Undefined unless the mode is `user`. */
+  readonly userIds: WorkloadUserIds | undefined;
 }
 
 /** What one process is started as: the file to exec, its arguments and the credentials to switch to. */
@@ -93,6 +100,8 @@ export function launchPlan(options: {
   readonly args: readonly string[];
   readonly cwd: string;
   readonly waitForGo: boolean;
+  /** In a sandbox, the working directory is bound read-write (a build step writes its outputs there). */
+  readonly writableCwd?: boolean;
 }): LaunchPlan {
   const { isolation } = options;
   const script = options.waitForGo
@@ -100,7 +109,12 @@ export function launchPlan(options: {
     : 'umask 022 && exec "$0" "$@"';
   const command =
     isolation.mode === 'sandbox' && isolation.bwrap !== undefined
-      ? [isolation.bwrap, ...sandboxArguments(isolation.dataDir, options.cwd), '--', options.command]
+      ? [
+          isolation.bwrap,
+          ...sandboxArguments(isolation.dataDir, options.cwd, options.writableCwd === true),
+          '--',
+          options.command,
+        ]
       : [options.command];
   return {
     file: '/bin/sh',
@@ -112,18 +126,19 @@ export function launchPlan(options: {
 }
 
 /**
- * bubblewrap: the whole file system read-only, a private /tmp, the working directory (read-only) even when it
- * lies in /tmp, and the data dir replaced by an empty tmpfs — last, so that nothing re-exposes it. Its own pid
+ * bubblewrap: the whole file system read-only, a private /tmp, the working directory (read-only, or read-write for
+ * a build step) even when it lies in /tmp, and the data dir replaced by an empty tmpfs — last, so that nothing
+ * re-exposes it, not even a working directory that contains the data dir. Its own pid
  * and IPC namespaces hide opspilot's processes (and /proc/<pid>/environ); the network is shared so that
  * endpoints and OTLP work. No capabilities even when opspilot is root.
  */
-function sandboxArguments(dataDir: string, cwd: string): string[] {
+function sandboxArguments(dataDir: string, cwd: string, writableCwd: boolean): string[] {
   const options: string[][] = [
     ['--ro-bind', '/', '/'],
     ['--dev', '/dev'],
     ['--proc', '/proc'],
     ['--tmpfs', '/tmp'],
-    ['--ro-bind', cwd, cwd],
+    [writableCwd ? '--bind' : '--ro-bind', cwd, cwd],
     ['--tmpfs', dataDir],
     ['--unshare-pid'],
     ['--unshare-ipc'],
@@ -223,6 +238,17 @@ export function unreachableFor(
     return `${path} is not executable by uid ${String(uid)} (mode ${modeOf(path)}); chmod o+rx ${path}`;
   }
   return undefined;
+}
+
+/** Whether `uid` (with gid = uid and no other groups) may create files in the folder `path`. */
+export function writableFor(uid: number, path: string): boolean {
+  return permits(uid, path, 0o3);
+}
+
+/** Whether `path` is `folder` or lies below it (both with symlinks resolved). */
+export function isWithin(path: string, folder: string): boolean {
+  const relation = relative(folder, path);
+  return relation === '' || (relation !== '..' && !relation.startsWith(`..${sep}`) && !isAbsolute(relation));
 }
 
 function permits(uid: number, path: string, bit: number): boolean {

@@ -18,7 +18,7 @@ import type {
   WorkloadStatus,
 } from '../ports.js';
 import { detectCgroups, ReplicaCgroup, removeCgroupParents, type CgroupSupport } from './cgroups.js';
-import { resolveIsolation, WorkloadUserIds } from './isolation.js';
+import { resolveIsolation, WorkloadUserIds, type WorkloadIsolation } from './isolation.js';
 import { LogTailer } from './log-tailer.js';
 import { PortAllocator } from './port-allocator.js';
 import { createProcessTable, type ProcessTable } from './process-table.js';
@@ -150,6 +150,12 @@ export class LocalRuntime implements Runtime {
     }, this.options.config.sampleIntervalMs);
     this.running = true;
     return Promise.resolve();
+  }
+
+  /** The isolation resolved at start() and its uids, which build steps share (step-executor.ts); undefined before. */
+  workloadIsolation(): WorkloadIsolation | undefined {
+    const context = this.isolatedContext;
+    return context === undefined ? undefined : { isolation: context.isolation, userIds: context.userIds };
   }
 
   apply(workloads: readonly WorkloadSpec[]): Promise<void> {

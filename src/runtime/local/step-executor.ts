@@ -1,20 +1,37 @@
 // Runs workflow (build) steps as local processes, one after another, streaming their output line by line.
-// Steps run with umask 022 (opspilot itself runs with 077), so that replicas, which run as other users, can
-// read what a build produced.
+// Developers decide what a step runs, so steps are isolated like replicas (docs/runtime.md, "Build steps"): in
+// user mode as an unprivileged uid of the build's owner, in a sandbox with only the working directory writable
+// and the data dir hidden. Steps run with umask 022 (opspilot itself runs with 077), so that replicas, which run
+// as other users, can read what a build produced.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { realpathSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import type { Clock } from '../../core/clock.js';
 import type { StepExecutor, StepOutcome, StepOutput, StepSpec } from '../ports.js';
-import { findExecutable } from './isolation.js';
+import {
+  describeIsolation,
+  findExecutable,
+  isWithin,
+  launchPlan,
+  unreachableFor,
+  writableFor,
+  type LaunchPlan,
+  type WorkloadIsolation,
+} from './isolation.js';
 import type { ProcessTable } from './process-table.js';
 import { checkDirectory } from './working-directory.js';
 
 export class LocalStepExecutor implements StepExecutor {
+  /**
+   * `isolation` gives the local runtime's resolved isolation (LocalRuntime.workloadIsolation), undefined
+   * before the runtime started: steps then fail rather than run with opspilot's privileges.
+   */
   constructor(
     private readonly baseEnv: Readonly<Record<string, string>>,
     private readonly processTable: ProcessTable,
     private readonly clock: Clock,
+    private readonly isolation: () => WorkloadIsolation | undefined,
   ) {}
 
   async run(
@@ -57,25 +74,24 @@ export class LocalStepExecutor implements StepExecutor {
       emit('system', cwdProblem);
       return Promise.resolve(finish(null, null, cwdProblem));
     }
-    emit(
-      'system',
-      `$ ${[step.command, ...step.args].join(' ')}${step.cwd === undefined ? '' : `  (in ${step.cwd})`}`,
-    );
     const env = { ...this.baseEnv, ...step.env };
-    const command = findExecutable(step.command, env.PATH ?? '', step.cwd ?? process.cwd());
-    if (command === undefined) {
-      const message = `command not found: ${step.command}`;
-      emit('system', message);
-      return Promise.resolve(finish(null, null, message));
+    const prepared = this.prepare(step, env.PATH ?? '', (line) => {
+      emit('system', line);
+    });
+    if (typeof prepared === 'string') {
+      emit('system', prepared);
+      return Promise.resolve(finish(null, null, prepared));
     }
+    const { plan, cwd } = prepared;
     return new Promise((resolve) => {
       let child: ChildProcessByStdio<null, Readable, Readable>;
       try {
-        child = spawn('/bin/sh', ['-c', 'umask 022 && exec "$0" "$@"', command, ...step.args], {
-          cwd: step.cwd,
+        child = spawn(plan.file, [...plan.args], {
+          cwd,
           env,
           detached: true,
           stdio: ['ignore', 'pipe', 'pipe'],
+          ...(plan.uid === undefined ? {} : { uid: plan.uid, gid: plan.gid }),
         });
       } catch (error) {
         const message = `cannot run ${step.command}: ${(error as Error).message}`;
@@ -124,5 +140,60 @@ export class LocalStepExecutor implements StepExecutor {
         });
       });
     });
+  }
+
+  /**
+   * How the step is started under the runtime's isolation, or why it cannot run. Only a step's own working
+   * directory is ever writable for it (never opspilot's, when it has none), and never one in the data dir.
+   */
+  private prepare(
+    step: StepSpec,
+    path: string,
+    note: (line: string) => void,
+  ): { plan: LaunchPlan; cwd: string } | string {
+    const resolved = this.isolation();
+    if (resolved === undefined) {
+      return 'cannot run build steps yet: the local runtime has not resolved its isolation (it is not started)';
+    }
+    const { isolation, userIds } = resolved;
+    const cwd = realpathSync(step.cwd ?? process.cwd());
+    if (isWithin(cwd, isolation.dataDir)) {
+      return `working directory ${cwd} lies in opspilot's data dir ${isolation.dataDir}, which build steps may not use; set the step's cwd to the component's own folder`;
+    }
+    const command = findExecutable(step.command, path, cwd);
+    if (command === undefined) return `command not found: ${step.command}`;
+    let uid: number | undefined;
+    if (isolation.mode === 'user') {
+      // Never fall back to opspilot's own uid.
+      if (userIds === undefined) return 'cannot run build steps: user isolation has no uids to give out';
+      try {
+        uid = userIds.take(`build:${step.owner}`);
+      } catch (error) {
+        return `cannot run ${step.command} as a user of its own: ${(error as Error).message}`;
+      }
+    }
+    if (uid !== undefined) {
+      // The step enters its working directory as root but then resolves paths as its own user.
+      const problem = unreachableFor(uid, cwd, 'directory') ?? unreachableFor(uid, command, 'executable');
+      if (problem !== undefined) return `cannot run ${step.command} as the build's user: ${problem}`;
+    }
+    note(`isolation: ${describeIsolation(isolation.mode, uid)}`);
+    if (uid !== undefined && step.cwd !== undefined && !writableFor(uid, cwd)) {
+      note(
+        `note: ${cwd} is not writable for uid ${String(uid)}, which builds of ${step.owner} run as: the step can read it but not write there. ` +
+          `To let them write, give them the folder: chown -R ${String(uid)}:${String(uid)} ${cwd}`,
+      );
+    }
+    note(`$ ${[step.command, ...step.args].join(' ')}${step.cwd === undefined ? '' : `  (in ${step.cwd})`}`);
+    const plan = launchPlan({
+      isolation,
+      uid,
+      command,
+      args: step.args,
+      cwd,
+      waitForGo: false,
+      writableCwd: step.cwd !== undefined,
+    });
+    return { plan, cwd };
   }
 }
