@@ -185,7 +185,8 @@ describe('governance from the command line', () => {
       await new Promise((resolve) => setTimeout(resolve, delayMs));
       await server.stop('SIGKILL');
       const answered = await approval;
-      server = await startServer({ dataDir, env: serverEnv });
+      // Back on the same address: built-in tokens name the server's URL as their issuer (docs/governance.md).
+      server = await startServer({ dataDir, env: serverEnv, args: ['--port', new URL(server.url).port] });
       const admin = { authorization: `Bearer ${server.token}` };
       const read = async () =>
         (await (await fetch(`${server.url}/api/v1/proposals/${proposal.id}`, { headers: admin })).json()) as {

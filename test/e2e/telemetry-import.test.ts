@@ -164,7 +164,9 @@ describe('opspilot telemetry import', () => {
     expect(result.stderr).toContain('imported 0 spans, 4 log records');
     expect(result.stderr).toContain(`${file}:2: not JSON`);
     expect(result.stderr).toContain(`${file}:3: not an OTLP export request`);
-    expect(result.stderr).toMatch(new RegExp(`${file}:4: HTTP 400 .*traceId must be 32 hex characters`));
+    expect(result.stderr).toMatch(
+      new RegExp(`${file}:4: 1 traces records rejected: .*traceId must be 32 hex characters`),
+    );
   });
 
   it('refuses missing files before sending anything, and says when the server is down', async () => {
