@@ -110,7 +110,9 @@ export class Governance {
     }
     const match = /^Bearer\s+(\S+)$/i.exec(authorization);
     if (match?.[1] === undefined) {
-      throw new UnauthenticatedError('the Authorization header is not `Bearer <token>`');
+      throw new UnauthenticatedError('the Authorization header is not `Bearer <token>`', {
+        hint: 'Send `Authorization: Bearer <token>` with a token of `opspilot token create` or POST /oauth/token.',
+      });
     }
     return this.tokens.verify(match[1], audiences);
   }

@@ -1,7 +1,8 @@
 // Audit records of what the MCP edge refuses before a governed service runs: calls of unknown or hidden tools,
 // invalid arguments, confirmations that do not hold, requests the endpoint cannot take (a foreign Host, a body
-// it cannot read). Governed services audit the calls they serve; these are the rest, so that every MCP request
-// leaves a record.
+// it cannot read); and of calls no governed service recorded (a tool that failed before one decided, an answer
+// the edge gave alone). Governed services audit the calls they serve; these are the rest, so that every MCP
+// request leaves a record.
 import type { GovernanceGateway } from '../governance/gateway.js';
 import type { Caller } from '../governance/principal.js';
 import { resourceNameSchema } from '../platform/resource-kinds.js';
@@ -44,6 +45,46 @@ export async function auditRefusal(governance: GovernanceGateway, refusal: McpRe
     started: refusal.started,
     trail: refusal.caller?.trail,
   });
+}
+
+/** A call no governed service recorded, and what the edge made of it. */
+export interface McpCall {
+  readonly caller: Caller;
+  readonly server: string;
+  readonly tool: string;
+  readonly action: string;
+  readonly args: unknown;
+  readonly decision: 'allow' | 'deny' | 'none';
+  readonly reason: string;
+  /** `ok`, `error:<code>`, `input_required`, `nothing_changed`. */
+  readonly result: string;
+  /** `performance.now()` when the request arrived. */
+  readonly started: number;
+}
+
+/** Most of a reason a record keeps: it may quote untrusted arguments. */
+const maxReasonLength = 300;
+
+/** Appends the record of a call the edge answered for (on the caller's trail); resolves once committed. */
+export async function auditCall(governance: GovernanceGateway, call: McpCall): Promise<void> {
+  await governance.recordAtEdge({
+    principal: call.caller.principal,
+    client: call.caller.client,
+    edge: 'mcp',
+    action: call.action,
+    namespace: namespaceOf(call.args),
+    target: `tools/call ${shorten(call.tool)} (mcp/${call.server})`,
+    args: call.args,
+    decision: call.decision,
+    reasons: [clip(call.reason)],
+    result: call.result,
+    started: call.started,
+    trail: call.caller.trail,
+  });
+}
+
+function clip(text: string): string {
+  return text.length <= maxReasonLength ? text : `${text.slice(0, maxReasonLength)}…`;
 }
 
 function shorten(name: string): string {

@@ -1,10 +1,12 @@
 // Builds the two MCP servers for one caller: only the tools the caller may use (and the config allows) are
 // registered, so tools/list is filtered per caller. tools/call is dispatched here, not by the SDK, so that a
 // call of an unknown or hidden tool, with invalid arguments or with a confirmation that does not hold is a
-// JSON-RPC error with an audit record. Writes follow MCP-TOOLS.md: the first call never changes anything; a
-// client that can elicit is asked to confirm (input_required, with a requestState bound by HMAC to the
-// caller, the tool, the arguments and the versions of the resources shown, good for one proposal); one that
-// cannot gets a proposal queued for approval.
+// JSON-RPC error with an audit record, and so that every call leaves one: each call gets its own audit trail,
+// and one that no governed service recorded (it failed before one decided, or the edge answered alone) is
+// recorded here. Writes follow MCP-TOOLS.md: the first call never changes anything; a client that can elicit
+// is asked to confirm (input_required, with a requestState bound by HMAC to the caller, the tool, the
+// arguments and the versions of the resources shown, good for one proposal); one that cannot gets a proposal
+// queued for approval.
 import { randomUUID } from 'node:crypto';
 import {
   McpServer,
@@ -28,14 +30,14 @@ import { z } from 'zod';
 import { routeActions } from '../api/route-actions.js';
 import type { Config } from '../config/config-schema.js';
 import { durationMs } from '../core/duration.js';
-import { ConflictError, isDomainError } from '../core/errors.js';
+import { ConflictError, isDomainError, type DomainErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Action } from '../governance/authz/actions.js';
 import type { GovernanceGateway } from '../governance/gateway.js';
 import type { GovernedServices } from '../governance/governed-services.js';
 import type { Caller } from '../governance/principal.js';
 import type { Proposal } from '../governance/proposals/contracts.js';
-import { auditRefusal, type McpRefusalKind } from './mcp-audit.js';
+import { auditCall, auditRefusal, type McpRefusalKind } from './mcp-audit.js';
 import { capText } from './paging.js';
 import { digest } from '../core/canonical-json.js';
 import type { ChangePlan } from '../governance/proposals/proposal-service.js';
@@ -105,10 +107,14 @@ const unverifiedReasons: Record<string, string> = {
   malformed: 'it is not one this server issued',
 };
 
-/** Runs a tool for the dispatch: its result, or an input_required round trip. */
+/**
+ * Runs a tool for the dispatch as the call's caller: its result, or an input_required round trip. A tool's
+ * failure is thrown, for the dispatch to answer and audit.
+ */
 type ToolRunner = (
   args: Record<string, unknown>,
   ctx: ServerContext,
+  governed: GovernedServices,
 ) => Promise<CallToolResult | InputRequiredResult>;
 
 interface ServedTool {
@@ -219,9 +225,9 @@ export function createMcpServerFactory(name: McpServerName, options: McpServerOp
     };
     const confirmations: Confirmations = {
       codec,
-      refuse: async (ctx, tool, args, reason) => {
+      refuse: async (who, tool, args, reason) => {
         await auditRefusal(governance, {
-          caller: withClient(ctx),
+          caller: who,
           server: name,
           tool,
           action: tools[tool].action,
@@ -246,8 +252,8 @@ export function createMcpServerFactory(name: McpServerName, options: McpServerOp
       if (hiddenBecause(tool) !== undefined) continue;
       const run =
         tool.kind === 'read'
-          ? readRunner(tool, services, maxOutputBytes, options.logger)
-          : writeRunner(toolName, tool, services, confirmations, maxOutputBytes, options.logger);
+          ? readRunner(tool, maxOutputBytes)
+          : writeRunner(toolName, tool, confirmations, maxOutputBytes);
       const registered = server.registerTool(
         toolName,
         {
@@ -258,7 +264,7 @@ export function createMcpServerFactory(name: McpServerName, options: McpServerOp
           annotations: annotationsOf(tool),
         },
         // Listing only: calls go through the dispatch below.
-        (args: Record<string, unknown>, ctx: ServerContext) => run(args, ctx),
+        (args: Record<string, unknown>, ctx: ServerContext) => run(args, ctx, services(ctx)),
       );
       served.set(toolName, { tool, registered, output: schemas[toolName].output, run });
     }
@@ -272,13 +278,16 @@ export function createMcpServerFactory(name: McpServerName, options: McpServerOp
       const started = performance.now();
       const toolName = request.params.name;
       const args = request.params.arguments ?? {};
+      // The call's own trail: counts the records written for it, here or by the services it calls.
+      const trail = governance.newTrail();
+      const who: Caller | undefined = caller === undefined ? undefined : { ...withClient(ctx), trail };
       const refuse = async (
         kind: McpRefusalKind,
         action: Action,
         message: string,
       ): Promise<ProtocolError> => {
         await auditRefusal(governance, {
-          caller: caller === undefined ? undefined : withClient(ctx),
+          caller: who,
           server: name,
           tool: toolName,
           action,
@@ -307,7 +316,7 @@ export function createMcpServerFactory(name: McpServerName, options: McpServerOp
           endpointAction,
           known === undefined
             ? `Unknown tool ${toolName} on the ${name} MCP server; tools/list shows the tools you may call.`
-            : `Unknown tool ${toolName} on the ${name} MCP server: it is a tool of the ${known.server} server (/mcp/${known.server}).`,
+            : `Unknown tool ${toolName} on the ${name} MCP server: it is a tool of the ${known.server} server; call it at /mcp/${known.server}.`,
         );
       }
       const state: unknown = ctx.mcpReq.requestState();
@@ -326,15 +335,41 @@ export function createMcpServerFactory(name: McpServerName, options: McpServerOp
           `Invalid arguments for tool ${toolName}: ${describeIssues(parsed.error)}. Its inputSchema (tools/list) says what it takes.`,
         );
       }
-      const result = await entry.run(parsed.data, ctx);
-      if (isInputRequiredResult(result)) return result;
-      if (result.isError !== true && !(await entry.output.safeParseAsync(result.structuredContent)).success) {
+      if (who === undefined) throw new Error('no authenticated caller');
+      let result: CallToolResult | InputRequiredResult;
+      let failure: DomainErrorCode | undefined;
+      try {
+        result = await entry.run(parsed.data, ctx, governance.forCaller(who));
+      } catch (error) {
+        failure = isDomainError(error) ? error.code : 'internal';
+        result = toolError(error, options.logger);
+      }
+      if (
+        !isInputRequiredResult(result) &&
+        result.isError !== true &&
+        !(await entry.output.safeParseAsync(result.structuredContent)).success
+      ) {
         options.logger.error({ tool: toolName }, 'an MCP tool answered outside its output schema');
-        return textError(
+        failure = 'internal';
+        result = textError(
           `internal error: ${toolName} answered outside its output schema; see the server log`,
         );
       }
-      return server.server.projectCallToolResult(result, entry.registered.outputSchemaJson);
+      // No governed service recorded the call: it failed before one decided, or the edge answered alone.
+      if (trail.records === 0) {
+        await auditCall(governance, {
+          caller: who,
+          server: name,
+          tool: toolName,
+          action: entry.tool.action,
+          args: parsed.data,
+          ...callVerdict(result, failure, entry.tool.action),
+          started,
+        });
+      }
+      return isInputRequiredResult(result)
+        ? result
+        : server.server.projectCallToolResult(result, entry.registered.outputSchemaJson);
     });
     if (name === 'observability' && only === undefined) registerKnowledge(server, options);
     return server;
@@ -365,115 +400,97 @@ function annotationsOf(tool: AnyTool): {
       };
 }
 
-function readRunner(
-  tool: Extract<AnyTool, { kind: 'read' }>,
-  services: (ctx: ServerContext) => GovernedServices,
-  maxOutputBytes: number,
-  logger: Logger,
-): ToolRunner {
-  return async (args, ctx) => {
-    try {
-      const output: Record<string, unknown> = await tool.run(services(ctx), args, { maxOutputBytes });
-      return {
-        content: [{ type: 'text', text: capText(JSON.stringify(output), maxOutputBytes) }],
-        structuredContent: output,
-      };
-    } catch (error) {
-      return toolError(error, logger);
-    }
+function readRunner(tool: Extract<AnyTool, { kind: 'read' }>, maxOutputBytes: number): ToolRunner {
+  return async (args, _ctx, governed) => {
+    const output: Record<string, unknown> = await tool.run(governed, args, { maxOutputBytes });
+    return {
+      content: [{ type: 'text', text: capText(JSON.stringify(output), maxOutputBytes) }],
+      structuredContent: output,
+    };
   };
 }
 
 /** What a write needs to ask for a confirmation and to refuse one (with its audit record). */
 interface Confirmations {
   readonly codec: ReturnType<typeof createRequestStateCodec<StatePayload>>;
-  refuse(ctx: ServerContext, tool: ToolName, args: Record<string, unknown>, reason: string): Promise<void>;
+  refuse(caller: Caller, tool: ToolName, args: Record<string, unknown>, reason: string): Promise<void>;
 }
 
 function writeRunner(
   toolName: ToolName,
   tool: Extract<AnyTool, { kind: 'write' }>,
-  services: (ctx: ServerContext) => GovernedServices,
   confirmations: Confirmations,
   maxOutputBytes: number,
-  logger: Logger,
 ): ToolRunner {
-  return async (args, ctx) => {
-    try {
-      const governed = services(ctx);
-      const argsDigest = argumentsDigest(toolName, args);
-      const answer = inputResponse(ctx.mcpReq.inputResponses, 'confirm');
-      if (answer.kind === 'elicit' && answer.action !== 'accept') {
-        return textError(
-          `You ${answer.action === 'decline' ? 'declined' : 'cancelled'}; nothing was changed.`,
+  return async (args, ctx, governed) => {
+    const argsDigest = argumentsDigest(toolName, args);
+    const answer = inputResponse(ctx.mcpReq.inputResponses, 'confirm');
+    if (answer.kind === 'elicit' && answer.action !== 'accept') {
+      return textError(`You ${answer.action === 'decline' ? 'declined' : 'cancelled'}; nothing was changed.`);
+    }
+    const confirmed = acceptedContent(ctx.mcpReq.inputResponses, 'confirm', confirmSchema)?.confirm;
+    if (confirmed === false) return textError('Not confirmed; nothing was changed.');
+    const plan = await governed.plan(tool.action, tool.target?.(args) ?? whereOf(args), () =>
+      tool.plan(governed, args),
+    );
+    let proposal: Proposal;
+    if (confirmed === true) {
+      const refuse = async (reason: string): Promise<CallToolResult> => {
+        await confirmations.refuse(governed.caller, toolName, args, reason);
+        return textError(reason);
+      };
+      const state = ctx.mcpReq.requestState<StatePayload>();
+      if (state?.tool !== toolName || state.argsDigest !== argsDigest) {
+        return await refuse(
+          'This confirmation belongs to another call; call the tool again to get a new one.',
         );
       }
-      const confirmed = acceptedContent(ctx.mcpReq.inputResponses, 'confirm', confirmSchema)?.confirm;
-      if (confirmed === false) return textError('Not confirmed; nothing was changed.');
-      const plan = await governed.plan(tool.action, tool.target?.(args) ?? whereOf(args), () =>
-        tool.plan(governed, args),
-      );
-      let proposal: Proposal;
-      if (confirmed === true) {
-        const refuse = async (reason: string): Promise<CallToolResult> => {
-          await confirmations.refuse(ctx, toolName, args, reason);
-          return textError(reason);
-        };
-        const state = ctx.mcpReq.requestState<StatePayload>();
-        if (state?.tool !== toolName || state.argsDigest !== argsDigest) {
-          return await refuse(
-            'This confirmation belongs to another call; call the tool again to get a new one.',
-          );
-        }
-        if (state.stateDigest !== (await startingState(governed, plan))) {
-          return await refuse(
-            'The resources changed after you were asked to confirm, so the change you confirmed is not the one that would run now; nothing was changed. Call the tool again to see the new diff.',
-          );
-        }
-        try {
-          proposal = await governed.propose(plan, { confirmedByRequester: true, id: state.proposal });
-        } catch (error) {
-          if (!(error instanceof ConflictError)) throw error;
-          return await refuse(
-            `This confirmation was already used (proposal ${state.proposal}); a confirmation makes one change. Call the tool again to see the current diff and confirm that.`,
-          );
-        }
-      } else if (
-        (envelopeField(ctx, 'clientCapabilities') as { elicitation?: unknown } | undefined)?.elicitation !==
-        undefined
-      ) {
-        const preview = await governed.preview(plan);
-        if (preview.guardrails.verdict === 'deny') {
-          proposal = await governed.propose(plan); // recorded as denied, with its audit record
-        } else {
-          return inputRequired({
-            inputRequests: {
-              confirm: inputRequired.elicit({
-                message: confirmationMessage(preview),
-                requestedSchema: confirmSchema,
-              }),
-            },
-            requestState: await confirmations.codec.mint(
-              {
-                tool: toolName,
-                argsDigest,
-                stateDigest: await startingState(governed, plan),
-                proposal: randomUUID(),
-              },
-              ctx,
-            ),
-          });
-        }
+      if (state.stateDigest !== (await startingState(governed, plan))) {
+        return await refuse(
+          'The resources changed after you were asked to confirm, so the change you confirmed is not the one that would run now; nothing was changed. Call the tool again to see the new diff.',
+        );
+      }
+      try {
+        proposal = await governed.propose(plan, { confirmedByRequester: true, id: state.proposal });
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+        return await refuse(
+          `This confirmation was already used (proposal ${state.proposal}); a confirmation makes one change. Call the tool again to see the current diff and confirm that.`,
+        );
+      }
+    } else if (
+      (envelopeField(ctx, 'clientCapabilities') as { elicitation?: unknown } | undefined)?.elicitation !==
+      undefined
+    ) {
+      const preview = await governed.preview(plan);
+      if (preview.guardrails.verdict === 'deny') {
+        proposal = await governed.propose(plan); // recorded as denied, with its audit record
       } else {
-        proposal = await governed.propose(plan, {
-          requireApproval:
-            'the MCP client cannot ask its user to confirm (no elicitation); another person must approve',
+        return inputRequired({
+          inputRequests: {
+            confirm: inputRequired.elicit({
+              message: confirmationMessage(preview),
+              requestedSchema: confirmSchema,
+            }),
+          },
+          requestState: await confirmations.codec.mint(
+            {
+              tool: toolName,
+              argsDigest,
+              stateDigest: await startingState(governed, plan),
+              proposal: randomUUID(),
+            },
+            ctx,
+          ),
         });
       }
-      return writeResult(proposal, maxOutputBytes);
-    } catch (error) {
-      return toolError(error, logger);
+    } else {
+      proposal = await governed.propose(plan, {
+        requireApproval:
+          'the MCP client cannot ask its user to confirm (no elicitation); another person must approve',
+      });
     }
+    return writeResult(proposal, maxOutputBytes);
   };
 }
 
@@ -555,13 +572,52 @@ function textError(text: string): CallToolResult {
   return { content: [{ type: 'text', text }], isError: true };
 }
 
+/** What to do, for a tool's failure whose error says only what was wrong. */
+const hintByCode: Record<DomainErrorCode, string> = {
+  invalid: "Change the arguments as the message says; the tool's inputSchema (tools/list) describes them.",
+  unauthenticated: 'Reconnect with a valid bearer token; opspilot token create makes one.',
+  forbidden: 'Ask an admin for a RoleBinding whose role allows it (see docs/governance.md).',
+  not_found: 'Check the name and the namespace; the list_ tools show what exists.',
+  conflict: 'Read the current state again, then call the tool again.',
+  needs_approval: 'Another person approves it: opspilot proposals approve ID.',
+  unavailable: 'Retry later; the server log says what is unavailable.',
+  internal: 'The server log has the details.',
+};
+
 /** A failure the model can act on: what was wrong and what to do next. */
 function toolError(error: unknown, logger: Logger): CallToolResult {
   if (isDomainError(error)) {
-    return textError(`${error.code}: ${error.message}${error.hint === undefined ? '' : `\n${error.hint}`}`);
+    return textError(`${error.code}: ${error.message}\n${error.hint ?? hintByCode[error.code]}`);
   }
   logger.error({ err: error }, 'MCP tool failed');
-  return textError(`internal error: ${error instanceof Error ? error.message : String(error)}`);
+  return textError(
+    `internal error: ${error instanceof Error ? error.message : String(error)}\n${hintByCode.internal}`,
+  );
+}
+
+/**
+ * The edge's audit verdict on a call no governed service recorded: answered (allow), refused by a tool's own
+ * check (deny), or nothing decided (a server failure, a change the user declined, a confirmation asked for).
+ */
+function callVerdict(
+  result: CallToolResult | InputRequiredResult,
+  failure: DomainErrorCode | undefined,
+  action: Action,
+): { decision: 'allow' | 'deny' | 'none'; reason: string; result: string } {
+  if (isInputRequiredResult(result)) {
+    return {
+      decision: 'none',
+      reason: 'asked the client to confirm; nothing was changed',
+      result: 'input_required',
+    };
+  }
+  const text = result.content.map((item) => (item.type === 'text' ? item.text : '')).join('\n');
+  if (failure !== undefined) {
+    const decided = failure !== 'internal' && failure !== 'unavailable';
+    return { decision: decided ? 'deny' : 'none', reason: text, result: `error:${failure}` };
+  }
+  if (result.isError === true) return { decision: 'none', reason: text, result: 'nothing_changed' };
+  return { decision: 'allow', reason: `answered by the MCP edge: the caller holds ${action}`, result: 'ok' };
 }
 
 /** Runbooks as resources and the two investigation prompts. */

@@ -33,6 +33,7 @@ import {
   logResultSchema,
   metricQuerySchema,
   metricResultSchema,
+  periodSchema,
   resourceUsageQuerySchema,
   resourceUsageSchema,
   traceQuerySchema,
@@ -302,9 +303,9 @@ export const tools: { readonly [Name in ToolName]: AnyTool } = {
     run: async (services, args) => {
       const [binding] = await services.list('ReleaseBinding', args);
       if (binding === undefined) {
-        throw new Error(
-          `${args.component} is not bound to ${args.environment}; list_release_bindings shows where it runs`,
-        );
+        throw new NotFoundError(`${args.component} is not bound to ${args.environment}`, {
+          hint: 'list_release_bindings shows where it runs.',
+        });
       }
       return summarize(binding);
     },
@@ -350,7 +351,7 @@ export const tools: { readonly [Name in ToolName]: AnyTool } = {
       namespace: namespaceArg,
       component: componentArg,
       environment: environmentArg.optional(),
-      period: z.string().default('last_15m').describe('e.g. last_15m, last_1h'),
+      period: periodSchema.default('last_15m').describe('e.g. last_15m, last_1h'),
     }),
     output: z.object({ cpu: metricResultSchema, memory: metricResultSchema }),
     run: async (services, args) => {
@@ -464,7 +465,9 @@ export const tools: { readonly [Name in ToolName]: AnyTool } = {
       namespace: namespaceArg,
       component: componentArg.optional(),
       environment: environmentArg.optional(),
-      period: z.string().default('last_24h').describe('Window of usage to base it on, e.g. last_6h, last_7d'),
+      period: periodSchema
+        .default('last_24h')
+        .describe('Window of usage to base it on, e.g. last_6h, last_7d'),
     }),
     output: z.object({
       window: z.object({ from: z.string(), to: z.string() }),
@@ -482,7 +485,7 @@ export const tools: { readonly [Name in ToolName]: AnyTool } = {
     title: 'Apply a resource recommendation',
     description:
       'Proposes the requests and limits get_resource_recommendations computes for one binding (recomputed now from the same window, not taken from the caller).',
-    input: bindingInput.extend({ period: z.string().default('last_24h') }),
+    input: bindingInput.extend({ period: periodSchema.default('last_24h') }),
     idempotent: true,
     destructive: true,
     plan: async (services, args) => {

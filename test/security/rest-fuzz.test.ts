@@ -6,6 +6,7 @@
 // FUZZ_PER_ROUTE another count.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
+import { junkValues, prng } from './fuzz.js';
 
 const seed = Number(process.env.FUZZ_SEED ?? '20260613');
 /** Requests per route, method and token: the first well-formed, the others mutated. */
@@ -38,49 +39,8 @@ interface OpenApi {
   readonly components?: { schemas?: Record<string, Schema> };
 }
 
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-function prng(start: number): () => number {
-  let state = start >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function deep(levels: number): unknown {
-  let value: unknown = 'bottom';
-  for (let level = 0; level < levels; level += 1) value = { nested: value };
-  return value;
-}
-
 /** Values that break assumptions: wrong types, bounds, sizes, encodings, injection-shaped text. */
-const junkValues: readonly unknown[] = [
-  null,
-  -5,
-  -1,
-  0,
-  0.5,
-  1e21,
-  Number.MAX_SAFE_INTEGER,
-  '',
-  ' ',
-  'x'.repeat(5000),
-  '../../../etc/passwd',
-  'a\u0000b',
-  '<script>alert(1)</script>',
-  '${jndi:ldap://127.0.0.1/x}',
-  "'; DROP TABLE audit_events; --",
-  '💥 ünïcødé',
-  true,
-  [],
-  {},
-  [1, 'two', null],
-  deep(60),
-  JSON.parse('{"__proto__": {"polluted": true}, "constructor": {"prototype": {"polluted": true}}}'),
-];
+const junk = junkValues(60);
 
 const junkStrings: readonly string[] = [
   '',
@@ -185,16 +145,16 @@ class Fuzzer {
       } else if (key !== undefined && roll < 0.55) {
         return Object.fromEntries(Object.entries(record).filter(([name]) => name !== key));
       } else if (roll < 0.75) {
-        record[`unknown${this.integer(0, 99)}`] = this.pick(junkValues);
+        record[`unknown${this.integer(0, 99)}`] = this.pick(junk);
       } else {
-        return this.pick(junkValues);
+        return this.pick(junk);
       }
       return record;
     }
     if (Array.isArray(value) && value.length > 0 && this.chance(0.5)) {
       return (value as unknown[]).map((item, index) => (index === 0 ? this.mutate(item, depth + 1) : item));
     }
-    return this.pick(junkValues);
+    return this.pick(junk);
   }
 
   pathValue(name: string, schema: Schema | undefined): string {
