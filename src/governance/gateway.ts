@@ -2,7 +2,7 @@
 // out per-caller authorized services, and answers the few identity questions an edge has to answer itself (its
 // keys, OAuth client credentials, who a caller is). The platform, the stores, the token service, the authorizer
 // and the audit log stay behind it: edges may import this module and its types, and lint refuses the rest
-// (eslint.config.js, `edgeImports`).
+// (eslint-rules/edge-imports.js).
 import type { Config } from '../config/config-schema.js';
 import type { Action } from './authz/actions.js';
 import type { Governance } from './governance.js';
