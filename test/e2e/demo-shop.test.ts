@@ -121,7 +121,7 @@ describe('the demo shop', () => {
           join(workspace, 'data'),
         ])
       ).stdout.trim();
-    let proposal = '';
+    let proposal: string | undefined;
     const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
