@@ -156,6 +156,18 @@ export class StreamingAnomalyDetector {
     return damped / (1 + damped);
   }
 
+  /**
+   * The band of values usual before the latest point: the 5th to 95th percentile of the preceding
+   * calibration window (undefined before any history).
+   */
+  expected(): { low: number; high: number } | undefined {
+    const history = this.values.slice(Math.max(0, this.values.length - 1 - this.options.calibrationWindow), -1);
+    if (history.length === 0) return undefined;
+    const sorted = history.sort((a, b) => a - b);
+    const at = (share: number): number => sorted[Math.floor(share * (sorted.length - 1))] ?? 0;
+    return { low: at(0.05), high: at(0.95) };
+  }
+
   /** Distance from a shape to the closest earlier, non-overlapping one. */
   private closestDistance(shape: Float64Array): number {
     let best = Number.POSITIVE_INFINITY;
