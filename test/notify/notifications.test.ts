@@ -55,7 +55,7 @@ const report: RcaReportView = {
     component: 'frontend',
     environment: 'prod',
     severity: 'critical',
-    summary: 'error_rate of frontend in prod is 0.9 (> 0.2 over 1m)',
+    summary: 'error_rate of frontend in prod is 90 % (> 20 % over 1m)',
     startedAt: '2026-11-21T10:00:00.000Z',
   },
   groupKey: 'shop/frontend-errors/prod',

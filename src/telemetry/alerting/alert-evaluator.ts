@@ -2,7 +2,9 @@
 // state machine. Threshold, error-rate and latency rules compare one value per component and environment over
 // their window; anomaly rules score each component's series with the streaming anomaly detector; SLOs fire on
 // multi-window, multi-burn-rate conditions (Google SRE workbook).
-import { defaultDetectorOptions, scoreSeries } from '../../analysis/anomaly/detector.js';
+import { StreamingAnomalyDetector, defaultDetectorOptions } from '../../analysis/anomaly/detector.js';
+import { describeReading } from '../../analysis/anomaly/describe.js';
+import { formatMeasure } from '../../core/measure.js';
 import type { Clock } from '../../core/clock.js';
 import { PeriodicTask } from '../../core/periodic-task.js';
 import { NotFoundError, errorMessage } from '../../core/errors.js';
@@ -272,11 +274,11 @@ export class AlertEvaluator {
     });
     const nowMs = this.options.clock.now().getTime();
     const observations: Observation[] = [];
-    for (const { component: name, points } of series) {
+    for (const { component: name, points, unit } of series) {
       const firstSeen = await this.firstSeenOf(namespace, environment, name);
       const judged = judgedWindow(nowMs, condition.windowMs, firstSeen, this.options.warmUp ?? defaultWarmUp);
       const describe = (value: number | null, note = ''): string =>
-        `${condition.metric} of ${name} in ${environment} is ${format(value)} (${condition.operator} ${condition.value} over ${condition.window}${note})`;
+        `${condition.metric} of ${name} in ${environment} is ${value === null ? 'no data' : formatMeasure(value, unit)} (${condition.operator} ${formatMeasure(condition.value, unit)} over ${condition.window}${note})`;
       if (judged === undefined) {
         const value = points.at(-1)?.value ?? null;
         observations.push({
@@ -346,23 +348,27 @@ export class AlertEvaluator {
       to: new Date(toMs).toISOString(),
       step: anomaly.step,
     });
-    return series.map(({ component: name, points }) => {
+    return series.map(({ component: name, points, unit }) => {
       const complete = points.filter(
         (point): point is { time: string; value: number } => point.value !== null,
       );
-      const scores = scoreSeries(
-        complete.map((point) => point.value),
-        complete.map((point) => Date.parse(point.time)),
-      );
-      const score = scores.at(-1) ?? 0;
-      const value = complete.at(-1)?.value ?? null;
-      const values = complete.map((point) => point.value);
-      const learning = complete.length <= defaultDetectorOptions.warmup;
-      const range =
-        values.length === 0 ? 'no data' : `${format(Math.min(...values))}–${format(Math.max(...values))}`;
+      // The detector `opspilot analyze anomalies` runs, with its one configuration, fed point by point.
+      const detector = new StreamingAnomalyDetector();
+      let score = 0;
+      for (const point of complete) score = detector.update(point.value, Date.parse(point.time));
+      const latest = complete.at(-1)?.value;
+      const learning = latest === undefined || complete.length <= defaultDetectorOptions.warmup;
+      const series = `${anomaly.metric} of ${name} in ${environment}`;
       const summary = learning
-        ? `${anomaly.metric} of ${name} in ${environment}: learning its usual behaviour (${complete.length} of ${defaultDetectorOptions.warmup + 1} points of ${anomaly.step})`
-        : `${anomaly.metric} of ${name} in ${environment} is ${format(value)}, ${score > anomaly.above ? 'unusual' : 'usual'} for it (anomaly score ${format(score)}, bound ${anomaly.above}; ${range} over ${anomaly.history})`;
+        ? `${series}: learning its usual behaviour (${complete.length} of ${defaultDetectorOptions.warmup + 1} points of ${anomaly.step})`
+        : describeReading({
+            series,
+            value: latest,
+            unit,
+            expected: detector.expected(),
+            score,
+            bound: anomaly.above,
+          });
       return { component: name, value: score, holds: !learning && score > anomaly.above, summary };
     });
   }
@@ -376,7 +382,7 @@ export class AlertEvaluator {
       aggregation: Aggregation | undefined;
       step: string;
     } & ({ period: string } | { from: string; to: string }),
-  ): Promise<{ component: string; points: { time: string; value: number | null }[] }[]> {
+  ): Promise<{ component: string; unit: string; points: { time: string; value: number | null }[] }[]> {
     try {
       const result = await this.options.queries.metrics({
         namespace,
@@ -387,6 +393,7 @@ export class AlertEvaluator {
       });
       return result.series.map((entry) => ({
         component: entry.labels.component ?? '',
+        unit: result.unit,
         points: entry.points,
       }));
     } catch (error) {
