@@ -58,6 +58,7 @@ import type {
 import type { AuditDecision, VerifyResult } from './audit/audit-log.js';
 import { isWriteAction, type Action } from './authz/actions.js';
 import { describeTarget, type Target } from './authz/authorizer.js';
+import { locationOfResource } from '../platform/resource-location.js';
 import type { Governance } from './governance.js';
 import type { Caller } from './principal.js';
 import type {
@@ -232,7 +233,7 @@ export class GovernedServices {
       const items = await this.governance.options.platform.list(kind, filter);
       if (kind === 'Namespace') return items.filter((item) => this.may('platform.read', item.metadata.name));
       if (cluster) return items;
-      return items.filter((item) => this.allows('platform.read', targetOfResource(item)));
+      return items.filter((item) => this.allows('platform.read', locationOfResource(item)));
     });
   }
 
@@ -513,7 +514,7 @@ export class GovernedServices {
       const slos = (await this.governance.options.platform.list('SLO', { namespace })).filter((slo) => {
         const spec = slo.spec as { environment?: string };
         return this.allows('telemetry.read', {
-          ...targetOfResource(slo),
+          ...locationOfResource(slo),
           ...(spec.environment === undefined ? {} : { environment: spec.environment }),
         });
       });
@@ -1193,31 +1194,6 @@ function alertTarget(alert: AlertView): Target {
     namespace: alert.namespace,
     ...(alert.component === null ? {} : { component: alert.component }),
     ...(alert.environment === null ? {} : { environment: alert.environment }),
-  };
-}
-
-export function targetOfResource(resource: Resource): Target {
-  const spec = resource.spec as { component?: unknown; environment?: unknown } | undefined;
-  const component =
-    resource.kind === 'Component'
-      ? resource.metadata.name
-      : typeof spec?.component === 'string'
-        ? spec.component
-        : undefined;
-  const environment =
-    resource.kind === 'ReleaseBinding' && typeof spec?.environment === 'string'
-      ? spec.environment
-      : undefined;
-  if (resource.kind === 'Namespace') return { namespace: resource.metadata.name };
-  return {
-    namespace: resource.metadata.namespace ?? '',
-    ...(resource.metadata.project === undefined || resource.kind === 'Project'
-      ? resource.kind === 'Project'
-        ? { project: resource.metadata.name }
-        : {}
-      : { project: resource.metadata.project }),
-    ...(component === undefined ? {} : { component }),
-    ...(environment === undefined ? {} : { environment }),
   };
 }
 

@@ -8,6 +8,7 @@ import { parseDocuments } from '../../platform/documents.js';
 import type { ApplyItem } from '../../platform/contracts.js';
 import type { ApplyOptions, PlatformService, ResourceLocation } from '../../platform/platform-service.js';
 import { restartAnnotation } from '../../platform/reconciler.js';
+import { locationOfResource } from '../../platform/resource-location.js';
 import {
   apiVersion,
   kindInfo,
@@ -107,7 +108,7 @@ export class ChangePlanner {
       (a, b) => (b.spec as ReleaseSpec).revision - (a.spec as ReleaseSpec).revision,
     );
     const releaseNames = releases
-      .filter((item) => this.visible(locationOf(item)))
+      .filter((item) => this.visible(locationOfResource(item)))
       .map((item) => item.metadata.name)
       .join(', ');
     if (current !== null) {
@@ -586,7 +587,7 @@ export class ChangePlanner {
   async binding(namespace: string, component: string, environment: string): Promise<Resource> {
     const components = await this.platform.list('Component', { namespace });
     if (!components.some((item) => item.metadata.name === component)) {
-      const visible = components.filter((item) => this.visible(locationOf(item)));
+      const visible = components.filter((item) => this.visible(locationOfResource(item)));
       throw new NotFoundError(`component ${component} does not exist in namespace ${namespace}`, {
         hint: `Components in ${namespace}: ${visible.map((item) => item.metadata.name).join(', ') || 'none you may see'}.`,
       });
@@ -594,7 +595,7 @@ export class ChangePlanner {
     const bindings = await this.platform.list('ReleaseBinding', { namespace, component });
     const binding = bindings.find((item) => (item.spec as ReleaseBindingSpec).environment === environment);
     if (binding === undefined) {
-      const visible = bindings.filter((item) => this.visible(locationOf(item)));
+      const visible = bindings.filter((item) => this.visible(locationOfResource(item)));
       throw new NotFoundError(`component ${component} is not bound to environment ${environment}`, {
         hint: `It is bound to: ${visible.map((item) => (item.spec as ReleaseBindingSpec).environment).join(', ') || 'no environment you may see'}.`,
       });
@@ -633,27 +634,6 @@ export class ChangePlanner {
 /** The version a change was judged on: execution applies it only while the resource is still at it. */
 function versionOf(resource: Resource): ResourceVersion {
   return { uid: resource.metadata.uid, generation: resource.metadata.generation };
-}
-
-/** Where a resource sits, for visibility. */
-function locationOf(resource: Resource): ResourceLocation {
-  const spec = resource.spec as { component?: unknown; environment?: unknown } | undefined;
-  const component =
-    resource.kind === 'Component'
-      ? resource.metadata.name
-      : typeof spec?.component === 'string'
-        ? spec.component
-        : undefined;
-  const environment =
-    resource.kind === 'ReleaseBinding' && typeof spec?.environment === 'string'
-      ? spec.environment
-      : undefined;
-  return {
-    namespace: resource.metadata.namespace ?? '',
-    ...(resource.metadata.project === undefined ? {} : { project: resource.metadata.project }),
-    ...(component === undefined ? {} : { component }),
-    ...(environment === undefined ? {} : { environment }),
-  };
 }
 
 function sameSpec(change: ResourceChange): boolean {
