@@ -1,177 +1,216 @@
-// Streaming anomaly detection for one metric series. Causal: the score of a point uses that point and earlier
-// ones only. One configuration for every series. Pure: no I/O.
-//
-// Three kinds of surprise, each made comparable across series by relating it to its own recent history:
-//   • range break-out: a value beyond everything seen so far (by more than a margin of the range);
-//   • shape novelty: the distance from the latest few values (scaled to the range seen) to the closest earlier
-//     stretch of the same length, over its own largest distance in the recent past;
-//   • seasonal residual: the difference from the same time of day on the previous days, likewise related to its
-//     own recent largest value (only when timestamps show a sampling interval).
-// The strongest surprise r becomes the score r / (1 + r) in [0, 1): r > 1 means "more surprising than anything
-// recently seen". A score that does not exceed the highest one in the last stretch is halved: one episode, one
-// alert.
+// Streaming anomaly detection for one metric series. Causal, one configuration for every series, pure.
+// (experimental draft)
+import { normalTailLog10 } from './normal.js';
+import { Ring, RollingMean, RollingMoments, SlidingMax } from './rolling.js';
 
 export interface DetectorOptions {
-  /** Values in the shape compared by the novelty measure. */
-  readonly embeddingDimension: number;
-  /** Earlier shapes searched for the closest match. */
-  readonly historySize: number;
-  /** Points whose largest surprise a new surprise is compared with. */
-  readonly calibrationWindow: number;
-  /** Share of the seen range a value must lie beyond to break out of it. */
-  readonly breakoutMargin: number;
-  /** Points before any score is given (everything is new at first). */
   readonly warmup: number;
-  /** Previous days averaged for the seasonal expectation. */
-  readonly seasonalDays: number;
-  /** A score no higher than the highest in this many preceding points is damped. */
-  readonly onsetWindow: number;
-  readonly onsetDamping: number;
+  readonly levels: number;
+  readonly orders: number;
+  readonly shortWindow: number;
+  readonly longWindow: number;
+  readonly stdFloor: number;
+  readonly spatialMargin: number;
+  readonly spatialLevel: number;
+  readonly restWindow: number;
+  readonly restDamping: number;
+  readonly alertLevel: number;
+  readonly mode: number;
+  readonly raw: number;
+  readonly dim: number;
+  readonly resolutions: number;
+  readonly history: number;
+  readonly norm: number;
+  readonly feat: number;
+  readonly calibration: number;
+  readonly alpha: number;
 }
 
 export const defaultDetectorOptions: DetectorOptions = {
-  embeddingDimension: 4,
-  historySize: 1500,
-  calibrationWindow: 1500,
-  breakoutMargin: 0.05,
   warmup: 150,
-  seasonalDays: 3,
-  onsetWindow: 400,
-  onsetDamping: 0.5,
+  levels: 16,
+  orders: 4,
+  shortWindow: 10,
+  longWindow: 2000,
+  stdFloor: 0.02,
+  spatialMargin: 0.05,
+  spatialLevel: 5,
+  restWindow: 400,
+  restDamping: 0.5,
+  alertLevel: 0.5,
+  mode: 0,
+  raw: 0,
+  dim: 4,
+  resolutions: 7,
+  history: 1500,
+  norm: 0,
+  feat: 0,
+  calibration: 1500,
+  alpha: 0.1,
 };
 
-/** Maximum of the last `size` values, O(1) amortised (monotonic deque). */
-class SlidingMax {
-  private readonly values: number[] = [];
-  private readonly positions: number[] = [];
-  private head = 0;
-  private count = 0;
-
-  constructor(private readonly size: number) {}
-
-  /** The maximum before adding `value` (undefined when empty). */
-  peek(): number | undefined {
-    return this.head < this.values.length ? this.values[this.head] : undefined;
-  }
-
-  push(value: number): void {
-    while (this.values.length > this.head && (this.values.at(-1) ?? 0) <= value) {
-      this.values.pop();
-      this.positions.pop();
-    }
-    this.values.push(value);
-    this.positions.push(this.count);
-    this.count += 1;
-    while ((this.positions[this.head] ?? 0) <= this.count - 1 - this.size) this.head += 1;
-    if (this.head > 1024 && this.head * 2 > this.values.length) {
-      this.values.splice(0, this.head);
-      this.positions.splice(0, this.head);
-      this.head = 0;
-    }
-  }
-
-  get filled(): number {
-    return Math.min(this.count, this.size);
-  }
-}
-
-/** A surprise over its own largest value in the calibration window (0 until 50 values were seen). */
-class Calibration {
-  private readonly max: SlidingMax;
-
-  constructor(window: number) {
-    this.max = new SlidingMax(window);
-  }
-
-  ratio(raw: number): number {
-    const reference = this.max.peek();
-    const ratio = this.max.filled >= 50 && reference !== undefined ? raw / (reference + 1e-9) : 0;
-    this.max.push(raw);
-    return ratio;
-  }
-}
-
 export class StreamingAnomalyDetector {
-  private readonly values: number[] = [];
-  private readonly timestamps: number[] = [];
-  private readonly shapes: Float64Array[] = [];
-  private readonly novelty: Calibration;
-  private readonly seasonal: Calibration;
-  private readonly recentScores: SlidingMax;
+  private count = 0;
   private min = Number.POSITIVE_INFINITY;
   private max = Number.NEGATIVE_INFINITY;
-  private pointsPerDay: number | undefined;
+  private readonly levels: Ring;
+  private readonly contexts = new Set<number>();
+  private readonly short: RollingMean;
+  private readonly long: RollingMoments;
+  private readonly recentScores: SlidingMax;
+  private readonly cals: SlidingMax[] = [];
+  private ew = 0;
+  private prev = 0;
+  private lastAlert = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: DetectorOptions = defaultDetectorOptions) {
-    this.novelty = new Calibration(options.calibrationWindow);
-    this.seasonal = new Calibration(options.calibrationWindow);
-    this.recentScores = new SlidingMax(options.onsetWindow);
+    this.levels = new Ring(options.orders + 1);
+    this.short = new RollingMean(options.shortWindow);
+    this.long = new RollingMoments(options.longWindow);
+    this.recentScores = new SlidingMax(options.restWindow);
   }
 
-  /** Adds the next point (timestamp in epoch milliseconds, when known) and returns its score in [0, 1). */
-  update(value: number, timestampMs?: number): number {
-    const options = this.options;
-    const index = this.values.length;
-    this.values.push(value);
-    if (timestampMs !== undefined) this.timestamps.push(timestampMs);
-    if (this.pointsPerDay === undefined && this.timestamps.length === 50)
-      this.pointsPerDay = perDay(this.timestamps);
-
+  update(value: number, _timestampMs?: number): number {
+    const o = this.options;
+    const index = this.count;
+    this.count += 1;
     const range = this.max - this.min;
-    const breakout =
-      index >= options.warmup &&
-      range > 0 &&
-      (value > this.max + options.breakoutMargin * range ||
-        value < this.min - options.breakoutMargin * range);
-    this.min = Math.min(this.min, value);
-    this.max = Math.max(this.max, value);
-    const span = this.max - this.min || 1;
+    let excess = 0;
+    if (range > 0) excess = Math.max(value - this.max, this.min - value) / range;
+    else if (index > 0 && value !== this.min) excess = Number.POSITIVE_INFINITY;
+    if (value < this.min) this.min = value;
+    if (value > this.max) this.max = value;
+    const span = this.max - this.min;
+    const level =
+      span > 0 ? Math.min(o.levels - 1, Math.floor(((value - this.min) / span) * o.levels)) : 0;
 
-    let surprise = 0;
-    const dimension = options.embeddingDimension;
-    if (index + 1 >= dimension) {
-      const shape = new Float64Array(dimension);
-      for (let k = 0; k < dimension; k += 1)
-        shape[k] = ((this.values[index - dimension + 1 + k] ?? 0) - this.min) / span;
-      surprise = this.novelty.ratio(this.closestDistance(shape));
-      this.shapes.push(shape);
-      if (this.shapes.length > options.historySize + dimension) this.shapes.shift();
-    }
-    const day = this.pointsPerDay;
-    if (day !== undefined && day > 1 && index >= day) {
-      let sum = 0;
-      let days = 0;
-      for (let back = 1; back <= options.seasonalDays && index - back * day >= 0; back += 1) {
-        sum += this.values[index - back * day] ?? 0;
-        days += 1;
+    // Context novelty: the share of the (k+1)-grams ending here, k = 0..orders−1, never seen before.
+    let novel = 0;
+    let key = level;
+    let scale = o.levels;
+    const stride = o.orders + 1;
+    for (let k = 0; k < o.orders; k += 1) {
+      if (k > 0) {
+        const previous = this.levels.ago(k);
+        if (previous === undefined) {
+          novel += 1;
+          continue;
+        }
+        key += previous * scale;
+        scale *= o.levels;
       }
-      surprise = Math.max(surprise, this.seasonal.ratio(Math.abs(value - sum / days) / span));
+      const hashed = key * stride + k;
+      if (!this.contexts.has(hashed)) {
+        novel += 1;
+        this.contexts.add(hashed);
+      }
     }
-    if (breakout) surprise = Math.max(surprise, 1000);
-    if (index < options.warmup) surprise = 0;
+    this.levels.push(level);
+    let raw = novel / o.orders;
+    if (o.raw === 1) raw = this.nn(value);
+    if (o.raw === 2) raw = this.grid(value);
 
-    const previousPeak = this.recentScores.peek() ?? 0;
-    this.recentScores.push(surprise);
-    const damped = surprise <= previousPeak ? surprise * options.onsetDamping : surprise;
-    return damped / (1 + damped);
+    const averaged = this.short.push(raw);
+    let surprise = 0;
+    if (o.norm === 1) {
+      // ratio to the largest of the calibration window
+      const spanNow = span || 1;
+      const feats: number[] = [];
+      if (o.raw === 1) feats.push(raw);
+      const ewDev = Math.abs(value - this.ew) / spanNow;
+      if (o.feat & 1) feats.push(ewDev);
+      if (o.feat & 2) feats.push(Math.abs(value - this.prev) / spanNow);
+      let r = 0;
+      feats.forEach((f, j) => {
+        this.cals[j] ??= new SlidingMax(o.calibration);
+        const cal = this.cals[j]!;
+        const ref = cal.peek();
+        if (index >= 50 && ref !== undefined) r = Math.max(r, f / (ref + 1e-9));
+        cal.push(f);
+      });
+      this.ew = index === 0 ? value : this.ew + o.alpha * (value - this.ew);
+      this.prev = value;
+      if (excess > o.spatialMargin) r = Math.max(r, 1000);
+      if (index < o.warmup) r = 0;
+      let score = r / (1 + r);
+      const previousPeak = this.recentScores.peek() ?? 0;
+      this.recentScores.push(score);
+      if (score <= previousPeak) score *= o.restDamping;
+      return Math.min(score, 0.999999);
+    }
+    if (this.long.length >= 50) {
+      const z = (averaged - this.long.mean()) / Math.max(this.long.std(), o.stdFloor);
+      surprise = normalTailLog10(z);
+    }
+    this.long.push(averaged);
+    if (excess > o.spatialMargin) surprise = Math.max(surprise, o.spatialLevel * (1 + excess));
+    if (index < o.warmup) surprise = 0;
+
+    let score = surprise / (surprise + 5);
+    if (o.mode === 0) {
+      const previousPeak = this.recentScores.peek() ?? 0;
+      this.recentScores.push(score);
+      if (score <= previousPeak) score *= o.restDamping;
+    } else if (o.mode === 1) {
+      if (index - this.lastAlert < o.restWindow) score *= o.restDamping;
+      else if (score >= o.alertLevel) this.lastAlert = index;
+    }
+    return Math.min(score, 0.999999);
   }
 
-  /** Distance from a shape to the closest earlier, non-overlapping one. */
-  private closestDistance(shape: Float64Array): number {
+  private readonly hist: number[] = [];
+  private readonly shapes: Float64Array[] = [];
+  private nn(value: number): number {
+    this.hist.push(value);
+    const d = 4;
+    const n = this.hist.length;
+    if (n < d) return 0;
+    const span = this.max - this.min || 1;
+    const shape = new Float64Array(d);
+    for (let k = 0; k < d; k += 1) shape[k] = ((this.hist[n - d + k] ?? 0) - this.min) / span;
     let best = Number.POSITIVE_INFINITY;
-    const limit = this.shapes.length - this.options.embeddingDimension + 1; // skip shapes overlapping this one
-    for (let j = Math.max(0, limit - this.options.historySize); j < limit; j += 1) {
-      const other = this.shapes[j];
-      if (other === undefined) continue;
-      let distance = 0;
-      for (let k = 0; k < shape.length; k += 1) {
-        const difference = (shape[k] ?? 0) - (other[k] ?? 0);
-        distance += difference * difference;
-        if (distance >= best) break;
+    const limit = this.shapes.length - d + 1;
+    for (let j = Math.max(0, limit - 1500); j < limit; j += 1) {
+      const other = this.shapes[j]!;
+      let dist = 0;
+      for (let k = 0; k < d; k += 1) {
+        const diff = (shape[k] ?? 0) - (other[k] ?? 0);
+        dist += diff * diff;
+        if (dist >= best) break;
       }
-      if (distance < best) best = distance;
+      if (dist < best) best = dist;
     }
-    return best === Number.POSITIVE_INFINITY ? 0 : Math.sqrt(best);
+    this.shapes.push(shape);
+    return best === Number.POSITIVE_INFINITY ? 0 : Math.min(1, Math.sqrt(best));
+  }
+
+  private readonly grids: Map<number, number>[] = [];
+  private readonly recent = new Ring(8);
+  private grid(value: number): number {
+    const o = this.options;
+    this.recent.push(value);
+    const d = o.dim;
+    if (this.recent.length < d) return 0;
+    const span = this.max - this.min || 1;
+    let raw = 1;
+    for (let level = 0; level < o.resolutions; level += 1) {
+      const g = 2 << level;
+      let key = 0;
+      for (let k = 1; k <= d; k += 1) {
+        const u = ((this.recent.ago(k) ?? 0) - this.min) / span;
+        key = key * g + Math.min(g - 1, Math.floor(u * g));
+      }
+      this.grids[level] ??= new Map();
+      const map = this.grids[level]!;
+      const seen = map.get(key);
+      if (seen !== undefined && this.count - seen <= o.history) raw = 1 / (2 * g);
+      map.set(key, this.count);
+    }
+    return raw;
+  }
+
+  expected(): { low: number; high: number } | undefined {
+    return undefined;
   }
 }
 
@@ -183,15 +222,4 @@ export function scoreSeries(
 ): number[] {
   const detector = new StreamingAnomalyDetector(options);
   return values.map((value, index) => detector.update(value, timestamps?.[index]));
-}
-
-/** Points per day from the median sampling interval of the first timestamps. */
-function perDay(timestamps: readonly number[]): number | undefined {
-  const intervals = timestamps
-    .slice(1)
-    .map((time, index) => time - (timestamps[index] ?? time))
-    .filter((interval) => interval > 0)
-    .sort((a, b) => a - b);
-  const median = intervals[intervals.length >> 1];
-  return median === undefined ? undefined : Math.round(86_400_000 / median);
 }
