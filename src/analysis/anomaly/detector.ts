@@ -1,216 +1,160 @@
-// Streaming anomaly detection for one metric series. Causal, one configuration for every series, pure.
-// (experimental draft)
-import { normalTailLog10 } from './normal.js';
-import { Ring, RollingMean, RollingMoments, SlidingMax } from './rolling.js';
+// Streaming anomaly detection for one metric series. Causal: the score of a point uses that point and earlier
+// ones only, and nothing about the series' length. One configuration for every series. Pure: no I/O. O(1)
+// amortised work per point.
+//
+// An anomaly is behaviour the series has not shown for a long while. The detector looks for it at several time
+// scales at once: the moving mean of the last 1, 4, 16 and 64 values is compared with the range that same mean
+// took over the last `window` points (breakout.ts). A mean beyond that range is new; how far beyond, as a share
+// of the range, is the surprise. Two more surprises join it: a value beyond everything ever seen, and — when
+// timestamps show a daily rhythm that yesterday's values actually predict — a residual from yesterday beyond
+// its own recent range (seasonal.ts). The largest surprise r becomes the score r / (1 + r) in [0, 1).
+//
+// One episode, one alert: a score that is not clearly above the highest of the last `restWindow` points is
+// damped, so a spike or a shift raises one high score, not a train of them.
+import { MeanBreakout } from './breakout.js';
+import { Ring, SlidingMax, quantile } from './rolling.js';
+import { DailyModel, intervalSample, pointsPerDay } from './seasonal.js';
 
 export interface DetectorOptions {
+  /** Points before any score (everything is new at first). */
   readonly warmup: number;
-  readonly levels: number;
-  readonly orders: number;
-  readonly shortWindow: number;
-  readonly longWindow: number;
-  readonly stdFloor: number;
-  readonly spatialMargin: number;
-  readonly spatialLevel: number;
+  /** Moving means (in points) whose break-outs are surprises. */
+  readonly scales: readonly number[];
+  /** Points over which each moving mean's range is remembered. */
+  readonly window: number;
+  /** Break-out, as a share of the recent range, that scores 0.5. */
+  readonly margin: number;
+  /** Share of the all-time range a value must lie beyond for the strongest surprise. */
+  readonly rangeMargin: number;
+  /** Use the daily model when timestamps give one. */
+  readonly seasonal: boolean;
+  /** Moving means of the daily residual whose break-outs count. */
+  readonly seasonalScales: readonly number[];
+  /** Residual error over deviation below which yesterday is trusted as the expectation. */
+  readonly seasonalTrust: number;
+  /** Points whose highest score a new score must beat to start a new episode. */
   readonly restWindow: number;
+  /** A new episode's score must exceed the recent highest by this factor… */
+  readonly restFactor: number;
+  /** …or it is multiplied by this. */
   readonly restDamping: number;
-  readonly alertLevel: number;
-  readonly mode: number;
-  readonly raw: number;
-  readonly dim: number;
-  readonly resolutions: number;
-  readonly history: number;
-  readonly norm: number;
-  readonly feat: number;
-  readonly calibration: number;
-  readonly alpha: number;
 }
 
 export const defaultDetectorOptions: DetectorOptions = {
   warmup: 150,
-  levels: 16,
-  orders: 4,
-  shortWindow: 10,
-  longWindow: 2000,
-  stdFloor: 0.02,
-  spatialMargin: 0.05,
-  spatialLevel: 5,
-  restWindow: 400,
-  restDamping: 0.5,
-  alertLevel: 0.5,
-  mode: 0,
-  raw: 0,
-  dim: 4,
-  resolutions: 7,
-  history: 1500,
-  norm: 0,
-  feat: 0,
-  calibration: 1500,
-  alpha: 0.1,
+  scales: [1, 4, 16, 64],
+  window: 6000,
+  margin: 0.1,
+  rangeMargin: 0.05,
+  seasonal: true,
+  seasonalScales: [1],
+  seasonalTrust: 0.3,
+  restWindow: 600,
+  restFactor: 1.3,
+  restDamping: 0.2,
 };
+
+/** The surprise of a value beyond the all-time range (then scored at least 10 / 11 ≈ 0.91). */
+const rangeSurprise = 10;
+/** Recent values (or daily residuals) the usual band is taken from, and its quantiles. */
+const bandSize = 1000;
+const bandQuantiles = [0.05, 0.95] as const;
 
 export class StreamingAnomalyDetector {
   private count = 0;
   private min = Number.POSITIVE_INFINITY;
   private max = Number.NEGATIVE_INFINITY;
-  private readonly levels: Ring;
-  private readonly contexts = new Set<number>();
-  private readonly short: RollingMean;
-  private readonly long: RollingMoments;
+  private readonly breakouts: MeanBreakout[];
+  private readonly stamps: number[] = [];
+  private daily: DailyModel | undefined;
   private readonly recentScores: SlidingMax;
-  private readonly cals: SlidingMax[] = [];
-  private ew = 0;
-  private prev = 0;
-  private lastAlert = Number.NEGATIVE_INFINITY;
+  // For expected(): the values and daily residuals before the latest point, and yesterday's value for it.
+  private readonly values = new Ring(bandSize + 1);
+  private readonly residuals = new Ring(bandSize);
+  private residualsBefore = 0;
+  private expectation: number | undefined;
 
   constructor(private readonly options: DetectorOptions = defaultDetectorOptions) {
-    this.levels = new Ring(options.orders + 1);
-    this.short = new RollingMean(options.shortWindow);
-    this.long = new RollingMoments(options.longWindow);
+    this.breakouts = options.scales.map((size) => new MeanBreakout(size, options.window));
     this.recentScores = new SlidingMax(options.restWindow);
   }
 
-  update(value: number, _timestampMs?: number): number {
-    const o = this.options;
+  /** Adds the next point (timestamp in epoch milliseconds, when known) and returns its score in [0, 1). */
+  update(value: number, timestampMs?: number): number {
+    if (!Number.isFinite(value)) return 0;
+    const options = this.options;
     const index = this.count;
     this.count += 1;
+    this.values.push(value);
+
     const range = this.max - this.min;
-    let excess = 0;
-    if (range > 0) excess = Math.max(value - this.max, this.min - value) / range;
-    else if (index > 0 && value !== this.min) excess = Number.POSITIVE_INFINITY;
-    if (value < this.min) this.min = value;
-    if (value > this.max) this.max = value;
-    const span = this.max - this.min;
-    const level =
-      span > 0 ? Math.min(o.levels - 1, Math.floor(((value - this.min) / span) * o.levels)) : 0;
+    const outside = Math.max(value - this.max, this.min - value);
+    const beyondAll = index > 0 && (range > 0 ? outside > options.rangeMargin * range : value !== this.min);
+    this.min = Math.min(this.min, value);
+    this.max = Math.max(this.max, value);
 
-    // Context novelty: the share of the (k+1)-grams ending here, k = 0..orders−1, never seen before.
-    let novel = 0;
-    let key = level;
-    let scale = o.levels;
-    const stride = o.orders + 1;
-    for (let k = 0; k < o.orders; k += 1) {
-      if (k > 0) {
-        const previous = this.levels.ago(k);
-        if (previous === undefined) {
-          novel += 1;
-          continue;
-        }
-        key += previous * scale;
-        scale *= o.levels;
-      }
-      const hashed = key * stride + k;
-      if (!this.contexts.has(hashed)) {
-        novel += 1;
-        this.contexts.add(hashed);
-      }
-    }
-    this.levels.push(level);
-    let raw = novel / o.orders;
-    if (o.raw === 1) raw = this.nn(value);
-    if (o.raw === 2) raw = this.grid(value);
-
-    const averaged = this.short.push(raw);
     let surprise = 0;
-    if (o.norm === 1) {
-      // ratio to the largest of the calibration window
-      const spanNow = span || 1;
-      const feats: number[] = [];
-      if (o.raw === 1) feats.push(raw);
-      const ewDev = Math.abs(value - this.ew) / spanNow;
-      if (o.feat & 1) feats.push(ewDev);
-      if (o.feat & 2) feats.push(Math.abs(value - this.prev) / spanNow);
-      let r = 0;
-      feats.forEach((f, j) => {
-        this.cals[j] ??= new SlidingMax(o.calibration);
-        const cal = this.cals[j]!;
-        const ref = cal.peek();
-        if (index >= 50 && ref !== undefined) r = Math.max(r, f / (ref + 1e-9));
-        cal.push(f);
-      });
-      this.ew = index === 0 ? value : this.ew + o.alpha * (value - this.ew);
-      this.prev = value;
-      if (excess > o.spatialMargin) r = Math.max(r, 1000);
-      if (index < o.warmup) r = 0;
-      let score = r / (1 + r);
-      const previousPeak = this.recentScores.peek() ?? 0;
-      this.recentScores.push(score);
-      if (score <= previousPeak) score *= o.restDamping;
-      return Math.min(score, 0.999999);
-    }
-    if (this.long.length >= 50) {
-      const z = (averaged - this.long.mean()) / Math.max(this.long.std(), o.stdFloor);
-      surprise = normalTailLog10(z);
-    }
-    this.long.push(averaged);
-    if (excess > o.spatialMargin) surprise = Math.max(surprise, o.spatialLevel * (1 + excess));
-    if (index < o.warmup) surprise = 0;
+    for (const breakout of this.breakouts) surprise = Math.max(surprise, breakout.push(value));
+    surprise /= options.margin;
+    surprise = Math.max(surprise, this.seasonalSurprise(value, timestampMs));
+    if (beyondAll) surprise = Math.max(surprise, rangeSurprise * (1 + (range > 0 ? outside / range : 1)));
+    if (index < options.warmup) surprise = 0;
 
-    let score = surprise / (surprise + 5);
-    if (o.mode === 0) {
-      const previousPeak = this.recentScores.peek() ?? 0;
-      this.recentScores.push(score);
-      if (score <= previousPeak) score *= o.restDamping;
-    } else if (o.mode === 1) {
-      if (index - this.lastAlert < o.restWindow) score *= o.restDamping;
-      else if (score >= o.alertLevel) this.lastAlert = index;
-    }
-    return Math.min(score, 0.999999);
+    let score = surprise / (1 + surprise);
+    const previousPeak = this.recentScores.peek() ?? 0;
+    this.recentScores.push(score);
+    if (score <= previousPeak * options.restFactor) score *= options.restDamping;
+    return score;
   }
 
-  private readonly hist: number[] = [];
-  private readonly shapes: Float64Array[] = [];
-  private nn(value: number): number {
-    this.hist.push(value);
-    const d = 4;
-    const n = this.hist.length;
-    if (n < d) return 0;
-    const span = this.max - this.min || 1;
-    const shape = new Float64Array(d);
-    for (let k = 0; k < d; k += 1) shape[k] = ((this.hist[n - d + k] ?? 0) - this.min) / span;
-    let best = Number.POSITIVE_INFINITY;
-    const limit = this.shapes.length - d + 1;
-    for (let j = Math.max(0, limit - 1500); j < limit; j += 1) {
-      const other = this.shapes[j]!;
-      let dist = 0;
-      for (let k = 0; k < d; k += 1) {
-        const diff = (shape[k] ?? 0) - (other[k] ?? 0);
-        dist += diff * diff;
-        if (dist >= best) break;
-      }
-      if (dist < best) best = dist;
-    }
-    this.shapes.push(shape);
-    return best === Number.POSITIVE_INFINITY ? 0 : Math.min(1, Math.sqrt(best));
-  }
-
-  private readonly grids: Map<number, number>[] = [];
-  private readonly recent = new Ring(8);
-  private grid(value: number): number {
-    const o = this.options;
-    this.recent.push(value);
-    const d = o.dim;
-    if (this.recent.length < d) return 0;
-    const span = this.max - this.min || 1;
-    let raw = 1;
-    for (let level = 0; level < o.resolutions; level += 1) {
-      const g = 2 << level;
-      let key = 0;
-      for (let k = 1; k <= d; k += 1) {
-        const u = ((this.recent.ago(k) ?? 0) - this.min) / span;
-        key = key * g + Math.min(g - 1, Math.floor(u * g));
-      }
-      this.grids[level] ??= new Map();
-      const map = this.grids[level]!;
-      const seen = map.get(key);
-      if (seen !== undefined && this.count - seen <= o.history) raw = 1 / (2 * g);
-      map.set(key, this.count);
-    }
-    return raw;
-  }
-
+  /**
+   * The band of values the detector considered usual for the latest point, from what it knew before that point:
+   * the central 90 % of the last 1000 values, or, while the daily model is trusted, yesterday's value plus the
+   * central 90 % of the last 1000 residuals from yesterday. Undefined before any earlier point. Sorts on each
+   * call: ask once per alert, not per point.
+   */
   expected(): { low: number; high: number } | undefined {
-    return undefined;
+    if (this.expectation !== undefined && this.residualsBefore >= 10) {
+      const residuals: number[] = [];
+      // The latest residual belongs to the latest point: skip it.
+      for (let back = 2; back <= this.residuals.length; back += 1)
+        residuals.push(this.residuals.ago(back) ?? 0);
+      const low = quantile(residuals, bandQuantiles[0]) ?? 0;
+      const high = quantile(residuals, bandQuantiles[1]) ?? 0;
+      return { low: this.expectation + low, high: this.expectation + high };
+    }
+    const earlier: number[] = [];
+    for (let back = 2; back <= this.values.length; back += 1) earlier.push(this.values.ago(back) ?? 0);
+    const low = quantile(earlier, bandQuantiles[0]);
+    const high = quantile(earlier, bandQuantiles[1]);
+    return low === undefined || high === undefined ? undefined : { low, high };
+  }
+
+  /** The daily residual's break-out (as a surprise), once the sampling interval is known and yesterday predicts. */
+  private seasonalSurprise(value: number, timestampMs: number | undefined): number {
+    this.expectation = undefined;
+    if (!this.options.seasonal) return 0;
+    if (this.daily === undefined) {
+      if (timestampMs !== undefined && this.stamps.length < intervalSample) {
+        this.stamps.push(timestampMs);
+        if (this.stamps.length === intervalSample) {
+          const perDay = pointsPerDay(this.stamps);
+          if (perDay !== undefined)
+            this.daily = new DailyModel(perDay, {
+              scales: this.options.seasonalScales,
+              window: this.options.window,
+              trustRatio: this.options.seasonalTrust,
+            });
+        }
+      }
+      return 0;
+    }
+    const { excess, residual } = this.daily.push(value);
+    if (residual === undefined) return 0;
+    this.residualsBefore = this.residuals.length;
+    this.residuals.push(residual);
+    this.expectation = this.daily.expectation;
+    return excess / this.options.margin;
   }
 }
 
