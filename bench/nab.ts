@@ -81,7 +81,8 @@ for (let run = 0; run < runs; run += 1) {
     throw new Error('the detector is not deterministic');
   detected = scores;
 }
-const shipped = scoreAll(prepareRows(files, detected));
+const shippedRows = prepareRows(files, detected);
+const shipped = scoreAll(shippedRows);
 
 // What each part gives: the shipped detector with one part taken out.
 const ablation: Record<string, { changes: Partial<DetectorOptions>; scores: number[] }> = {};
@@ -103,7 +104,7 @@ const sensitivityGrid: Partial<Record<keyof DetectorOptions, readonly unknown[]>
   restWindow: [300, 400, 600, 800, 1000],
   restFactor: [1, 1.15, 1.3, 1.5, 2],
   restDamping: [0.1, 0.15, 0.2, 0.25, 0.3],
-  seasonalTrust: [0.2, 0.3, 0.4, 0.5],
+  seasonalTrust: [0.2, 0.3, 0.4, 0.5, 0.6, 0.7],
   scales: [
     [1, 4, 16],
     [1, 4, 16, 64],
@@ -124,7 +125,8 @@ for (const [key, values] of Object.entries(sensitivityGrid))
 const cvGrid: Partial<DetectorOptions>[] = [];
 for (const window of [4000, 6000, 8000])
   for (const restDamping of [0.1, 0.2, 0.3])
-    for (const restFactor of [1, 1.3]) cvGrid.push({ window, restDamping, restFactor });
+    for (const restFactor of [1, 1.3])
+      for (const seasonalTrust of [0.3, 0.5]) cvGrid.push({ window, restDamping, restFactor, seasonalTrust });
 const gridRows = cvGrid.map((changes) =>
   prepareRows(files, detect({ ...defaultDetectorOptions, ...changes })),
 );
@@ -142,11 +144,14 @@ const crossValidated = Object.fromEntries(
       });
       const held = rawAtThreshold(gridRows[choice.grid] as ScoredRows, profile, choice.threshold, heldOut);
       raw += held;
+      // For comparison: the same category under the shipped settings and their corpus-wide best threshold.
+      const shippedThreshold = bestThreshold(shippedRows, profile).threshold;
       return {
         heldOut: category,
         chosen: cvGrid[choice.grid],
         threshold: Number(choice.threshold.toPrecision(6)),
         heldOutRaw: round(held, 3),
+        shippedRaw: round(rawAtThreshold(shippedRows, profile, shippedThreshold, heldOut), 3),
       };
     });
     return [name, { score: round(normalize(raw, windowCount, profile), 2), folds }];

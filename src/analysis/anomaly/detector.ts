@@ -48,7 +48,7 @@ export const defaultDetectorOptions: DetectorOptions = {
   rangeMargin: 0.05,
   seasonal: true,
   seasonalScales: [1],
-  seasonalTrust: 0.3,
+  seasonalTrust: 0.5,
   restWindow: 600,
   restFactor: 1.3,
   restDamping: 0.2,
