@@ -79,7 +79,10 @@ export class StreamingAnomalyDetector {
     this.recentScores = new SlidingMax(options.restWindow);
   }
 
-  /** Adds the next point (timestamp in epoch milliseconds, when known) and returns its score in [0, 1). */
+  /**
+   * Adds the next point (timestamp in epoch milliseconds, when known) and returns its score in [0, 1). A value
+   * that is not a finite number is ignored and scores 0.
+   */
   update(value: number, timestampMs?: number): number {
     if (!Number.isFinite(value)) return 0;
     const options = this.options;

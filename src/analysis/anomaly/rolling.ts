@@ -1,4 +1,5 @@
-// Constant-time rolling state the streaming detector is built from. Pure: no I/O.
+// Constant-time rolling state the streaming detector is built from, and the quantile its usual band is read
+// with. Pure: no I/O.
 
 /** The last `size` numbers pushed. */
 export class Ring {
