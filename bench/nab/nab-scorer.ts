@@ -69,85 +69,167 @@ export function loadCorpus(root = nabRoot): NabFile[] {
   return files;
 }
 
-/** σ(y) = 2 / (1 + e^{5y}) − 1: +1 far before the window end, 0 at it, −1 far after. */
+/**
+ * σ(y) = 2 / (1 + e^{5y}) − 1: +1 far before the window end, 0 at it, −1 far after (NAB's sweeper returns
+ * exactly −1 from y ≥ 3 on).
+ */
 export function scaledSigmoid(y: number): number {
-  return 2 / (1 + Math.exp(5 * y)) - 1;
+  return y >= 3 ? -1 : 2 / (1 + Math.exp(5 * y)) - 1;
 }
 
-interface Row {
-  score: number;
-  file: number;
-  /** Window index within the file, or -1. */
-  window: number;
-  weight: number;
+/** Every scored row of a corpus with its unit weights, sorted by score (highest first) once. */
+export interface ScoredRows {
+  readonly fileCount: number;
+  /** Windows per file. */
+  readonly windows: readonly number[];
+  readonly score: Float64Array;
+  readonly file: Int32Array;
+  /** Corpus-wide window number, or −1 outside windows. */
+  readonly window: Int32Array;
+  /** Inside a window: σ/σ(−1) (times tpWeight); outside: σ or −1 (times fpWeight). */
+  readonly unit: Float64Array;
+  readonly order: Uint32Array;
+}
+
+export function prepareRows(files: readonly NabFile[], scores: readonly (readonly number[])[]): ScoredRows {
+  const count = files.reduce((sum, file) => sum + file.values.length - file.probationary, 0);
+  const score = new Float64Array(count);
+  const fileOf = new Int32Array(count);
+  const windowOf = new Int32Array(count);
+  const unit = new Float64Array(count);
+  let row = 0;
+  let windowBase = 0;
+  files.forEach((file, fileIndex) => {
+    const fileScores = scores[fileIndex] ?? [];
+    for (let index = file.probationary; index < file.values.length; index += 1) {
+      const windowIndex = file.windows.findIndex(([left, right]) => index >= left && index <= right);
+      if (windowIndex >= 0) {
+        const [left, right] = file.windows[windowIndex] ?? [0, 0];
+        const width = right - left + 1;
+        unit[row] = scaledSigmoid(-(right - index + 1) / width) / scaledSigmoid(-1);
+        windowOf[row] = windowBase + windowIndex;
+      } else {
+        // The last window that ended before this row, if any.
+        let previous: [number, number] | undefined;
+        for (const window of file.windows) if (window[1] < index) previous = window;
+        const width = previous === undefined ? 0 : previous[1] - previous[0] + 1;
+        unit[row] = previous === undefined ? -1 : scaledSigmoid(Math.abs(previous[1] - index) / (width - 1));
+        windowOf[row] = -1;
+      }
+      score[row] = fileScores[index] ?? 0;
+      fileOf[row] = fileIndex;
+      row += 1;
+    }
+    windowBase += file.windows.length;
+  });
+  const order = Uint32Array.from({ length: count }, (_, index) => index).sort(
+    (a, b) => (score[b] ?? 0) - (score[a] ?? 0),
+  );
+  return {
+    fileCount: files.length,
+    windows: files.map((file) => file.windows.length),
+    score,
+    file: fileOf,
+    window: windowOf,
+    unit,
+    order,
+  };
 }
 
 /**
- * Best corpus score over all thresholds for one profile: sweeps thresholds from the highest score down, adding
- * detections in order. Returns the raw score, the normalised score and the threshold.
+ * Best raw score over all thresholds for one profile (NAB's optimiser is exhaustive too), over the files
+ * `include` marks (all by default): sweeps thresholds from the highest score down, adding detections in order.
  */
+export function bestThreshold(
+  rows: ScoredRows,
+  profile: Profile,
+  include?: readonly boolean[],
+): { raw: number; threshold: number; windows: number } {
+  const used = (file: number): boolean => include === undefined || include[file] === true;
+  const windows = rows.windows.reduce((sum, count, file) => sum + (used(file) ? count : 0), 0);
+  const windowBest = new Float64Array(rows.windows.reduce((sum, count) => sum + count, 0)).fill(
+    -profile.fnWeight,
+  );
+  let total = -windows * profile.fnWeight;
+  let best = total;
+  let threshold = Number.POSITIVE_INFINITY;
+  const { order, score, file, window, unit } = rows;
+  for (let start = 0; start < order.length;) {
+    const level = score[order[start] ?? 0] ?? 0;
+    let end = start;
+    for (; end < order.length; end += 1) {
+      const row = order[end] ?? 0;
+      if (score[row] !== level) break;
+      if (!used(file[row] ?? 0)) continue;
+      const windowIndex = window[row] ?? -1;
+      if (windowIndex < 0) total += (unit[row] ?? 0) * profile.fpWeight;
+      else {
+        const weight = (unit[row] ?? 0) * profile.tpWeight;
+        const current = windowBest[windowIndex] ?? 0;
+        if (weight > current) {
+          total += weight - current;
+          windowBest[windowIndex] = weight;
+        }
+      }
+    }
+    if (total > best) {
+      best = total;
+      threshold = level;
+    }
+    start = end;
+  }
+  return { raw: best, threshold, windows };
+}
+
+/** Raw score of the included files when every row scoring at least `threshold` is a detection. */
+export function rawAtThreshold(
+  rows: ScoredRows,
+  profile: Profile,
+  threshold: number,
+  include?: readonly boolean[],
+): number {
+  const used = (file: number): boolean => include === undefined || include[file] === true;
+  const windowBest = new Float64Array(rows.windows.reduce((sum, count) => sum + count, 0)).fill(
+    -profile.fnWeight,
+  );
+  let fp = 0;
+  for (const row of rows.order) {
+    if ((rows.score[row] ?? 0) < threshold) break;
+    if (!used(rows.file[row] ?? 0)) continue;
+    const windowIndex = rows.window[row] ?? -1;
+    if (windowIndex < 0) fp += (rows.unit[row] ?? 0) * profile.fpWeight;
+    else
+      windowBest[windowIndex] = Math.max(
+        windowBest[windowIndex] ?? 0,
+        (rows.unit[row] ?? 0) * profile.tpWeight,
+      );
+  }
+  let windowsTotal = 0;
+  let base = 0;
+  rows.windows.forEach((count, file) => {
+    if (used(file)) for (let k = 0; k < count; k += 1) windowsTotal += windowBest[base + k] ?? 0;
+    base += count;
+  });
+  return windowsTotal + fp;
+}
+
+/** NAB's normalised score: 100 · (S − S_null) / (S_perfect − S_null) over `windows` windows. */
+export function normalize(raw: number, windows: number, profile: Profile): number {
+  const perfect = windows * profile.tpWeight;
+  const empty = -windows * profile.fnWeight;
+  return (100 * (raw - empty)) / (perfect - empty);
+}
+
+/** Best corpus score over all thresholds for one profile: raw, normalised and the threshold. */
 export function scoreCorpus(
   files: readonly NabFile[],
   scores: readonly (readonly number[])[],
   profile: Profile,
 ): { raw: number; normalized: number; threshold: number } {
-  const rows: Row[] = [];
-  let windowCount = 0;
-  files.forEach((file, fileIndex) => {
-    const fileScores = scores[fileIndex] ?? [];
-    windowCount += file.windows.length;
-    for (let index = file.probationary; index < file.values.length; index += 1) {
-      const windowIndex = file.windows.findIndex(([left, right]) => index >= left && index <= right);
-      let weight: number;
-      if (windowIndex >= 0) {
-        const [left, right] = file.windows[windowIndex] ?? [0, 0];
-        const width = right - left + 1;
-        weight = (scaledSigmoid(-(right - index + 1) / width) * profile.tpWeight) / scaledSigmoid(-1);
-      } else {
-        // The last window that ended before this row, if any.
-        let previous: [number, number] | undefined;
-        for (const window of file.windows) if (window[1] < index) previous = window;
-        if (previous === undefined) weight = -profile.fpWeight;
-        else {
-          const width = previous[1] - previous[0] + 1;
-          weight = scaledSigmoid(Math.abs(previous[1] - index) / (width - 1)) * profile.fpWeight;
-        }
-      }
-      rows.push({ score: fileScores[index] ?? 0, file: fileIndex, window: windowIndex, weight });
-    }
-  });
-  rows.sort((a, b) => b.score - a.score);
-
-  // Window contributions start as missed (−fnWeight) and become the best detection weight seen so far.
-  const windowBest = files.map((file) => file.windows.map(() => Number.NEGATIVE_INFINITY));
-  let total = -windowCount * profile.fnWeight;
-  let best = total;
-  let bestThreshold = Number.POSITIVE_INFINITY;
-  for (let start = 0; start < rows.length;) {
-    const score = rows[start]?.score ?? 0;
-    let end = start;
-    while (end < rows.length && rows[end]?.score === score) {
-      const row = rows[end];
-      end += 1;
-      if (row === undefined) continue;
-      if (row.window < 0) {
-        total += row.weight;
-        continue;
-      }
-      const bests = windowBest[row.file] ?? [];
-      const current = bests[row.window] ?? Number.NEGATIVE_INFINITY;
-      if (row.weight > current) {
-        total += row.weight - (current === Number.NEGATIVE_INFINITY ? -profile.fnWeight : current);
-        bests[row.window] = row.weight;
-      }
-    }
-    if (total > best) {
-      best = total;
-      bestThreshold = score;
-    }
-    start = end;
-  }
-  const perfect = windowCount * profile.tpWeight;
-  const empty = -windowCount * profile.fnWeight;
-  return { raw: best, normalized: (100 * (best - empty)) / (perfect - empty), threshold: bestThreshold };
+  const result = bestThreshold(prepareRows(files, scores), profile);
+  return {
+    raw: result.raw,
+    normalized: normalize(result.raw, result.windows, profile),
+    threshold: result.threshold,
+  };
 }

@@ -270,7 +270,7 @@ export const alertRuleSpecSchema = z
         step: durationText.default('1m'),
         /** How much of the past the detector reads. */
         history: durationText.default('1d'),
-        /** Score (0..1) above which the point is anomalous; above 0.5 it is more surprising than the recent past. */
+        /** Score (0..1) above which the point is anomalous; above 0.5 it is well beyond the series' recent range. */
         above: z.number().gt(0).lt(1).default(0.55),
       })
       .optional(),

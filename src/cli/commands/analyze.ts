@@ -44,9 +44,11 @@ Input: a header naming the columns timestamp and value (other columns are ignore
 time order. Timestamps are ISO 8601 ("2026-11-21T10:00:00Z", "2026-11-21 10:00:00" is read as UTC) or epoch
 seconds or milliseconds.
 
-Output: the same rows with anomaly_score in [0, 1]: above 0.5 the point is more surprising than anything in the
-recent past of the series. Row i's score is computed from rows 1..i only, so it is what a live alert would
-have said at that moment. One configuration for every series: nothing to tune.
+Output: the same rows with anomaly_score in [0, 1): above 0.5 the value, or a moving mean of the last few
+values, lies beyond the extremes of the series' last 6000 points by more than 10 % of their range (or breaks
+yesterday's pattern by as much); above 0.9 it is beyond everything the series showed; 0 is inside the recent
+range. Row i's score is computed from rows 1..i only, so it is what a live alert would have said at that
+moment. One configuration for every series: nothing to tune.
 
 Examples:
   opspilot analyze anomalies --input latency.csv --output scores.csv
