@@ -25,12 +25,23 @@ export function groupMessages(
   const miner = new TemplateMiner(options);
   const tokens = messages.map((message) => maskedTokens(message));
   const clusters = new Map<number, number[]>();
-  messages.forEach((message, index) => {
-    const template = miner.add(message);
-    const members = clusters.get(template.id);
-    if (members === undefined) clusters.set(template.id, [index]);
+  // Identical masked messages are one event; the miner sees each distinct one once, most frequent first, so the
+  // common forms seed the templates and the result does not depend on the order of the lines.
+  const byKey = new Map<string, number[]>();
+  tokens.forEach((list, index) => {
+    const key = list.join(' ');
+    const members = byKey.get(key);
+    if (members === undefined) byKey.set(key, [index]);
     else members.push(index);
   });
+  const keys = [...byKey].sort((a, b) => b[1].length - a[1].length || (a[1][0] ?? 0) - (b[1][0] ?? 0));
+  for (const [key, members] of keys) {
+    const template = miner.add(key, members.length);
+    const list = clusters.get(template.id);
+    if (list === undefined) clusters.set(template.id, [...members]);
+    else list.push(...members);
+  }
+  for (const list of clusters.values()) list.sort((a, b) => a - b);
 
   const groups = new Array<number>(messages.length).fill(0);
   const templates: string[] = [];
@@ -71,12 +82,17 @@ function split(
       }
     }
     if (!closed || values.size < 2) continue;
+    if (parameterIntroducers.has((first[position - 1] ?? '').toLowerCase())) continue;
     if ([...values.values()].some((list) => list.length < 2)) continue;
     if (best === undefined || values.size < best.size) best = values;
   }
   if (best === undefined) return [[...members]];
   return [...best.values()].flatMap((part) => split(part, tokens, maxValues));
 }
+
+// The word after a preposition that names an entity is that entity, a parameter however few its values are:
+// `Failed password for root` / `for admin` is one event. (`to` is left out: `to spawn` / `to destroy` are verbs.)
+const parameterIntroducers = new Set(['for', 'from', 'by', 'with', 'at', 'of', 'on', 'via', 'into', 'onto']);
 
 function templateOf(members: readonly (readonly string[])[]): string {
   const [first = []] = members;

@@ -15,6 +15,7 @@ import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { StreamingAnomalyDetector } from '../../analysis/anomaly/detector.js';
 import { groupMessages } from '../../analysis/log-templates/group-messages.js';
+import { guessContents } from '../../analysis/log-templates/header.js';
 import { contentOf, parseLogFormat, type LogFormat } from '../../analysis/log-templates/log-format.js';
 import { csvRow, parseCsvLine } from '../../core/csv.js';
 import { InvalidError } from '../../core/errors.js';
@@ -175,13 +176,12 @@ async function groupLogTemplates(
       });
     }
   }
-  const contents: string[] = [];
-  let unmatched = 0;
-  for await (const line of readLines(options.input)) {
-    const content = contentOf(line, format);
-    if (format !== undefined && !format.pattern.test(line.trim())) unmatched += 1;
-    contents.push(content);
-  }
+  const lines: string[] = [];
+  for await (const line of readLines(options.input)) lines.push(line);
+  // Without a format the header is guessed from the whole log: its columns show across lines.
+  const contents = format === undefined ? guessContents(lines) : lines.map((line) => contentOf(line, format));
+  const unmatched =
+    format === undefined ? 0 : lines.filter((line) => !format.pattern.test(line.trim())).length;
   const { groups, templates } = groupMessages(contents);
   const sink = openOutput(options.output, context);
   try {
