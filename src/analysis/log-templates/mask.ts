@@ -6,7 +6,8 @@ export const wildcard = '<*>';
 
 /** Splits a message into tokens on whitespace. */
 export function tokenize(message: string): string[] {
-  return message.split(/\s+/).filter((token) => token !== '');
+  const trimmed = message.trim();
+  return trimmed === '' ? [] : trimmed.split(/\s+/);
 }
 
 const surrounding = /^[()[\]{}<>,;:'"`]+|[()[\]{}<>,;:'"`.!?]+$/g;
@@ -36,22 +37,19 @@ const fileName =
  */
 export function isVariable(token: string): boolean {
   if (token.includes(wildcard)) return true;
+  const digit = /\d/.test(token);
+  // Most tokens are plain words: only a date word or a literal can make them variables.
+  if (!digit && !/[/\\@.]/.test(token)) return wordValue.test(token.replace(surrounding, ''));
   if (url.test(token) || path.test(token)) return true;
   const core = token.replace(surrounding, '');
   if (core === '') return false;
-  return (
-    /^[-+]?\.?\d/.test(core) ||
-    /\d{2,}/.test(core) ||
-    /(^|[_\-./:@=#])\d+($|[_\-./:@=#])/.test(core) ||
-    hexOnly.test(core) ||
-    /0x[0-9a-f]{2,}/i.test(core) ||
-    dateWords.test(core) ||
-    literals.test(core) ||
-    email.test(core) ||
-    hostName.test(core) ||
-    fileName.test(core)
-  );
+  if (digit && (digitValue.test(core) || hexOnly.test(core))) return true;
+  return wordValue.test(core) || email.test(core) || hostName.test(core) || fileName.test(core);
 }
+
+// Starts with a digit, holds two digits in a row, a digit part between separators, or a 0x literal.
+const digitValue = /^[-+]?\.?\d|\d\d|(^|[_\-./:@=#])\d+($|[_\-./:@=#])|0x[0-9a-f]{2,}/i;
+const wordValue = new RegExp(`${dateWords.source}|${literals.source}`, 'i');
 
 // A key without dots: `user=42`, `uid=0`, `size:512` keep their key; `host.example.com:443` is one variable.
 const keyValue = /^([A-Za-z_][A-Za-z0-9_-]*[:=])(.+)$/;
@@ -60,15 +58,34 @@ const nameIntroducers = new Set(['user', 'username', 'login', 'account']);
 
 /** The masked form of one token; `previous` is the token before it, unmasked (`user` introduces a name). */
 export function maskToken(token: string, previous = ''): string {
+  if (
+    previous.length >= 4 &&
+    previous.length <= 8 &&
+    nameIntroducers.has(previous.toLowerCase()) &&
+    /^[\w.@$-]+$/.test(token.replace(surrounding, ''))
+  ) {
+    return wildcard;
+  }
+  let masked = cache.get(token);
+  if (masked === undefined) {
+    masked = maskOne(token);
+    if (cache.size >= cacheSize) cache.clear(); // a bound, not an eviction policy: tokens recur within a log
+    cache.set(token, masked);
+  }
+  return masked;
+}
+
+// Log tokens recur a lot (the words of every template), so their masks are remembered.
+const cacheSize = 50_000;
+const cache = new Map<string, string>();
+
+function maskOne(token: string): string {
   if (token === '()' || token === '[]' || token === '{}') return wildcard; // an empty value is still a value
   if (url.test(token) || path.test(token)) return wildcard;
   const pair = keyValue.exec(token);
   // `fe80:0:0:1` is an address, not a key `fe80` (a key with a digit that reads as hex is no key).
   if (pair?.[1] !== undefined && pair[2] !== undefined && !/^(?=[a-f]*\d)[0-9a-f]+[:=]$/i.test(pair[1])) {
     return isVariable(pair[2]) ? `${pair[1]}${wildcard}` : token;
-  }
-  if (nameIntroducers.has(previous.toLowerCase()) && /^[\w.@$-]+$/.test(token.replace(surrounding, ''))) {
-    return wildcard;
   }
   return isVariable(token) ? wildcard : token;
 }
@@ -119,7 +136,13 @@ const closing = new Set([')', ']', '}']);
 export function maskSpans(message: string): string {
   if (!/[[({"']/.test(message)) return message;
   let out = '';
+  let copied = 0; // message[copied…index) is still to be copied to out
   let index = 0;
+  const replace = (end: number, replacement: string): void => {
+    out += message.slice(copied, index) + replacement;
+    copied = end + 1;
+    index = end + 1;
+  };
   while (index < message.length) {
     const char = message.charAt(index);
     const close = opening[char];
@@ -128,8 +151,7 @@ export function maskSpans(message: string): string {
       if (end > index) {
         const inner = message.slice(index + 1, end);
         if (char === '{' ? inner.trim() !== '' : /\d/.test(inner) || isVariable(inner.trim())) {
-          out += ` ${wildcard} `;
-          index = end + 1;
+          replace(end, ` ${wildcard} `);
           continue;
         }
       }
@@ -139,15 +161,13 @@ export function maskSpans(message: string): string {
         const inner = message.slice(index + 1, end).trim();
         // An upper-case first word is a keyword of a record (`"GET /v2/x HTTP/1.1"`, `"SELECT …"`): it stays.
         const keyword = /^[A-Z]{2,10}(?=\s)/.exec(inner)?.[0];
-        out += keyword === undefined ? wildcard : `${char}${keyword} ${wildcard}${char}`;
-        index = end + 1;
+        replace(end, keyword === undefined ? wildcard : `${char}${keyword} ${wildcard}${char}`);
         continue;
       }
     }
-    out += char;
     index += 1;
   }
-  return out;
+  return out + message.slice(copied);
 }
 
 /** Index of the bracket closing the one at `start`, or -1 (brackets of all kinds nest; a stray one ends it). */
@@ -181,14 +201,14 @@ function closesQuote(text: string, index: number): boolean {
  */
 export function maskedTokens(message: string): string[] {
   // Dot leaders join a label to its value (`instruction......0`): the label is a word, the value a value.
-  const tokens = tokenize(maskSpans(message).replace(/(\w)\.{3,}(?=\S)/g, '$1 '));
+  const spans = maskSpans(message);
+  const tokens = tokenize(spans.includes('...') ? spans.replace(/(\w)\.{3,}(?=\S)/g, '$1 ') : spans);
   const result: string[] = [];
   let previous = '';
   for (const token of tokens) {
     const masked = maskToken(token, previous);
     previous = token;
-    const last = result.at(-1);
-    if (last === wildcard) {
+    if (result[result.length - 1] === wildcard) {
       if (masked === wildcard) continue;
       const core = token.replace(surrounding, '').toLowerCase();
       if (core === '' || units.has(core)) continue; // `5 ms`, or the `:` left after a `[pid]`
