@@ -68,7 +68,7 @@ Examples:
     .option('-o, --output <file>', 'CSV to write: LineId,EventId,EventTemplate (default stdout)')
     .option(
       '--format <format>',
-      "header format, e.g. '<Date> <Time> <Level> <Component>: <Content>' (default: the whole line is the content)",
+      "header format, e.g. '<Date> <Time> <Level> <Component>: <Content>' (default: the header is guessed)",
     )
     .addHelpText(
       'after',
@@ -79,7 +79,9 @@ EventTemplate, the message with its variable parts written <*>.
 --format names header fields in <angle brackets> and must contain <Content>; the text between fields is
 literal and a space matches any run of spaces. A format holding a backslash is a regular expression around
 the fields, e.g. '<Month> <Date> <Time> <Host> <Component>(\\[<PID>\\])?: <Content>'. Lines that do not fit
-the format are grouped by their whole text, and their number is reported.
+the format are grouped by their whole text, and their number is reported. Without --format the header is
+guessed: leading times, dates, pids, levels, bracketed fields and a closing component (sshd[42]:) are cut off,
+and so are columns that hold a variable on every line.
 
 Examples:
   opspilot analyze log-templates --input app.log --output groups.csv
