@@ -26,6 +26,7 @@ print({
     similarity: defaultGroupingOptions.similarity,
     depth: defaultGroupingOptions.depth,
     maxClosedValues: defaultGroupingOptions.maxClosedValues,
+    rareClosedValues: defaultGroupingOptions.rareClosedValues,
   },
   grid: { min: Math.min(...values), max: Math.max(...values), points },
 });

@@ -105,12 +105,14 @@ export function loadSystems(): LoadedSystem[] {
   });
 }
 
-export type Setting = Pick<GroupingOptions, 'similarity' | 'depth' | 'maxClosedValues'>;
+export type Setting = Pick<GroupingOptions, 'similarity' | 'depth' | 'maxClosedValues' | 'rareClosedValues'>;
 
 /** The sensitivity grid: the settings the leave-one-out check may choose from, around the shipped ones. */
 export const grid: Setting[] = [0.4, 0.5, 0.6, 0.7].flatMap((similarity) =>
   [0, 1, 2, 3].flatMap((depth) =>
-    [0, 2, 4, 8].map((maxClosedValues) => ({ similarity, depth, maxClosedValues })),
+    [0, 2, 4, 8].flatMap((maxClosedValues) =>
+      [false, true].map((rareClosedValues) => ({ similarity, depth, maxClosedValues, rareClosedValues })),
+    ),
   ),
 );
 
@@ -125,7 +127,10 @@ export function accuracy(system: LoadedSystem, setting: Setting, withFormat = tr
 const mean = (values: readonly number[]): number =>
   values.reduce((sum, value) => sum + value, 0) / values.length;
 const same = (a: Setting, b: Setting): boolean =>
-  a.similarity === b.similarity && a.depth === b.depth && a.maxClosedValues === b.maxClosedValues;
+  a.similarity === b.similarity &&
+  a.depth === b.depth &&
+  a.maxClosedValues === b.maxClosedValues &&
+  a.rareClosedValues === b.rareClosedValues;
 
 /** GA of every system under every grid setting (rows: grid, columns: systems). */
 export function gridAccuracies(systems: readonly LoadedSystem[]): number[][] {
@@ -155,7 +160,12 @@ export function leaveOneOut(
     const chosen = grid[best] ?? defaultGroupingOptions;
     return {
       system: held.system,
-      chosen: { similarity: chosen.similarity, depth: chosen.depth, maxClosedValues: chosen.maxClosedValues },
+      chosen: {
+        similarity: chosen.similarity,
+        depth: chosen.depth,
+        maxClosedValues: chosen.maxClosedValues,
+        rareClosedValues: chosen.rareClosedValues,
+      },
       trainMeanGA: round(bestScore, 4),
       heldOutGA: round(table[best]?.[heldIndex] ?? 0, 4),
     };
@@ -193,6 +203,7 @@ if (import.meta.url === `file://${process.argv[1] ?? ''}`) {
     similarity: defaultGroupingOptions.similarity,
     depth: defaultGroupingOptions.depth,
     maxClosedValues: defaultGroupingOptions.maxClosedValues,
+    rareClosedValues: defaultGroupingOptions.rareClosedValues,
   };
   const perSystem: Record<string, unknown> = {};
   const withFormat: number[] = [];

@@ -1,15 +1,25 @@
-// Offline grouping of a whole log: mine templates online, then split templates whose generalised positions hold
-// a small closed set of recurring words (`action SCREEN_ON` / `SCREEN_OFF`, `user=root` / `user=guest`): a few
-// frequent values are part of the message type, many rare ones are parameters. Pure.
+// Offline grouping of a whole log: mine templates from the distinct masked messages, then split templates whose
+// generalised positions hold a small closed set of words (`action SCREEN_ON` / `SCREEN_OFF`, `user=root` /
+// `user=guest`): a few values, some of them recurring, are part of the message type; many values are parameters,
+// and so is the word after a preposition (`for root` / `for admin`). Pure.
 import { maskedTokens, wildcard } from './mask.js';
 import { TemplateMiner, defaultMinerOptions, type MinerOptions } from './template-miner.js';
 
 export interface GroupingOptions extends MinerOptions {
-  /** A generalised position with at most this many distinct words, each seen at least twice, splits. */
+  /** A generalised position with at most this many distinct words splits. */
   readonly maxClosedValues: number;
+  /**
+   * Whether a closed set may hold words seen once (as long as one recurs): a rare event next to a common one
+   * that differs from it in one word. Without it, every word of the set must recur.
+   */
+  readonly rareClosedValues: boolean;
 }
 
-export const defaultGroupingOptions: GroupingOptions = { ...defaultMinerOptions, maxClosedValues: 4 };
+export const defaultGroupingOptions: GroupingOptions = {
+  ...defaultMinerOptions,
+  maxClosedValues: 4,
+  rareClosedValues: true,
+};
 
 export interface Grouping {
   /** Group number of every message, in input order; groups are numbered by their first message. */
@@ -50,7 +60,7 @@ export function groupMessages(
     templates.push(templateOf(members.map((index) => tokens[index] ?? [])));
     for (const index of members) groups[index] = id;
   };
-  const parts = [...clusters.values()].flatMap((members) => split(members, tokens, options.maxClosedValues));
+  const parts = [...clusters.values()].flatMap((members) => split(members, tokens, options));
   parts.sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0)); // members are in input order: [0] is the first message
   parts.forEach(emit);
   return { groups, templates };
@@ -60,7 +70,7 @@ export function groupMessages(
 function split(
   members: readonly number[],
   tokens: readonly (readonly string[])[],
-  maxValues: number,
+  options: Pick<GroupingOptions, 'maxClosedValues' | 'rareClosedValues'>,
 ): number[][] {
   const first = tokens[members[0] ?? 0] ?? [];
   let best: Map<string, number[]> | undefined;
@@ -76,18 +86,20 @@ function split(
       const list = values.get(token);
       if (list === undefined) values.set(token, [member]);
       else list.push(member);
-      if (values.size > maxValues) {
+      if (values.size > options.maxClosedValues) {
         closed = false;
         break;
       }
     }
     if (!closed || values.size < 2) continue;
     if (parameterIntroducers.has((first[position - 1] ?? '').toLowerCase())) continue;
-    if ([...values.values()].some((list) => list.length < 2)) continue;
+    const counts = [...values.values()].map((list) => list.length);
+    if (options.rareClosedValues ? counts.every((count) => count < 2) : counts.some((count) => count < 2))
+      continue;
     if (best === undefined || values.size < best.size) best = values;
   }
   if (best === undefined) return [[...members]];
-  return [...best.values()].flatMap((part) => split(part, tokens, maxValues));
+  return [...best.values()].flatMap((part) => split(part, tokens, options));
 }
 
 // The word after a preposition that names an entity is that entity, a parameter however few its values are:
