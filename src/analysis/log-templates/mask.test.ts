@@ -15,6 +15,11 @@ describe('maskVariables: each kind of variable', () => {
     ],
     ['IPv4 with and without a port', 'from 10.250.10.6 to 10.0.0.1:50010', 'from <*> to <*>'],
     ['IPv6', 'IPV6 Addr: fe80:0:0:0:c6b3:1ff:fecd:467f', 'IPV6 Addr: <*>'],
+    [
+      'MAC addresses',
+      'DHCPACK on 10.100.4.251 to aa:bb:cc:dd:ee:ff via eth1',
+      'DHCPACK on <*> to <*> via eth1',
+    ],
     ['host:port', 'connect to proxy.cse.cuhk.edu.hk:5070 failed', 'connect to <*> failed'],
     ['host names', 'lookup ns.example.com gave nothing', 'lookup <*> gave nothing'],
     [
@@ -51,6 +56,12 @@ describe('maskVariables: each kind of variable', () => {
     ],
     ['literals', 'setLightsOn(true) ws=null', 'setLightsOn <*> ws=<*>'],
     [
+      'the argument of a call',
+      'LOGIN chdir(pwd) failed after jk2_init()',
+      'LOGIN chdir <*> failed after jk2_init()',
+    ],
+    ['hex without a digit', 'vis=40000 mask=ffffffff', 'vis=<*> mask=<*>'],
+    [
       'dot leaders',
       'program interrupt: illegal instruction......0',
       'program interrupt: illegal instruction <*>',
@@ -83,6 +94,7 @@ describe('maskVariables: each kind of variable', () => {
     ])
       expect(isVariable(word)).toBe(false);
     expect(maskVariables("Couldn't authenticate user")).toBe("Couldn't authenticate user");
+    expect(maskVariables('Invalid user  from 1.2.3.4')).toBe('Invalid user from <*>'); // an empty name
     expect(maskVariables('connect via SOCKS5 proxy')).toBe('connect via SOCKS5 proxy');
   });
 

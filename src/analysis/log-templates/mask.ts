@@ -11,8 +11,9 @@ export function tokenize(message: string): string[] {
 }
 
 const surrounding = /^[()[\]{}<>,;:'"`]+|[()[\]{}<>,;:'"`.!?]+$/g;
-// Hex needs a digit or a 0x: `deadbeef` is an id, `facade` is a word.
-const hexOnly = /^(0x[0-9a-f]+|(?=[a-f]*\d)[0-9a-f]{6,})$/i;
+// Hex needs a digit, a 0x or eight letters: `deadbeef42` and `ffffffff` are ids, `facade` is a word.
+const hexOnly = /^(0x[0-9a-f]+|(?=[a-f]*\d)[0-9a-f]{6,}|[0-9a-f]{8,})$/i;
+const mac = /^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/i;
 const dateWords = /^(mon|tue|wed|thu|fri|sat|sun|jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)$/i;
 // Literal values of a program: `setLightsOn(true)`, `ws=null`.
 const literals = /^(true|false|null|nil|none|undefined|nan)$/i;
@@ -39,12 +40,22 @@ export function isVariable(token: string): boolean {
   if (token.includes(wildcard)) return true;
   const digit = /\d/.test(token);
   // Most tokens are plain words: only a date word or a literal can make them variables.
-  if (!digit && !/[/\\@.]/.test(token)) return wordValue.test(token.replace(surrounding, ''));
+  if (!digit && !/[/\\@.:-]/.test(token)) {
+    const word = token.replace(surrounding, '');
+    return wordValue.test(word) || (word.length >= 8 && hexOnly.test(word));
+  }
   if (url.test(token) || path.test(token)) return true;
   const core = token.replace(surrounding, '');
   if (core === '') return false;
   if (digit && (digitValue.test(core) || hexOnly.test(core))) return true;
-  return wordValue.test(core) || email.test(core) || hostName.test(core) || fileName.test(core);
+  return (
+    wordValue.test(core) ||
+    hexOnly.test(core) ||
+    mac.test(core) ||
+    email.test(core) ||
+    hostName.test(core) ||
+    fileName.test(core)
+  );
 }
 
 // Starts with a digit, holds two digits in a row, a digit part between separators, or a 0x literal.
@@ -54,7 +65,24 @@ const wordValue = new RegExp(`${dateWords.source}|${literals.source}`, 'i');
 // A key without dots: `user=42`, `uid=0`, `size:512` keep their key; `host.example.com:443` is one variable.
 const keyValue = /^([A-Za-z_][A-Za-z0-9_-]*[:=])(.+)$/;
 // Words after which a name follows: `user alice`, `invalid user bob`, `for user carol`.
-const nameIntroducers = new Set(['user', 'username', 'login', 'account']);
+const nameIntroducers = new Set(['user', 'username']);
+// …unless a function word follows: `Invalid user  from 1.2.3.4` has an empty name.
+const functionWords = new Set([
+  'for',
+  'from',
+  'by',
+  'with',
+  'at',
+  'of',
+  'on',
+  'in',
+  'to',
+  'is',
+  'was',
+  'and',
+  'or',
+  'not',
+]);
 
 /** The masked form of one token; `previous` is the token before it, unmasked (`user` introduces a name). */
 export function maskToken(token: string, previous = ''): string {
@@ -62,6 +90,7 @@ export function maskToken(token: string, previous = ''): string {
     previous.length >= 4 &&
     previous.length <= 8 &&
     nameIntroducers.has(previous.toLowerCase()) &&
+    !functionWords.has(token.toLowerCase()) &&
     /^[\w.@$-]+$/.test(token.replace(surrounding, ''))
   ) {
     return wildcard;
@@ -80,6 +109,7 @@ const cacheSize = 50_000;
 const cache = new Map<string, string>();
 
 function maskOne(token: string): string {
+  if (mac.test(token.replace(surrounding, ''))) return wildcard; // before `aa:` reads as a key
   if (token === '()' || token === '[]' || token === '{}') return wildcard; // an empty value is still a value
   if (url.test(token) || path.test(token)) return wildcard;
   const pair = keyValue.exec(token);
@@ -150,7 +180,9 @@ export function maskSpans(message: string): string {
       const end = matchingClose(message, index);
       if (end > index) {
         const inner = message.slice(index + 1, end);
-        if (char === '{' ? inner.trim() !== '' : /\d/.test(inner) || isVariable(inner.trim())) {
+        // A one-word argument of a call, `chdir(pwd)`, `setLightsOn(true)`, is a value; `jk2_init()` has none.
+        const argument = char === '(' && /\w/.test(message.charAt(index - 1)) && /^[\w.:-]+$/.test(inner);
+        if (char === '{' ? inner.trim() !== '' : argument || /\d/.test(inner) || isVariable(inner.trim())) {
           replace(end, ` ${wildcard} `);
           continue;
         }
