@@ -222,6 +222,14 @@ if (import.meta.url === `file://${process.argv[1] ?? ''}`) {
       drainPublished: drain[system.system],
     };
   }
+  // The online miner alone (live ingest: lines in arrival order, no closed-set split), for comparison.
+  const online = systems.map((system) => {
+    const miner = new TemplateMiner();
+    return groupingAccuracy(
+      system.truth,
+      system.contents.map((message) => miner.add(message).id),
+    );
+  });
   const table = gridAccuracies(systems);
   const folds = leaveOneOut(systems, table);
   const gridMeans = table.map(mean);
@@ -234,6 +242,10 @@ if (import.meta.url === `file://${process.argv[1] ?? ''}`) {
     leaveOneSystemOutMean: round(mean(folds.map((fold) => fold.heldOutGA)), 4),
     leaveOneSystemOut: folds,
     meanWithoutFormat: round(mean(withoutFormat), 4),
+    onlineMinerMean: round(mean(online), 4),
+    onlineMiner: Object.fromEntries(
+      systems.map((system, index) => [system.system, round(online[index] ?? 0, 4)]),
+    ),
     grid: {
       settings: grid.length,
       minMeanGA: round(Math.min(...gridMeans), 4),
