@@ -28,7 +28,7 @@ const levels = new Set([
   'finest',
   'verbose',
 ]);
-const separators = new Set(['-', '--', '|', '::', '>']);
+const separators = new Set(['-', '--', '---', '|', '::', '>']);
 const component = /^[\w.$/@*-]+(\([\w.:/-]*\))?(\[[\w.:/-]*\])?:$/;
 const maxHeaderTokens = 16;
 const componentLookahead = 4;
@@ -74,6 +74,8 @@ function fieldOf(token: string, previous: Field | undefined): Field | undefined 
   if (separators.has(token)) return 'separator';
   const bare = token.replace(/[,;:]+$/, '');
   if (levels.has(bare.toLowerCase())) return 'level';
+  const keyed = /^(level|lvl|severity|loglevel)=["']?([a-z]+)["']?$/i.exec(bare); // logfmt: `level=info`
+  if (keyed?.[2] !== undefined && levels.has(keyed[2].toLowerCase())) return 'level';
   if (/^\[[a-z]+\]$/i.test(bare) && levels.has(bare.slice(1, -1).toLowerCase())) return 'level';
   // One-letter levels (`03-17 16:13:38.811 1702 2395 D WindowManager:`) only right after a numeric field.
   if (previous === 'variable' && /^[VDIWEFA]$/.test(bare)) return 'level';
@@ -148,6 +150,10 @@ export function guessContent(line: string, afterHeader = false): string {
       contentStart = index + 1; // `com.apple.cts[43]:` names the component even though it holds digits
       break;
     }
+    if (previous !== undefined && tokens[index + 1]?.text === ':' && /^[\w$]+(\.[\w$]+)+$/.test(token)) {
+      contentStart = index + 2; // `[main] c.e.shop.OrderService : message`
+      break;
+    }
     const field = fieldOf(token, previous);
     if (field === 'separator' && previous !== undefined && previous !== 'variable') {
       contentStart = index + 1; // `… INFO [main] - message`: a separator after a named field ends the header
@@ -169,7 +175,9 @@ export function guessContent(line: string, afterHeader = false): string {
       const candidate = tokens[ahead]?.text ?? '';
       // Only names lead to the component: `"GET /x HTTP/1.1" status:` is a message.
       if (ahead > index && !/^[\w.-]+$/.test(tokens[ahead - 1]?.text ?? '')) break;
-      if (component.test(candidate) || separators.has(candidate)) {
+      // `c.e.shop.OrderService :`: a logger name and a lone colon.
+      const logger = candidate === ':' && /^[\w$]+(\.[\w$]+)+$/.test(tokens[ahead - 1]?.text ?? '');
+      if (component.test(candidate) || separators.has(candidate) || logger) {
         closer = ahead;
         break;
       }

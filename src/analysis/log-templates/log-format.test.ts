@@ -65,6 +65,11 @@ describe('headers without a format', () => {
     ['fields joined by |', '20171223-22:15:29:606|Step_LSC|30002312|check pass; user unknown'],
     ['program and separator', '[10.30 16:49:06] chrome.exe - check pass; user unknown'],
     [
+      'Spring Boot',
+      '2024-02-11 08:00:01.123  INFO 1 --- [main] c.e.shop.OrderService : check pass; user unknown',
+    ],
+    ['logfmt', 'time="2024-05-01T10:00:00Z" level=info check pass; user unknown'],
+    [
       'an upper-case level after names',
       '- 1117838570 2005.06.03 R02-M1-N0-C:J12-U11 2005-06-03-15.42.50.675872 R02-M1-N0-C:J12-U11 RAS KERNEL INFO check pass; user unknown',
     ],

@@ -7,6 +7,11 @@ describe('maskVariables: each kind of variable', () => {
     ['negative numbers', 'offset -42 applied', 'offset <*> applied'],
     ['hex literals and hex ids', 'flags=0x1 at 0x7fed806eb5d id deadbeef42', 'flags=<*> at <*> id <*>'],
     ['uuids', 'instance 6fa1a4b6-2e7c-4b1f-9a4e-0c2d8e1f3a5b deleted', 'instance <*> deleted'],
+    [
+      'cut uuids and generated suffixes',
+      'pod web-2e9f6 reconcileID=b3fa6da0-f4e7 ready',
+      'pod <*> reconcileID=<*> ready',
+    ],
     ['request ids', 'req-38101a0b-2096-447d-96ea-a692162415ae finished', '<*> finished'],
     [
       'block and job ids',
@@ -74,6 +79,12 @@ describe('maskVariables: each kind of variable', () => {
   it('keeps the keyword of a quoted record: the HTTP method tells requests apart', () => {
     expect(maskVariables('10.11.10.1 "GET /v2/54fadb412c4e/servers/detail HTTP/1.1" status: 200')).toBe(
       '<*> "GET <*> status: <*>',
+    );
+  });
+
+  it('keeps the message of a structured line as text', () => {
+    expect(maskVariables('msg="Reconcile done" controller=deployment duration=35ms')).toBe(
+      'msg="Reconcile done" controller=deployment duration=<*>',
     );
   });
 

@@ -47,7 +47,8 @@ export function isVariable(token: string): boolean {
   if (url.test(token) || path.test(token)) return true;
   const core = token.replace(surrounding, '');
   if (core === '') return false;
-  if (digit && (digitValue.test(core) || hexOnly.test(core))) return true;
+  if (digit && (digitValue.test(core) || hexOnly.test(core) || dashedHex.test(core) || randomPart.test(core)))
+    return true;
   return (
     wordValue.test(core) ||
     hexOnly.test(core) ||
@@ -60,6 +61,10 @@ export function isVariable(token: string): boolean {
 
 // Starts with a digit, holds two digits in a row, a digit part between separators, or a 0x literal.
 const digitValue = /^[-+]?\.?\d|\d\d|(^|[_\-./:@=#])\d+($|[_\-./:@=#])|0x[0-9a-f]{2,}/i;
+// `b3fa6da0-f4e7` (a cut uuid) and `echo-2e9f6` (a generated suffix): hex groups, or a part of five or more
+// letters and digits with two digits or more, reads as an id, not a word (`SOCKS5`, `eth0`, `wl0` stay words).
+const dashedHex = /^(?=.*\d)(?=.{8})[0-9a-f]+(-[0-9a-f]+)+$/i;
+const randomPart = /(^|[-_.:])(?=[a-z0-9]*[a-z])(?=[a-z]*\d[a-z]*\d)[a-z0-9]{5,}($|[-_.:])/i;
 const wordValue = new RegExp(`${dateWords.source}|${literals.source}`, 'i');
 
 // A key without dots: `user=42`, `uid=0`, `size:512` keep their key; `host.example.com:443` is one variable.
@@ -154,6 +159,7 @@ const units = new Set([
   '%',
 ]);
 
+const textKeys = /(^|[\s,{])"?(msg|message|event|summary|description|text|reason|err|error)"?[=:]\s?$/i;
 const opening: Record<string, string> = { '(': ')', '[': ']', '{': '}' };
 const closing = new Set([')', ']', '}']);
 
@@ -191,10 +197,13 @@ export function maskSpans(message: string): string {
       const end = message.indexOf(char, index + 1);
       if (end > index && closesQuote(message, end)) {
         const inner = message.slice(index + 1, end).trim();
-        // An upper-case first word is a keyword of a record (`"GET /v2/x HTTP/1.1"`, `"SELECT …"`): it stays.
-        const keyword = /^[A-Z]{2,10}(?=\s)/.exec(inner)?.[0];
-        replace(end, keyword === undefined ? wildcard : `${char}${keyword} ${wildcard}${char}`);
-        continue;
+        // The message of a structured line (`msg="Reconcile done"`) is text to mine, not a value.
+        if (!textKeys.test(message.slice(Math.max(0, index - 12), index))) {
+          // An upper-case first word is a keyword of a record (`"GET /v2/x HTTP/1.1"`, `"SELECT …"`): it stays.
+          const keyword = /^[A-Z]{2,10}(?=\s)/.exec(inner)?.[0];
+          replace(end, keyword === undefined ? wildcard : `${char}${keyword} ${wildcard}${char}`);
+          continue;
+        }
       }
     }
     index += 1;
