@@ -88,6 +88,17 @@ describe('maskVariables: each kind of variable', () => {
     );
   });
 
+  it('reads a JSON record as key=value fields with its message as text', () => {
+    expect(
+      maskVariables(
+        '{"ts":"2024-05-01T10:00:00Z","level":"info","msg":"Reconcile done","ms":35,"ctx":{"a":1}}',
+      ),
+    ).toBe('ts=<*> level=info msg="Reconcile done" ms=<*> ctx= <*>');
+    expect(maskVariables('{"level":"info","msg":"Reconcile done","ms":7}')).toBe(
+      maskVariables('level=info msg="Reconcile done" ms=7'),
+    );
+  });
+
   it('collapses a list of values of varying length into one value', () => {
     expect(maskVariables('nodesets node-31 <ok> node-32 <ok> node-33 <ok>')).toBe(
       maskVariables('nodesets node-31 <ok> node-32 <ok>'),

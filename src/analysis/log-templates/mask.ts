@@ -237,12 +237,35 @@ function closesQuote(text: string, index: number): boolean {
 }
 
 /**
+ * A JSON record (`{"level":"info","msg":"Reconcile done","ms":35}`) as `key=value` fields, so that its keys and
+ * its message are words and its values are values; any other message as it is. Nested values stay JSON (one
+ * `{…}` value each).
+ */
+function jsonAsFields(message: string): string {
+  const text = message.trim();
+  if (!text.startsWith('{') || !text.endsWith('}')) return message;
+  let record: unknown;
+  try {
+    record = JSON.parse(text);
+  } catch {
+    return message;
+  }
+  if (record === null || typeof record !== 'object' || Array.isArray(record)) return message;
+  return Object.entries(record as Record<string, unknown>)
+    .map(([key, value]) => {
+      const written = typeof value === 'string' ? value : JSON.stringify(value);
+      return `${key}=${typeof value === 'string' && /[\s"]/.test(value) ? `"${value.replace(/"/g, "'")}"` : written}`;
+    })
+    .join(' ');
+}
+
+/**
  * The message as masked tokens: variable tokens become `<*>`, a unit after a number joins it, structured values
  * become one `<*>`, and a run of variables collapses into one (a value of varying length is still one value).
  */
 export function maskedTokens(message: string): string[] {
   // Dot leaders join a label to its value (`instruction......0`): the label is a word, the value a value.
-  const spans = maskSpans(message);
+  const spans = maskSpans(jsonAsFields(message));
   const tokens = tokenize(spans.includes('...') ? spans.replace(/(\w)\.{3,}(?=\S)/g, '$1 ') : spans);
   const result: string[] = [];
   let previous = '';
