@@ -134,6 +134,9 @@ export function guessContent(line: string, afterHeader = false): string {
   const tokens = tokensOf(text);
   let contentStart = 0;
   let previous: Field | undefined = afterHeader ? 'variable' : undefined;
+  // Header fields seen so far: a component or a name closes a header of two fields or more, so that a message
+  // like `42 files failed: disk full` keeps its words.
+  let fields = afterHeader ? 2 : 0;
   let index = 0;
   while (index < Math.min(tokens.length - 1, maxHeaderTokens)) {
     const token = tokens[index]?.text ?? '';
@@ -141,16 +144,17 @@ export function guessContent(line: string, afterHeader = false): string {
       const end = bracketEnd(tokens, index);
       if (end >= 0 && end < tokens.length - 1) {
         previous = 'bracket';
+        fields += 1;
         index = end + 1;
         contentStart = index;
         continue;
       }
     }
-    if (previous !== undefined && component.test(token)) {
+    if (fields >= 2 && component.test(token)) {
       contentStart = index + 1; // `com.apple.cts[43]:` names the component even though it holds digits
       break;
     }
-    if (previous !== undefined && tokens[index + 1]?.text === ':' && /^[\w$]+(\.[\w$]+)+$/.test(token)) {
+    if (fields >= 2 && tokens[index + 1]?.text === ':' && /^[\w$]+(\.[\w$]+)+$/.test(token)) {
       contentStart = index + 2; // `[main] c.e.shop.OrderService : message`
       break;
     }
@@ -161,6 +165,7 @@ export function guessContent(line: string, afterHeader = false): string {
     }
     if (field !== undefined) {
       if (field !== 'separator') previous = field;
+      fields += 1;
       index += 1;
       contentStart = index;
       continue;
@@ -168,7 +173,7 @@ export function guessContent(line: string, afterHeader = false): string {
     // A word: the header goes on only if a component closes it within a few words (`combo sshd[42]:`,
     // `Google Chrome Helper[7]:`, `chrome.exe *64 -`), and only after at least one header field.
     // An upper-case level closes it too (`RAS KERNEL INFO`), and the header may go on after a level.
-    if (previous !== 'variable' && previous !== 'level') break;
+    if ((previous !== 'variable' && previous !== 'level') || fields < 2) break;
     let closer = -1;
     let level = false;
     for (let ahead = index; ahead < Math.min(tokens.length - 1, index + componentLookahead); ahead += 1) {

@@ -85,6 +85,8 @@ describe('headers without a format', () => {
       '42 requests served',
     ])
       expect(guessContent(line)).toBe(line.startsWith('42') ? 'requests served' : line);
+    // One leading value is no header: the words after it stay, even one that ends in a colon.
+    expect(guessContent('42 files failed: disk full')).toBe('files failed: disk full');
   });
 
   it('takes columns that are variables on every line, and the names between them, as header', () => {
