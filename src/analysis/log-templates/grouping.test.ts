@@ -79,7 +79,7 @@ describe('groupMessages: grouping behaviours', () => {
 
 describe('logs in the shapes of other systems (synthetic, see fixtures/synthetic-logs.ts)', () => {
   for (const style of Object.keys(styles)) {
-    it(`${style}: one group per event, with the header cut by a format and guessed without one`, () => {
+    it(`${style}: one group per event, with the header cut by a format, guessed, or absent`, () => {
       const log = syntheticLog(style, 240);
       const definition = styles[style];
       expect(definition).toBeDefined();
@@ -88,6 +88,9 @@ describe('logs in the shapes of other systems (synthetic, see fixtures/synthetic
       expect(samePartition(withFormat.groups, events(log))).toBe(true);
       const guessed = groupMessages(guessContents(log.map((line) => line.line)));
       expect(samePartition(guessed.groups, events(log))).toBe(true);
+      // Guessing a header where there is none must not cost anything either.
+      const bare = groupMessages(guessContents(log.map((line) => line.text)));
+      expect(samePartition(bare.groups, events(log))).toBe(true);
     });
   }
 });

@@ -28,6 +28,18 @@ const levels = new Set([
   'finest',
   'verbose',
 ]);
+const headerKeys = new Set([
+  'time',
+  'ts',
+  'timestamp',
+  'date',
+  'datetime',
+  't',
+  'pid',
+  'tid',
+  'thread',
+  'host',
+]);
 const separators = new Set(['-', '--', '---', '|', '::', '>']);
 const component = /^[\w.$/@*-]+(\([\w.:/-]*\))?(\[[\w.:/-]*\])?:$/;
 const maxHeaderTokens = 16;
@@ -79,6 +91,11 @@ function fieldOf(token: string, previous: Field | undefined): Field | undefined 
   if (/^\[[a-z]+\]$/i.test(bare) && levels.has(bare.slice(1, -1).toLowerCase())) return 'level';
   // One-letter levels (`03-17 16:13:38.811 1702 2395 D WindowManager:`) only right after a numeric field.
   if (previous === 'variable' && /^[VDIWEFA]$/.test(bare)) return 'level';
+  // `onExtend:1514038530000` is a message word with its value; `time="…"`, `ts=…` are header fields, and
+  // `gateway:80` is a host and port.
+  const pair = /^([A-Za-z]+)([=:])(.+)$/.exec(token);
+  const port = pair?.[2] === ':' && /^\d{1,5}$/.test(pair[3] ?? '');
+  if (pair?.[1] !== undefined && !port && !headerKeys.has(pair[1].toLowerCase())) return undefined;
   if (isVariable(token)) return 'variable';
   return undefined;
 }
@@ -198,7 +215,9 @@ export function guessContent(line: string, afterHeader = false): string {
     previous = 'level';
     index = closer + 1;
   }
-  if (contentStart === 0) return text;
+  // One leading field is no header to cut: a value that starts every line of an event is harmless, and
+  // `proxy:5070 open through proxy` keeps its words.
+  if (contentStart === 0 || fields < 2) return text;
   const start = tokens[Math.min(contentStart, tokens.length - 1)]?.start ?? 0;
   return text.slice(start);
 }
