@@ -182,7 +182,7 @@ describe('error summary', () => {
     expect(summary.totalLines).toBe(11);
     expect(summary.templates.map((template) => [template.template, template.count, template.new])).toEqual([
       ['timeout calling payment after <*>', 10, false], // a number and its unit are one value
-      ['cannot parse basket for user alice', 1, true],
+      ['cannot parse basket for user <*>', 1, true], // a user name is a value
     ]);
     const timeout = summary.templates[0];
     // Errors fall 30..3 minutes before now: none in the first third of the hour, 4 in the second, 6 in the last.

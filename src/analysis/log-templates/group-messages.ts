@@ -1,15 +1,25 @@
-// Offline grouping of a whole log: mine templates online, then split templates whose generalised positions hold
-// a small closed set of recurring words (`action SCREEN_ON` / `SCREEN_OFF`, `user=root` / `user=guest`): a few
-// frequent values are part of the message type, many rare ones are parameters. Pure.
+// Offline grouping of a whole log: mine templates from the distinct masked messages, then split templates whose
+// generalised positions hold a small closed set of words (`action SCREEN_ON` / `SCREEN_OFF`, `user=root` /
+// `user=guest`): a few values, some of them recurring, are part of the message type; many values are parameters,
+// and so is the word after a preposition (`for root` / `for admin`). Pure.
 import { maskedTokens, wildcard } from './mask.js';
 import { TemplateMiner, defaultMinerOptions, type MinerOptions } from './template-miner.js';
 
 export interface GroupingOptions extends MinerOptions {
-  /** A generalised position with at most this many distinct words, each seen at least twice, splits. */
+  /** A generalised position with at most this many distinct words splits. */
   readonly maxClosedValues: number;
+  /**
+   * Whether a closed set may hold words seen once (as long as one recurs): a rare event next to a common one
+   * that differs from it in one word. Without it, every word of the set must recur.
+   */
+  readonly rareClosedValues: boolean;
 }
 
-export const defaultGroupingOptions: GroupingOptions = { ...defaultMinerOptions, maxClosedValues: 4 };
+export const defaultGroupingOptions: GroupingOptions = {
+  ...defaultMinerOptions,
+  maxClosedValues: 4,
+  rareClosedValues: true,
+};
 
 export interface Grouping {
   /** Group number of every message, in input order; groups are numbered by their first message. */
@@ -25,12 +35,23 @@ export function groupMessages(
   const miner = new TemplateMiner(options);
   const tokens = messages.map((message) => maskedTokens(message));
   const clusters = new Map<number, number[]>();
-  messages.forEach((message, index) => {
-    const template = miner.add(message);
-    const members = clusters.get(template.id);
-    if (members === undefined) clusters.set(template.id, [index]);
+  // Identical masked messages are one event; the miner sees each distinct one once, most frequent first, so the
+  // common forms seed the templates and the result does not depend on the order of the lines.
+  const byKey = new Map<string, number[]>();
+  tokens.forEach((list, index) => {
+    const key = list.join(' ');
+    const members = byKey.get(key);
+    if (members === undefined) byKey.set(key, [index]);
     else members.push(index);
   });
+  const keys = [...byKey].sort((a, b) => b[1].length - a[1].length || (a[1][0] ?? 0) - (b[1][0] ?? 0));
+  for (const [key, members] of keys) {
+    const template = miner.add(key, members.length);
+    const list = clusters.get(template.id);
+    if (list === undefined) clusters.set(template.id, [...members]);
+    else list.push(...members);
+  }
+  for (const list of clusters.values()) list.sort((a, b) => a - b);
 
   const groups = new Array<number>(messages.length).fill(0);
   const templates: string[] = [];
@@ -39,7 +60,7 @@ export function groupMessages(
     templates.push(templateOf(members.map((index) => tokens[index] ?? [])));
     for (const index of members) groups[index] = id;
   };
-  const parts = [...clusters.values()].flatMap((members) => split(members, tokens, options.maxClosedValues));
+  const parts = [...clusters.values()].flatMap((members) => split(members, tokens, options));
   parts.sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0)); // members are in input order: [0] is the first message
   parts.forEach(emit);
   return { groups, templates };
@@ -49,7 +70,7 @@ export function groupMessages(
 function split(
   members: readonly number[],
   tokens: readonly (readonly string[])[],
-  maxValues: number,
+  options: Pick<GroupingOptions, 'maxClosedValues' | 'rareClosedValues'>,
 ): number[][] {
   const first = tokens[members[0] ?? 0] ?? [];
   let best: Map<string, number[]> | undefined;
@@ -65,18 +86,25 @@ function split(
       const list = values.get(token);
       if (list === undefined) values.set(token, [member]);
       else list.push(member);
-      if (values.size > maxValues) {
+      if (values.size > options.maxClosedValues) {
         closed = false;
         break;
       }
     }
     if (!closed || values.size < 2) continue;
-    if ([...values.values()].some((list) => list.length < 2)) continue;
+    if (parameterIntroducers.has((first[position - 1] ?? '').toLowerCase())) continue;
+    const counts = [...values.values()].map((list) => list.length);
+    if (options.rareClosedValues ? counts.every((count) => count < 2) : counts.some((count) => count < 2))
+      continue;
     if (best === undefined || values.size < best.size) best = values;
   }
   if (best === undefined) return [[...members]];
-  return [...best.values()].flatMap((part) => split(part, tokens, maxValues));
+  return [...best.values()].flatMap((part) => split(part, tokens, options));
 }
+
+// The word after a preposition that names an entity is that entity, a parameter however few its values are:
+// `Failed password for root` / `for admin` is one event. (`to` is left out: `to spawn` / `to destroy` are verbs.)
+const parameterIntroducers = new Set(['for', 'from', 'by', 'with', 'at', 'of', 'on', 'via', 'into', 'onto']);
 
 function templateOf(members: readonly (readonly string[])[]): string {
   const [first = []] = members;

@@ -6,6 +6,7 @@
 //   a space       any run of whitespace
 //   anything else itself
 // Pure.
+import { guessContent } from './header.js';
 
 export interface LogFormat {
   readonly fields: readonly string[];
@@ -56,10 +57,13 @@ function literal(char: string): string {
   return char.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
-/** The content of a line, or the whole line when it does not fit the format. */
+/**
+ * The content of a line; without a format, the line after its guessed header (times, levels, pids, component);
+ * the whole line when it does not fit the format.
+ */
 export function contentOf(line: string, format: LogFormat | undefined): string {
   const trimmed = line.trim(); // trailing spaces and carriage returns would otherwise end up in the fields
-  if (format === undefined) return trimmed;
+  if (format === undefined) return guessContent(trimmed);
   const match = format.pattern.exec(trimmed);
   if (match === null) return trimmed;
   return match.groups?.[`f${format.fields.indexOf('Content')}`] ?? trimmed;

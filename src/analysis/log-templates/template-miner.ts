@@ -78,15 +78,21 @@ export class TemplateMiner {
     let bestScore = -1;
     let bestWildcards = 0;
     for (const template of leaf) {
-      let equal = 0;
+      // Drain's similarity: the share of the message's positions where template and message hold the same word.
+      // Sharing a variable is no evidence of one event (every message has numbers), so it does not count,
+      // except for a message that is all variables, which can only join a template of the same shape.
+      let words = 0;
+      let variables = 0;
       let wildcards = 0;
       for (let index = 0; index < tokens.length; index += 1) {
         const token = template.tokens[index];
-        // Agreeing on a variable counts like agreeing on a word; a template variable over a message word is neutral.
-        if (token === tokens[index]) equal += 1;
-        else if (token === wildcard) wildcards += 1;
+        const own = tokens[index];
+        if (own === wildcard) variables += 1;
+        if (token === wildcard) wildcards += 1;
+        else if (token === own) words += 1;
       }
-      const score = equal / tokens.length;
+      const score =
+        variables === tokens.length ? (wildcards === tokens.length ? 1 : 0) : words / tokens.length;
       if (score > bestScore || (score === bestScore && wildcards > bestWildcards)) {
         best = template;
         bestScore = score;

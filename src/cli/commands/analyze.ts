@@ -15,6 +15,7 @@ import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { StreamingAnomalyDetector } from '../../analysis/anomaly/detector.js';
 import { groupMessages } from '../../analysis/log-templates/group-messages.js';
+import { guessContents } from '../../analysis/log-templates/header.js';
 import { contentOf, parseLogFormat, type LogFormat } from '../../analysis/log-templates/log-format.js';
 import { csvRow, parseCsvLine } from '../../core/csv.js';
 import { InvalidError } from '../../core/errors.js';
@@ -69,7 +70,7 @@ Examples:
     .option('-o, --output <file>', 'CSV to write: LineId,EventId,EventTemplate (default stdout)')
     .option(
       '--format <format>',
-      "header format, e.g. '<Date> <Time> <Level> <Component>: <Content>' (default: the whole line is the content)",
+      "header format, e.g. '<Date> <Time> <Level> <Component>: <Content>' (default: the header is guessed)",
     )
     .addHelpText(
       'after',
@@ -80,7 +81,9 @@ EventTemplate, the message with its variable parts written <*>.
 --format names header fields in <angle brackets> and must contain <Content>; the text between fields is
 literal and a space matches any run of spaces. A format holding a backslash is a regular expression around
 the fields, e.g. '<Month> <Date> <Time> <Host> <Component>(\\[<PID>\\])?: <Content>'. Lines that do not fit
-the format are grouped by their whole text, and their number is reported.
+the format are grouped by their whole text, and their number is reported. Without --format the header is
+guessed: leading times, dates, pids, levels, bracketed fields and a closing component (sshd[42]:) are cut off,
+and so are columns that hold a variable on every line.
 
 Examples:
   opspilot analyze log-templates --input app.log --output groups.csv
@@ -177,13 +180,12 @@ async function groupLogTemplates(
       });
     }
   }
-  const contents: string[] = [];
-  let unmatched = 0;
-  for await (const line of readLines(options.input)) {
-    const content = contentOf(line, format);
-    if (format !== undefined && !format.pattern.test(line.trim())) unmatched += 1;
-    contents.push(content);
-  }
+  const lines: string[] = [];
+  for await (const line of readLines(options.input)) lines.push(line);
+  // Without a format the header is guessed from the whole log: its columns show across lines.
+  const contents = format === undefined ? guessContents(lines) : lines.map((line) => contentOf(line, format));
+  const unmatched =
+    format === undefined ? 0 : lines.filter((line) => !format.pattern.test(line.trim())).length;
   const { groups, templates } = groupMessages(contents);
   const sink = openOutput(options.output, context);
   try {
