@@ -7,6 +7,7 @@ import { emptyBatch, type Attributes, type TelemetryBatch } from '../../src/tele
 import { TelemetryPlane } from '../../src/telemetry/telemetry-plane.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { pino } from 'pino';
+import { groupMessages } from '../../src/analysis/log-templates/group-messages.js';
 
 const now = new Date('2026-06-01T12:00:00.000Z');
 const clock = { now: () => now };
@@ -190,6 +191,53 @@ describe('error summary', () => {
     expect(timeout?.samples[0]).toBe('timeout calling payment after 127 ms');
     expect(timeout?.traceIds).toHaveLength(5);
     expect(timeout?.components).toEqual(['cart']);
+  });
+  it('groups as `opspilot analyze log-templates` does: the same templates with the same counts', async () => {
+    const bodies = [
+      ...Array.from({ length: 3 }, () => 'screen action SCREEN_ON failed'),
+      ...Array.from({ length: 2 }, () => 'screen action SCREEN_OFF failed'),
+      ...['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta'].map(
+        (name) => `lost worker ${name} heartbeat`,
+      ),
+      ...Array.from(
+        { length: 4 },
+        (_, index) => `disk ${index % 2 === 0 ? 'sda' : 'sdb'} quota exceeded by ${index} MB`,
+      ),
+    ];
+    const batch = emptyBatch();
+    bodies.forEach((body, index) => {
+      batch.logs.push({
+        resource: resource('grouper', 'grouper-1', 'grouping'),
+        timeUs: nowUs - (bodies.length - index) * 1_000_000,
+        severityNumber: 17,
+        severityText: 'ERROR',
+        body,
+        traceId: '',
+        spanId: '',
+        attributes: {},
+        scope: 'app',
+        eventName: '',
+      });
+    });
+    await plane.ingest(batch);
+    const summary = await plane.queries.errorSummary({
+      namespace: 'grouping',
+      period: 'last_1h',
+      minSeverity: 'ERROR',
+      limit: 20,
+      buckets: 1,
+    });
+    const offline = groupMessages(bodies);
+    const counts = new Map<string, number>();
+    for (const group of offline.groups) {
+      const template = offline.templates[group] ?? '';
+      counts.set(template, (counts.get(template) ?? 0) + 1);
+    }
+    const live = summary.templates.map((template) => [template.template, template.count]);
+    expect(live.sort()).toEqual([...counts].sort());
+    // A closed set of words names two events; six names in one place are a parameter.
+    expect(new Map(live as [string, number][]).get('screen action SCREEN_ON failed')).toBe(3);
+    expect(new Map(live as [string, number][]).get('lost worker <*> heartbeat')).toBe(6);
   });
 });
 

@@ -32,37 +32,64 @@ export function groupMessages(
   messages: readonly string[],
   options: GroupingOptions = defaultGroupingOptions,
 ): Grouping {
+  // Identical masked messages are one event: group each distinct key once, weighted by its lines.
+  const keyOf = messages.map((message) => maskedTokens(message).join(' '));
+  const entries = new Map<string, { index: number; weight: number }>();
+  for (const key of keyOf) {
+    const entry = entries.get(key);
+    if (entry === undefined) entries.set(key, { index: entries.size, weight: 1 });
+    else entry.weight += 1;
+  }
+  const grouping = groupWeightedKeys(
+    [...entries].map(([key, { weight }]) => ({ key, weight })),
+    options,
+  );
+  return {
+    groups: keyOf.map((key) => grouping.groups[entries.get(key)?.index ?? 0] ?? 0),
+    templates: grouping.templates,
+  };
+}
+
+export interface WeightedKey {
+  /** A message, or a key already masked (masking is idempotent). */
+  readonly key: string;
+  /** How many lines it stands for. */
+  readonly weight: number;
+}
+
+/**
+ * Groups distinct keys that stand for `weight` lines each: what `groupMessages` does with a whole log, and what
+ * the live error summary does with the keys counted in SQL, so both group alike. `groups[i]` is the group of
+ * `keys[i]`; groups are numbered by their first key.
+ */
+export function groupWeightedKeys(
+  keys: readonly WeightedKey[],
+  options: GroupingOptions = defaultGroupingOptions,
+): Grouping {
   const miner = new TemplateMiner(options);
-  const tokens = messages.map((message) => maskedTokens(message));
+  const tokens = keys.map(({ key }) => maskedTokens(key));
+  const weights = keys.map(({ weight }) => weight);
+  // The miner sees the most frequent keys first, so the common forms seed the templates and the result does not
+  // depend on the order of the lines.
+  const order = keys.map((_, index) => index).sort((a, b) => (weights[b] ?? 0) - (weights[a] ?? 0) || a - b);
   const clusters = new Map<number, number[]>();
-  // Identical masked messages are one event; the miner sees each distinct one once, most frequent first, so the
-  // common forms seed the templates and the result does not depend on the order of the lines.
-  const byKey = new Map<string, number[]>();
-  tokens.forEach((list, index) => {
-    const key = list.join(' ');
-    const members = byKey.get(key);
-    if (members === undefined) byKey.set(key, [index]);
-    else members.push(index);
-  });
-  const keys = [...byKey].sort((a, b) => b[1].length - a[1].length || (a[1][0] ?? 0) - (b[1][0] ?? 0));
-  for (const [key, members] of keys) {
-    const template = miner.add(key, members.length);
+  for (const index of order) {
+    const template = miner.add((tokens[index] ?? []).join(' '), weights[index] ?? 1);
     const list = clusters.get(template.id);
-    if (list === undefined) clusters.set(template.id, [...members]);
-    else list.push(...members);
+    if (list === undefined) clusters.set(template.id, [index]);
+    else list.push(index);
   }
   for (const list of clusters.values()) list.sort((a, b) => a - b);
 
-  const groups = new Array<number>(messages.length).fill(0);
+  const groups = new Array<number>(keys.length).fill(0);
   const templates: string[] = [];
-  const emit = (members: readonly number[]): void => {
+  const parts = [...clusters.values()].flatMap((members) => split(members, tokens, weights, options));
+  parts.sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0)); // members are in input order: [0] is the first key
+  for (const members of parts) {
     const id = templates.length;
     templates.push(templateOf(members.map((index) => tokens[index] ?? [])));
     for (const index of members) groups[index] = id;
-  };
-  const parts = [...clusters.values()].flatMap((members) => split(members, tokens, options));
-  parts.sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0)); // members are in input order: [0] is the first message
-  parts.forEach(emit);
+  }
   return { groups, templates };
 }
 
@@ -70,6 +97,7 @@ export function groupMessages(
 function split(
   members: readonly number[],
   tokens: readonly (readonly string[])[],
+  weights: readonly number[],
   options: Pick<GroupingOptions, 'maxClosedValues' | 'rareClosedValues'>,
 ): number[][] {
   const first = tokens[members[0] ?? 0] ?? [];
@@ -93,13 +121,15 @@ function split(
     }
     if (!closed || values.size < 2) continue;
     if (parameterIntroducers.has((first[position - 1] ?? '').toLowerCase())) continue;
-    const counts = [...values.values()].map((list) => list.length);
+    const counts = [...values.values()].map((list) =>
+      list.reduce((sum, member) => sum + (weights[member] ?? 1), 0),
+    );
     if (options.rareClosedValues ? counts.every((count) => count < 2) : counts.some((count) => count < 2))
       continue;
     if (best === undefined || values.size < best.size) best = values;
   }
   if (best === undefined) return [[...members]];
-  return [...best.values()].flatMap((part) => split(part, tokens, options));
+  return [...best.values()].flatMap((part) => split(part, tokens, weights, options));
 }
 
 // The word after a preposition that names an entity is that entity, a parameter however few its values are:

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { styles, syntheticLog } from './fixtures/synthetic-logs.js';
-import { groupMessages } from './group-messages.js';
+import { groupMessages, groupWeightedKeys } from './group-messages.js';
 import { guessContents } from './header.js';
 import { TemplateMiner, templateText } from './template-miner.js';
 
@@ -95,7 +95,7 @@ describe('logs in the shapes of other systems (synthetic, see fixtures/synthetic
   }
 });
 
-describe('template miner (online, live ingest)', () => {
+describe('template miner (online)', () => {
   it('joins messages of one kind and turns differing words into variables', () => {
     const miner = new TemplateMiner();
     const a = miner.add('Connection to db-primary refused');
@@ -121,5 +121,30 @@ describe('template miner (online, live ingest)', () => {
     const b = miner.add('10.0.0.2 gone 7');
     expect(b.id).not.toBe(a.id);
     expect(miner.add('<*>').id).toBe(miner.add('42').id); // a message that is all variables joins its shape
+  });
+});
+
+describe('groupWeightedKeys', () => {
+  it('groups keys weighted by their lines as groupMessages groups the lines themselves', () => {
+    const keys = [
+      { key: 'screen action SCREEN_ON', weight: 1 },
+      { key: 'screen action SCREEN_OFF', weight: 3 },
+      { key: 'user alice logged in', weight: 2 },
+      { key: 'user bob logged in', weight: 1 },
+      { key: 'user carol logged in', weight: 1 },
+      { key: 'user dave logged in', weight: 1 },
+      { key: 'user erin logged in', weight: 1 },
+    ];
+    const lines = keys.flatMap(({ key, weight }) => Array.from({ length: weight }, () => key));
+    const byLine = groupMessages(lines);
+    const byKey = groupWeightedKeys(keys);
+    const expanded = keys.flatMap(({ weight }, index) =>
+      Array.from({ length: weight }, () => byKey.templates[byKey.groups[index] ?? 0]),
+    );
+    expect(expanded).toEqual(byLine.groups.map((group) => byLine.templates[group]));
+    // SCREEN_ON is seen once, SCREEN_OFF three times: a closed set whose words are events.
+    expect(new Set(byKey.templates)).toEqual(
+      new Set(['screen action SCREEN_ON', 'screen action SCREEN_OFF', 'user <*> logged in']),
+    );
   });
 });

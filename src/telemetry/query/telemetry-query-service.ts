@@ -1,7 +1,7 @@
 // The telemetry queries: logs with context, error summaries, metric series (stored and derived from spans),
 // traces with critical path, the dependency graph and resource usage. SQL runs in the embedded DuckDB store;
 // pure analyzers (template mining, critical path) do the rest. Every answer says what it cut.
-import { TemplateMiner, templateText } from '../../analysis/log-templates/template-miner.js';
+import { groupWeightedKeys } from '../../analysis/log-templates/group-messages.js';
 import { criticalPath } from '../../analysis/traces/critical-path.js';
 import type { Clock } from '../../core/clock.js';
 import { InvalidError, NotFoundError, errorMessage } from '../../core/errors.js';
@@ -212,15 +212,17 @@ export class TelemetryQueryService {
     );
     if (groups.length === 0) return empty;
 
-    // Keys that still differ only in variable positions (a word count, a name) fold into one template.
-    const miner = new TemplateMiner();
-    const merged = new Map<number, { template: ReturnType<TemplateMiner['add']>; groups: typeof groups }>();
-    for (const group of groups) {
-      const template = miner.add(group.key, group.count);
-      const entry = merged.get(template.id);
-      if (entry === undefined) merged.set(template.id, { template, groups: [group] });
+    // Keys that still differ only in variable positions (a word count, a name) fold into one template, grouped
+    // as `opspilot analyze log-templates` groups a file: the same grouping, each key weighted by its lines.
+    const grouping = groupWeightedKeys(groups.map((group) => ({ key: group.key, weight: group.count })));
+    const merged = new Map<number, { template: string; groups: typeof groups }>();
+    groups.forEach((group, index) => {
+      const id = grouping.groups[index] ?? 0;
+      const entry = merged.get(id);
+      if (entry === undefined)
+        merged.set(id, { template: grouping.templates[id] ?? group.key, groups: [group] });
       else entry.groups.push(group);
-    }
+    });
     const keys = groups.map((group) => group.key);
     const firstEver = new Map(
       (
@@ -241,7 +243,7 @@ export class TelemetryQueryService {
       const firstEverUs = Math.min(...members.map((member) => firstEver.get(member.key) ?? member.first_us));
       const resourceIds = [...new Set(members.flatMap((member) => member.resource_ids))];
       return {
-        template: templateText(template),
+        template,
         count: members.reduce((sum, member) => sum + member.count, 0),
         firstSeen: iso(Math.min(...members.map((member) => member.first_us))),
         lastSeen: iso(Math.max(...members.map((member) => member.last_us))),
