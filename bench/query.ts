@@ -80,7 +80,7 @@ try {
     url.searchParams.set('namespace', namespace);
     for (const [key, value] of Object.entries(query)) url.searchParams.set(key, String(value));
     const started = performance.now();
-    const response = await fetch(url);
+    const response = await fetch(url, { headers: { authorization: `Bearer ${server.token}` } });
     const body: unknown = await response.json();
     const ms = performance.now() - started;
     if (!response.ok) throw new Error(`${url.pathname} answered ${response.status}: ${JSON.stringify(body)}`);
