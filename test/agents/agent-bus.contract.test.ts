@@ -5,30 +5,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidError } from '../../src/core/errors.js';
 import type { AgentEvent, AgentEventInput } from '../../src/bus/events.js';
 import type { AgentBus, DeliveryInfo, DeliveryOptions } from '../../src/bus/ports.js';
-import { agentBusSubjects, type BusSubject } from '../helpers/agent-buses.js';
+import { agentBusSubjects, observation, type BusSubject } from '../helpers/agent-buses.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const ackTimeoutMs = 1500;
 const fast: Partial<DeliveryOptions> = { ackTimeoutMs, retryDelayMs: 100, maxDeliveries: 3 };
-
-export function observation(overrides: Partial<AgentEventInput> = {}): AgentEventInput {
-  return {
-    id: randomUUID(),
-    topic: 'observation',
-    causationId: null,
-    tenant: 'shop',
-    source: 'watchtower',
-    occurredAt: new Date().toISOString(),
-    payload: {
-      component: 'api',
-      environment: 'production',
-      severity: 'critical',
-      summary: 'p99 latency 4x its usual range while memory climbs',
-      signals: [{ name: 'latency_p99', value: 1.9, unit: 's', baseline: 0.45 }],
-    },
-    ...overrides,
-  } as AgentEventInput;
-}
 
 function proposal(causationId: string): AgentEventInput {
   return {

@@ -1,13 +1,14 @@
 // Real agent buses for the contract suite: embedded over a SQLite file and a fresh PostgreSQL database, Redis
 // Streams on the machine's server (a unique key prefix per test) and NATS JetStream on the machine's server
 // (unique stream names per test). `open` may be called several times: each bus is one "process".
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
 import { EmbeddedAgentBus } from '../../src/bus/embedded-bus.js';
 import { NatsAgentBus } from '../../src/bus/nats-bus.js';
 import { RedisAgentBus } from '../../src/bus/redis-bus.js';
+import type { AgentEventInput } from '../../src/bus/events.js';
 import type { AgentBus, BusErrorReporter, DeliveryOptions } from '../../src/bus/ports.js';
 import { postgresStore, sqliteStore, type TestStore } from './state-stores.js';
 
@@ -123,3 +124,23 @@ export const agentBusSubjects: readonly [string, () => Promise<BusSubject>][] = 
   ['redis', redisSubject()],
   ['nats', natsSubject()],
 ];
+
+/** A valid observation event; fields may be overridden. */
+export function observation(overrides: Partial<AgentEventInput> = {}): AgentEventInput {
+  return {
+    id: randomUUID(),
+    topic: 'observation',
+    causationId: null,
+    tenant: 'shop',
+    source: 'watchtower',
+    occurredAt: new Date().toISOString(),
+    payload: {
+      component: 'api',
+      environment: 'production',
+      severity: 'critical',
+      summary: 'p99 latency 4x its usual range while memory climbs',
+      signals: [{ name: 'latency_p99', value: 1.9, unit: 's', baseline: 0.45 }],
+    },
+    ...overrides,
+  } as AgentEventInput;
+}
