@@ -1,6 +1,8 @@
 // One contract for the AgentBus port, run against embedded/SQLite, embedded/PostgreSQL, Redis Streams and NATS
 // JetStream on the machine's real servers.
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidError } from '../../src/core/errors.js';
 import type { AgentEvent, AgentEventInput } from '../../src/bus/events.js';
@@ -46,6 +48,8 @@ function recorder(behaviour: (event: AgentEvent, delivery: DeliveryInfo) => Prom
     },
   };
 }
+
+const consumerScript = fileURLToPath(new URL('../fixtures/agent-bus-consumer.ts', import.meta.url));
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -269,5 +273,47 @@ describe.each(agentBusSubjects)('AgentBus contract on %s', (_name, create) => {
     );
     await sleep(ackTimeoutMs + 500);
     expect(rescue.ids()).toEqual([marker.id]);
+  });
+
+  it('gives the event a killed consumer process had in hand to another consumer after the ack timeout', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', consumerScript, JSON.stringify({ ...subject.processSpec, ackTimeoutMs })],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      await waitFor(
+        () => output,
+        (text) => text.includes('subscribed'),
+        { what: 'the child subscribed' },
+      );
+      const event = await bus.publish(observation());
+      await waitFor(
+        () => output,
+        (text) => text.includes(`taken ${event.id}`),
+        { what: 'the child took it' },
+      );
+      child.kill('SIGKILL');
+      await exited;
+
+      const rescue = recorder();
+      await bus.subscribe({ group: 'elastik', consumer: 'rescuer', topics: ['observation'] }, rescue.handler);
+      await waitFor(
+        () => rescue.seen.length,
+        (count) => count >= 1,
+        { what: 'the redelivery' },
+      );
+      await sleep(ackTimeoutMs + 500);
+      expect(rescue.seen).toEqual([
+        { id: event.id, topic: 'observation', deliveryCount: 2, consumer: 'rescuer' },
+      ]);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
   });
 });

@@ -10,6 +10,7 @@ import { NatsAgentBus } from '../../src/bus/nats-bus.js';
 import { RedisAgentBus } from '../../src/bus/redis-bus.js';
 import type { AgentEventInput } from '../../src/bus/events.js';
 import type { AgentBus, BusErrorReporter, DeliveryOptions } from '../../src/bus/ports.js';
+import type { ConsumerSpec } from '../fixtures/agent-bus-consumer.js';
 import { postgresStore, sqliteStore, type TestStore } from './state-stores.js';
 
 export const redisTestUrl = process.env.OPSPILOT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -24,6 +25,8 @@ export interface BusSubject {
   open(options?: BusOpenOptions): Promise<AgentBus>;
   /** Puts a message on a topic behind the bus's back, as a broken or hostile publisher could. */
   injectRaw(topic: string, body: string): Promise<void>;
+  /** How another process opens this same bus (test/fixtures/agent-bus-consumer.ts). */
+  readonly processSpec: Omit<ConsumerSpec, 'ackTimeoutMs'>;
   dispose(): Promise<void>;
 }
 
@@ -34,6 +37,7 @@ function embeddedSubject(open: () => Promise<TestStore>): () => Promise<BusSubje
     const subject = await open();
     const buses: AgentBus[] = [];
     return {
+      processSpec: { kind: 'embedded', stateUrl: subject.url, dataDir: subject.dataDir },
       open(options = {}) {
         const bus = new EmbeddedAgentBus({
           repository: subject.store.agentBus,
@@ -66,6 +70,7 @@ export function redisSubject(url: string = redisTestUrl): () => Promise<BusSubje
     const buses: AgentBus[] = [];
     const admin = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
     return Promise.resolve({
+      processSpec: { kind: 'redis', url, prefix },
       async open(options = {}) {
         const bus = await RedisAgentBus.connect({ url, prefix, ...options });
         buses.push(bus);
@@ -89,6 +94,7 @@ export function natsSubject(url: string = natsTestUrl): () => Promise<BusSubject
     const stream = `OPSPILOT_TEST_${suffix().toUpperCase()}`;
     const buses: AgentBus[] = [];
     return Promise.resolve({
+      processSpec: { kind: 'nats', url, stream },
       async open(options = {}) {
         const bus = await NatsAgentBus.connect({ url, stream, ...options });
         buses.push(bus);
