@@ -206,15 +206,22 @@ export class NatsAgentBus implements AgentBus {
   }
 
   private async ensureConsumer(durable: string, topic: AgentTopic): Promise<void> {
+    const ackWait = nanos(this.settings.delivery.ackTimeoutMs);
     const existing = await this.manager.consumers.info(this.settings.stream, durable).catch(() => null);
-    if (existing !== null) return;
+    if (existing !== null) {
+      // The durable outlives its creator: the ack timeout configured now is the one that counts.
+      if (existing.config.ack_wait !== ackWait) {
+        await this.manager.consumers.update(this.settings.stream, durable, { ack_wait: ackWait });
+      }
+      return;
+    }
     await this.manager.consumers.add(this.settings.stream, {
       durable_name: durable,
       filter_subject: NatsAgentBus.subject(this.settings.stream, topic),
       ack_policy: AckPolicy.Explicit,
       // A new group gets the events published from now on, like the other adapters.
       deliver_policy: DeliverPolicy.New,
-      ack_wait: nanos(this.settings.delivery.ackTimeoutMs),
+      ack_wait: ackWait,
       // Parking after maxDeliveries is the bus's own rule (recorded); the server must not drop silently first.
       max_deliver: -1,
     });
