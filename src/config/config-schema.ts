@@ -150,6 +150,49 @@ const notificationChannelSchema = z
   });
 export type NotificationChannel = z.infer<typeof notificationChannelSchema>;
 
+const busUrlPatterns = {
+  redis: { pattern: /^rediss?:\/\//, example: 'redis://HOST:6379', fallback: 'redis://127.0.0.1:6379' },
+  nats: {
+    pattern: /^(nats|tls):\/\/[^,]+(,(nats|tls):\/\/[^,]+)*$/,
+    example: 'nats://HOST:4222',
+    fallback: 'nats://127.0.0.1:4222',
+  },
+} as const;
+
+/** The agents' event bus (docs/agents.md, "The agent bus"). */
+const agentBusSchema = z
+  .strictObject({
+    /** `embedded`: tables in the state database (SQLite or PostgreSQL); `redis`: Redis Streams; `nats`: JetStream. */
+    kind: z.enum(['embedded', 'redis', 'nats']).default('embedded'),
+    /** The broker for redis (default redis://127.0.0.1:6379) and nats (default nats://127.0.0.1:4222). */
+    url: z.string().min(1).optional(),
+  })
+  .superRefine((bus, context) => {
+    if (bus.kind === 'embedded') {
+      if (bus.url !== undefined) {
+        context.addIssue({
+          code: 'custom',
+          path: ['url'],
+          message:
+            'the embedded bus lives in the state database (state.url) and takes no url; set kind: redis or nats to use a broker',
+        });
+      }
+      return;
+    }
+    const expected = busUrlPatterns[bus.kind];
+    if (bus.url !== undefined && !expected.pattern.test(bus.url)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: `a ${bus.kind} bus needs a URL like ${expected.example}`,
+      });
+    }
+  })
+  .transform((bus) => ({
+    kind: bus.kind,
+    url: bus.kind === 'embedded' ? undefined : (bus.url ?? busUrlPatterns[bus.kind].fallback),
+  }));
+
 export const configSchema = z.strictObject({
   /** Where the state database, runtime records and captured output live. */
   dataDir: z.string().min(1).default('./.opspilot'),
@@ -402,6 +445,11 @@ export const configSchema = z.strictObject({
       format: z.enum(['pretty', 'json']).default('pretty'),
     })
     .prefault({}),
+  agents: z
+    .strictObject({
+      bus: agentBusSchema.prefault({}),
+    })
+    .prefault({}),
   demo: z
     .strictObject({
       /** Print the URLs of demo endpoints once they are ready. */
@@ -412,3 +460,4 @@ export const configSchema = z.strictObject({
 
 export type Config = z.output<typeof configSchema>;
 export type LocalRuntimeConfig = z.output<typeof localRuntimeConfigSchema>;
+export type AgentBusConfig = Config['agents']['bus'];

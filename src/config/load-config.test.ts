@@ -72,6 +72,44 @@ describe('loadConfig', () => {
     );
   });
 
+  it('defaults the agent bus to embedded and fills in the broker URL of redis and nats', () => {
+    const cwd = folder();
+    expect(loadConfig({ env: {}, cwd }).agents.bus).toEqual({ kind: 'embedded', url: undefined });
+    expect(loadConfig({ env: { OPSPILOT_AGENTS__BUS__KIND: 'redis' }, cwd }).agents.bus).toEqual({
+      kind: 'redis',
+      url: 'redis://127.0.0.1:6379',
+    });
+    writeFileSync(
+      join(cwd, 'opspilot.yaml'),
+      'agents: { bus: { kind: nats, url: "nats://a:4222,nats://b:4222" } }\n',
+    );
+    expect(loadConfig({ env: {}, cwd }).agents.bus).toEqual({
+      kind: 'nats',
+      url: 'nats://a:4222,nats://b:4222',
+    });
+  });
+
+  it('refuses an agent bus URL that does not fit its kind, saying what would', () => {
+    const messages = (env: Record<string, string>): string[] => {
+      try {
+        loadConfig({ env, cwd: folder() });
+        return [];
+      } catch (error) {
+        return (error as InvalidError).issues.map((issue) => `${issue.path}: ${issue.message}`);
+      }
+    };
+    expect(messages({ OPSPILOT_AGENTS__BUS__KIND: 'kafka' })[0]).toMatch(/^agents\.bus\.kind/);
+    expect(
+      messages({
+        OPSPILOT_AGENTS__BUS__KIND: 'redis',
+        OPSPILOT_AGENTS__BUS__URL: 'nats://127.0.0.1:4222',
+      })[0],
+    ).toMatch(/^agents\.bus\.url.*a redis bus needs a URL like redis:\/\/HOST:6379/);
+    expect(messages({ OPSPILOT_AGENTS__BUS__URL: 'redis://127.0.0.1:6379' })[0]).toMatch(
+      /^agents\.bus\.url.*the embedded bus lives in the state database/,
+    );
+  });
+
   it('masks secrets when printing', () => {
     const config = loadConfig({
       env: { OPSPILOT_STATE_URL: 'postgres://app:s3cret@db:5432/ops' },

@@ -1,5 +1,5 @@
-// The event bus agents listen on. In-process by default; a Redis Streams or NATS JetStream adapter implements the
-// same port when opspilot runs as several processes. Handlers never break publishers: their errors are reported.
+// The in-process event bus for alerts and changes inside one opspilot. Fire-and-forget: handlers never break
+// publishers, their errors are reported. Durable, typed events between agent processes go over src/bus/ instead.
 
 export interface BusEvent<T = unknown> {
   readonly topic: string;

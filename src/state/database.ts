@@ -124,7 +124,56 @@ export interface RcaReportsTable {
   body: string;
 }
 
+/** The embedded agent bus (src/bus/embedded-bus.ts). Times are epoch milliseconds; bigints come back as strings from PostgreSQL. */
+export interface AgentBusEventsTable {
+  seq: Generated<number | string>;
+  id: string;
+  topic: string;
+  tenant: string;
+  published_at: number | string;
+  body: string;
+}
+
+export interface AgentBusGroupsTable {
+  group_name: string;
+  topic: string;
+  created_at: number | string;
+}
+
+/** One row per event a group has not yet acknowledged; deleted on acknowledgement. */
+export interface AgentBusDeliveriesTable {
+  group_name: string;
+  event_seq: number | string;
+  topic: string;
+  delivery_count: number;
+  /** Claimable from this time on: now when queued, the lease's end once claimed, later after a failure. */
+  available_at: number | string;
+  consumer: string | null;
+}
+
+export interface AgentBusProcessedTable {
+  group_name: string;
+  event_id: string;
+  processed_at: number | string;
+}
+
+export interface AgentBusParkedTable {
+  id: Generated<number | string>;
+  group_name: string;
+  event_id: string | null;
+  topic: string;
+  reason: string;
+  delivery_count: number;
+  parked_at: number | string;
+  body: string;
+}
+
 export interface Database {
+  agent_bus_events: AgentBusEventsTable;
+  agent_bus_groups: AgentBusGroupsTable;
+  agent_bus_deliveries: AgentBusDeliveriesTable;
+  agent_bus_processed: AgentBusProcessedTable;
+  agent_bus_parked: AgentBusParkedTable;
   rca_reports: RcaReportsTable;
   resources: ResourcesTable;
   events: EventsTable;

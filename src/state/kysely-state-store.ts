@@ -12,8 +12,10 @@ import {
   type RcaReportsTable,
   type ResourcesTable,
 } from './database.js';
+import { KyselyAgentBusRepository } from './kysely-agent-bus-repository.js';
 import { migrateToLatest } from './migrations.js';
 import type {
+  AgentBusRepository,
   AlertEventRecord,
   AlertFilter,
   AlertRecord,
@@ -75,6 +77,7 @@ export class KyselyStateStore implements StateStore {
   readonly audit: AuditRepository;
   readonly proposals: ProposalRepository;
   readonly rcaReports: RcaReportRepository;
+  readonly agentBus: AgentBusRepository;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -87,6 +90,7 @@ export class KyselyStateStore implements StateStore {
     this.audit = new KyselyAuditRepository(db, dialect);
     this.proposals = new KyselyProposalRepository(db, dialect);
     this.rcaReports = new KyselyRcaReportRepository(db);
+    this.agentBus = new KyselyAgentBusRepository(db, dialect);
   }
 
   transaction<T>(work: (repositories: StateRepositories) => Promise<T>): Promise<T> {

@@ -219,6 +219,94 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.dropTable('rca_reports').execute();
       },
     },
+    '0005_agent_bus': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('agent_bus_events')
+          .addColumn('seq', dialect === 'postgres' ? 'bigserial' : 'integer', (column) =>
+            dialect === 'postgres' ? column.primaryKey() : column.primaryKey().autoIncrement(),
+          )
+          .addColumn('id', 'text', (column) => column.notNull().unique())
+          .addColumn('topic', 'text', (column) => column.notNull())
+          .addColumn('tenant', 'text', (column) => column.notNull())
+          .addColumn('published_at', 'bigint', (column) => column.notNull())
+          .addColumn('body', 'text', (column) => column.notNull())
+          .execute();
+        await db.schema
+          .createIndex('agent_bus_events_by_time')
+          .on('agent_bus_events')
+          .column('published_at')
+          .execute();
+        await db.schema
+          .createTable('agent_bus_groups')
+          .addColumn('group_name', 'text', (column) => column.notNull())
+          .addColumn('topic', 'text', (column) => column.notNull())
+          .addColumn('created_at', 'bigint', (column) => column.notNull())
+          .addPrimaryKeyConstraint('agent_bus_groups_pk', ['group_name', 'topic'])
+          .execute();
+        await db.schema
+          .createIndex('agent_bus_groups_by_topic')
+          .on('agent_bus_groups')
+          .column('topic')
+          .execute();
+        await db.schema
+          .createTable('agent_bus_deliveries')
+          .addColumn('group_name', 'text', (column) => column.notNull())
+          .addColumn('event_seq', 'bigint', (column) => column.notNull())
+          .addColumn('topic', 'text', (column) => column.notNull())
+          .addColumn('delivery_count', 'integer', (column) => column.notNull())
+          .addColumn('available_at', 'bigint', (column) => column.notNull())
+          .addColumn('consumer', 'text')
+          .addPrimaryKeyConstraint('agent_bus_deliveries_pk', ['group_name', 'event_seq'])
+          .execute();
+        await db.schema
+          .createIndex('agent_bus_deliveries_claimable')
+          .on('agent_bus_deliveries')
+          .columns(['group_name', 'available_at'])
+          .execute();
+        await db.schema
+          .createTable('agent_bus_processed')
+          .addColumn('group_name', 'text', (column) => column.notNull())
+          .addColumn('event_id', 'text', (column) => column.notNull())
+          .addColumn('processed_at', 'bigint', (column) => column.notNull())
+          .addPrimaryKeyConstraint('agent_bus_processed_pk', ['group_name', 'event_id'])
+          .execute();
+        await db.schema
+          .createIndex('agent_bus_processed_by_time')
+          .on('agent_bus_processed')
+          .column('processed_at')
+          .execute();
+        await db.schema
+          .createTable('agent_bus_parked')
+          .addColumn('id', dialect === 'postgres' ? 'bigserial' : 'integer', (column) =>
+            dialect === 'postgres' ? column.primaryKey() : column.primaryKey().autoIncrement(),
+          )
+          .addColumn('group_name', 'text', (column) => column.notNull())
+          .addColumn('event_id', 'text')
+          .addColumn('topic', 'text', (column) => column.notNull())
+          .addColumn('reason', 'text', (column) => column.notNull())
+          .addColumn('delivery_count', 'integer', (column) => column.notNull())
+          .addColumn('parked_at', 'bigint', (column) => column.notNull())
+          .addColumn('body', 'text', (column) => column.notNull())
+          .execute();
+        await db.schema
+          .createIndex('agent_bus_parked_by_group')
+          .on('agent_bus_parked')
+          .columns(['group_name', 'id'])
+          .execute();
+      },
+      async down(db: Kysely<unknown>) {
+        for (const table of [
+          'agent_bus_parked',
+          'agent_bus_processed',
+          'agent_bus_deliveries',
+          'agent_bus_groups',
+          'agent_bus_events',
+        ]) {
+          await db.schema.dropTable(table).execute();
+        }
+      },
+    },
   };
 }
 

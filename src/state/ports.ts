@@ -308,8 +308,81 @@ export interface StateRepositories {
   readonly rcaReports: RcaReportRepository;
 }
 
+/** A message of the embedded agent bus as stored; `body` is the event's JSON text. Times are epoch ms. */
+export interface AgentBusMessage {
+  readonly id: string;
+  readonly topic: string;
+  readonly tenant: string;
+  readonly publishedAt: number;
+  readonly body: string;
+}
+
+export interface AgentBusClaim {
+  readonly seq: number;
+  readonly topic: string;
+  readonly body: string;
+  /** Including this claim. */
+  readonly deliveryCount: number;
+}
+
+export interface AgentBusParkedRecord {
+  readonly group: string;
+  readonly eventId: string | null;
+  readonly topic: string;
+  readonly reason: string;
+  readonly deliveryCount: number;
+  readonly parkedAt: number;
+  readonly body: string;
+}
+
+/**
+ * The tables of the embedded agent bus: an event log, and per consumer group a queue of unacknowledged
+ * deliveries, a record of handled ids and the parked events. Each method is one atomic statement or transaction,
+ * so that consumers in other processes sharing the database never take the same delivery at once.
+ */
+export interface AgentBusRepository {
+  /** Stores the message and queues it for every group of its topic; false when its id was stored before. */
+  append(message: AgentBusMessage): Promise<boolean>;
+  /** Creates the group's subscription to a topic (from now on) unless it exists. */
+  ensureGroup(group: string, topic: string, now: number): Promise<void>;
+  /**
+   * Leases up to `limit` deliveries of the group's topics that are due, oldest first, to `consumer` until
+   * `leaseUntil`, counting the delivery.
+   */
+  claim(query: {
+    group: string;
+    consumer: string;
+    topics: readonly string[];
+    now: number;
+    leaseUntil: number;
+    limit: number;
+  }): Promise<AgentBusClaim[]>;
+  /** Records the event as handled by the group and removes the delivery, in one transaction. */
+  complete(group: string, seq: number, eventId: string, now: number): Promise<void>;
+  /** Makes the delivery due again at `availableAt`. */
+  release(group: string, seq: number, availableAt: number): Promise<void>;
+  /** Extends the consumer's lease; false when the delivery is no longer leased to it. */
+  extend(group: string, seq: number, consumer: string, leaseUntil: number): Promise<boolean>;
+  /** Moves the delivery to the group's parked events, in one transaction. */
+  park(
+    group: string,
+    seq: number,
+    entry: { eventId: string | null; reason: string; deliveryCount: number; parkedAt: number },
+  ): Promise<void>;
+  isProcessed(group: string, eventId: string): Promise<boolean>;
+  /** Oldest first. */
+  listParked(group: string, limit: number): Promise<AgentBusParkedRecord[]>;
+  /**
+   * Forgets handled ids older than `processedBefore` and deletes events published before `eventsBefore` that
+   * no group still has to handle.
+   */
+  prune(processedBefore: number, eventsBefore: number): Promise<{ processed: number; events: number }>;
+}
+
 export interface StateStore extends StateRepositories {
   readonly dialect: 'sqlite' | 'postgres';
+  /** Outside transactions: each of its methods is atomic on its own. */
+  readonly agentBus: AgentBusRepository;
   /** Runs `work` atomically: every write inside commits together or not at all. */
   transaction<T>(work: (repositories: StateRepositories) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -43,6 +43,11 @@ describe('the governance boundary (docs/ARCHITECTURE.md, dependency rules)', () 
     'telemetry/telemetry-plane.js',
     'adapters/notify/http-notifier.js',
     'server/opspilot-server.js',
+    // Agents will be handed a bus; they never open an adapter (or the state tables behind the embedded one).
+    'bus/embedded-bus.js',
+    'bus/redis-bus.js',
+    'bus/nats-bus.js',
+    'bus/open-agent-bus.js',
   ];
   for (const edge of edges) {
     for (const target of refused) {
