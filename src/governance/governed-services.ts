@@ -94,6 +94,7 @@ const writeActionByKind: Readonly<Record<Kind, Action>> = {
   AlertRule: 'alerts.manage',
   SLO: 'alerts.manage',
   RoleBinding: 'rbac.manage',
+  FeatureFlag: 'resources.apply',
 };
 
 export class GovernedServices {
