@@ -161,7 +161,12 @@ describe('OFREP with a replica flag credential', () => {
   it('reports a missing flag (404 FLAG_NOT_FOUND) and a context field of the wrong type (400)', async () => {
     const missing = await evaluate('no-such-flag', {});
     expect(missing.statusCode).toBe(404);
-    expect(missing.json()).toEqual({
+    // OFREP's fields, inside the problem+json every refusal of the API is.
+    expect(missing.headers['content-type']).toContain('application/problem+json');
+    expect(missing.json()).toMatchObject({
+      status: 404,
+      code: 'not_found',
+      detail: 'flag no-such-flag does not exist',
       key: 'no-such-flag',
       errorCode: 'FLAG_NOT_FOUND',
       errorDetails: 'flag no-such-flag does not exist',

@@ -1,6 +1,8 @@
 // The OpenFeature Remote Evaluation Protocol (OFREP, github.com/open-feature/protocol): single and bulk
 // evaluation of FeatureFlags. Thin: read the evaluation context, call the governed evaluation, shape the answer in
-// OFREP's wire form (success, or `{ key, errorCode, errorDetails }`; the bulk answer carries an ETag).
+// OFREP's wire form (the bulk answer carries an ETag). A refusal is problem+json like every other route's, with
+// OFREP's `key`, `errorCode` and `errorDetails` as extension members (RFC 9457 §3.2), so both kinds of client read it.
+import type { FastifyReply } from 'fastify';
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -8,7 +10,7 @@ import { InvalidError } from '../../core/errors.js';
 import type { FlagEvaluationRequest } from '../../governance/governed-services.js';
 import type { FlagFailure, FlagResolution } from '../../platform/flags/evaluate-flag.js';
 import { governed } from '../authentication.js';
-import { problemSchema } from '../problem.js';
+import { problem, problemSchema } from '../problem.js';
 import { route } from '../route-actions.js';
 
 const tags = ['flags'];
@@ -26,6 +28,31 @@ const successSchema = z.object({
   metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
 });
 const failureSchema = z.object({ key: z.string(), errorCode: z.string(), errorDetails: z.string() });
+const refusalSchema = problemSchema.extend({
+  key: z.string().optional(),
+  errorCode: z.string().optional(),
+  errorDetails: z.string().optional(),
+});
+
+function refuse(
+  reply: FastifyReply,
+  code: 'invalid' | 'not_found',
+  key: string | undefined,
+  errorCode: string,
+  details: string,
+): FastifyReply {
+  const hint =
+    code === 'not_found'
+      ? "List the namespace's flags with `opspilot get flags -n NS`."
+      : 'The context takes string fields namespace, component, environment, tenant and targetingKey.';
+  const body = {
+    ...problem(code, details, { hint }),
+    ...(key === undefined ? {} : { key }),
+    errorCode,
+    errorDetails: details,
+  };
+  return reply.code(body.status).type('application/problem+json').send(body);
+}
 
 const contextFields = ['namespace', 'component', 'environment', 'tenant', 'targetingKey'] as const;
 
@@ -43,8 +70,7 @@ function readContext(
   return read;
 }
 
-function wire(result: FlagResolution | FlagFailure): z.infer<typeof successSchema> | FlagFailure {
-  if ('errorCode' in result) return result;
+function success(result: FlagResolution): z.infer<typeof successSchema> {
   return {
     key: result.key,
     value: result.value,
@@ -52,6 +78,10 @@ function wire(result: FlagResolution | FlagFailure): z.infer<typeof successSchem
     variant: result.variant,
     metadata: result.flagMetadata,
   };
+}
+
+function wire(result: FlagResolution | FlagFailure): z.infer<typeof successSchema> | FlagFailure {
+  return 'errorCode' in result ? result : success(result);
 }
 
 export const flagRoutes: FastifyPluginAsyncZod = (app) => {
@@ -67,10 +97,10 @@ export const flagRoutes: FastifyPluginAsyncZod = (app) => {
         body: evaluationRequestSchema.optional(),
         response: {
           200: successSchema,
-          400: failureSchema,
+          400: refusalSchema,
           401: problemSchema,
           403: problemSchema,
-          404: failureSchema,
+          404: refusalSchema,
         },
       },
     },
@@ -78,24 +108,28 @@ export const flagRoutes: FastifyPluginAsyncZod = (app) => {
       const { key } = request.params;
       const context = readContext(request.body?.context);
       if ('invalid' in context) {
-        return reply.code(400).send({
+        return refuse(
+          reply,
+          'invalid',
           key,
-          errorCode: 'INVALID_CONTEXT',
-          errorDetails: `context.${context.invalid} must be a non-empty string`,
-        });
+          'INVALID_CONTEXT',
+          `context.${context.invalid} must be a non-empty string`,
+        );
       }
       let results: (FlagResolution | FlagFailure)[];
       try {
         results = await governed(request).evaluateFlags({ key, context });
       } catch (error) {
         if (!(error instanceof InvalidError)) throw error;
-        return reply.code(400).send({ key, errorCode: 'INVALID_CONTEXT', errorDetails: error.message });
+        return refuse(reply, 'invalid', key, 'INVALID_CONTEXT', error.message);
       }
       const [result] = results;
       if (result === undefined) throw new Error('an evaluation of one flag gave no result');
-      if ('errorCode' in result)
-        return reply.code(result.errorCode === 'FLAG_NOT_FOUND' ? 404 : 400).send(result);
-      return wire(result);
+      if ('errorCode' in result) {
+        const code = result.errorCode === 'FLAG_NOT_FOUND' ? 'not_found' : 'invalid';
+        return refuse(reply, code, key, result.errorCode, result.errorDetails);
+      }
+      return success(result);
     },
   );
 
@@ -110,7 +144,7 @@ export const flagRoutes: FastifyPluginAsyncZod = (app) => {
         response: {
           200: z.object({ flags: z.array(z.union([successSchema, failureSchema])) }),
           304: z.null(),
-          400: failureSchema.omit({ key: true }),
+          400: refusalSchema,
           401: problemSchema,
           403: problemSchema,
         },
@@ -119,17 +153,20 @@ export const flagRoutes: FastifyPluginAsyncZod = (app) => {
     async (request, reply) => {
       const context = readContext(request.body?.context);
       if ('invalid' in context) {
-        return reply.code(400).send({
-          errorCode: 'INVALID_CONTEXT',
-          errorDetails: `context.${context.invalid} must be a non-empty string`,
-        });
+        return refuse(
+          reply,
+          'invalid',
+          undefined,
+          'INVALID_CONTEXT',
+          `context.${context.invalid} must be a non-empty string`,
+        );
       }
       let results: (FlagResolution | FlagFailure)[];
       try {
         results = await governed(request).evaluateFlags({ context });
       } catch (error) {
         if (!(error instanceof InvalidError)) throw error;
-        return reply.code(400).send({ errorCode: 'INVALID_CONTEXT', errorDetails: error.message });
+        return refuse(reply, 'invalid', undefined, 'INVALID_CONTEXT', error.message);
       }
       const body = { flags: results.map(wire) };
       const etag = `"${createHash('sha256').update(JSON.stringify(body)).digest('base64url').slice(0, 27)}"`;
