@@ -22,11 +22,8 @@ export interface RunningServer {
 /** Admin tokens by server URL, so that runCli authenticates like a user on the server's machine. */
 const tokens = new Map<string, string>();
 
-/**
- * One API and one OTLP port per data dir: a restarted server must offer replicas the same endpoints (telemetry,
- * feature flags), or they roll out instead of being re-adopted.
- */
-const ports = new Map<string, { api: number; otlp: number }>();
+/** One OTLP port per data dir: a restarted server must offer replicas the same endpoint, or they roll out. */
+const otlpPorts = new Map<string, number>();
 
 export async function startServer(options: {
   dataDir: string;
@@ -35,19 +32,19 @@ export async function startServer(options: {
   /** Start it as the README does, `npm start` (which runs `opspilot up --demo`): `args` must not repeat those. */
   npmStart?: boolean;
 }): Promise<RunningServer> {
-  let known = ports.get(options.dataDir);
-  if (known === undefined) {
-    known = { api: await freePort(), otlp: await freePort() };
-    ports.set(options.dataDir, known);
+  let otlpPort = otlpPorts.get(options.dataDir);
+  if (otlpPort === undefined) {
+    otlpPort = await freePort();
+    otlpPorts.set(options.dataDir, otlpPort);
   }
   const args = [
     ...(options.npmStart === true ? [] : ['up']),
     '--data-dir',
     options.dataDir,
     '--port',
-    String(known.api),
+    '0',
     '--otlp-port',
-    String(known.otlp),
+    String(otlpPort),
     ...(options.args ?? []),
   ];
   const env = { ...process.env, OPSPILOT_LOG_FORMAT: 'json', ...options.env };
@@ -97,7 +94,7 @@ export async function startServer(options: {
     url,
     token,
     headers: { authorization: `Bearer ${token}` },
-    otlp: `http://127.0.0.1:${known.otlp}`,
+    otlp: `http://127.0.0.1:${otlpPort}`,
     output: () => output,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
