@@ -1,8 +1,5 @@
 // recommendation: suggests products. Fault `memory-leak`: LEAK_KB_PER_REQUEST keeps a little of every request
 // forever, until the memory limit kills the replica (OOMKilled) and it restarts, again and again.
-// How many products it suggests is the FeatureFlag `recommendation-count` (demo/shop.yaml), read through
-// OpenFeature on every request: `opspilot apply` of a changed flag changes the answer within seconds, no restart.
-import { flags } from './flags.mjs';
 import { number, service } from './lib.mjs';
 
 const leaked = [];
@@ -10,11 +7,8 @@ service('recommendation', {
   'GET /recommendations': async ({ call, url }) => {
     const leak = number('LEAK_KB_PER_REQUEST', 0);
     if (leak > 0) leaked.push(Buffer.alloc(leak * 1024, 1));
-    const count = await flags.getNumberValue('recommendation-count', 3, {
-      ...(url.searchParams.get('tenant') === null ? {} : { tenant: url.searchParams.get('tenant') }),
-    });
     const products = await call('product-catalog', '/products');
     const current = url.searchParams.get('product');
-    return { body: products.filter((product) => product.id !== current).slice(0, count) };
+    return { body: products.filter((product) => product.id !== current).slice(0, 3) };
   },
 });

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { UnauthenticatedError } from '../core/errors.js';
 import type { GovernanceGateway } from '../governance/gateway.js';
 import type { GovernedServices } from '../governance/governed-services.js';
-import { flagAudience, type Edge } from '../governance/principal.js';
+import type { Edge } from '../governance/principal.js';
 import { problem, sendProblem } from './problem.js';
 
 declare module 'fastify' {
@@ -26,8 +26,6 @@ export function governed(request: FastifyRequest): GovernedServices {
 }
 
 export const mcpPaths = ['/mcp/control-plane', '/mcp/observability'] as const;
-
-const ofrepPrefix = '/ofrep/v1/';
 
 /** The client software (its user agent) and the edge it came through (`opspilot-cli` is the CLI). */
 export function callerEdge(request: FastifyRequest): { client: string; edge: Edge } {
@@ -61,11 +59,9 @@ export function installAuthentication(app: FastifyInstance, governance: Governan
     // RFC 8707: an MCP endpoint also accepts tokens minted for its own resource URL (as configured, not as
     // the client spelled the Host).
     const serverUrl = governance.serverUrl;
-    // The OFREP endpoints also accept a replica's flag credential (its own audience, accepted nowhere else).
     const audiences = [
       governance.auth.audience,
       ...(mcpPath === undefined ? [] : [`${serverUrl}${mcpPath}`]),
-      ...(path.startsWith(ofrepPrefix) ? [flagAudience] : []),
     ];
     const { client: userAgent, edge } = callerEdge(request);
     const trail = request.auditTrail ?? undefined;

@@ -28,7 +28,6 @@ import type { DemoFaults } from '../demo/demo-faults.js';
 import { dashboardRoutes } from './routes/dashboard-routes.js';
 import { streamRoutes } from './routes/stream-routes.js';
 import { demoRoutes } from './routes/demo-routes.js';
-import { flagRoutes } from './routes/flag-routes.js';
 
 export interface ApiOptions {
   /** Every route reaches the platform, telemetry and alerts through it. */
@@ -132,7 +131,6 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   await app.register(governanceRoutes, { governance: options.governance });
   await app.register(platformRoutes);
   await app.register(streamRoutes);
-  await app.register(flagRoutes);
   if (options.telemetry === true) {
     await app.register(telemetryRoutes, { otlpEndpoint: options.otlpEndpoint ?? (() => undefined) });
   }

@@ -26,12 +26,9 @@ declare module 'fastify' {
 const maxText = 300;
 const maxReasons = 10;
 
-/** Which requests this edge answers for: the REST API, OFREP and the token endpoint (MCP audits its own). */
+/** Which requests this edge answers for: the REST API and the token endpoint (MCP audits its own). */
 function isRest(path: string): boolean {
-  return (
-    (path.startsWith('/api/') || path.startsWith('/oauth/') || path.startsWith('/ofrep/')) &&
-    !mcpPaths.some((mcp) => mcp === path)
-  );
+  return (path.startsWith('/api/') || path.startsWith('/oauth/')) && !mcpPaths.some((mcp) => mcp === path);
 }
 
 function pathOf(request: FastifyRequest): string {

@@ -60,8 +60,6 @@ export const routeActions = {
   'POST /api/v1/proposals/:id/reject': 'proposal.approve',
   'GET /api/v1/audit': 'audit.read',
   'GET /api/v1/audit/verify': 'audit.read',
-  'POST /ofrep/v1/evaluate/flags/:key': 'flags.read',
-  'POST /ofrep/v1/evaluate/flags': 'flags.read',
   'POST /mcp/control-plane': 'platform.read',
   'GET /mcp/control-plane': 'platform.read',
   'DELETE /mcp/control-plane': 'platform.read',

@@ -7,7 +7,6 @@ import type {
   ComponentSpec,
   SloSpec,
   DeploymentPipelineSpec,
-  FeatureFlagSpec,
   EnvironmentSpec,
   Kind,
   ProjectSpec,
@@ -227,21 +226,6 @@ function columns(kind: Kind): Columns {
             status?.release ?? '-',
             age(status?.startedAt),
             duration(status?.startedAt, status?.finishedAt),
-          ];
-        },
-      };
-    case 'FeatureFlag':
-      return {
-        headers: ['NAME', 'TYPE', 'DEFAULT', 'RULES', 'STATE', 'AGE'],
-        row: (r) => {
-          const spec = r.spec as FeatureFlagSpec;
-          return [
-            name(r),
-            spec.type,
-            spec.defaultVariant,
-            String(spec.targeting.length),
-            spec.disabled ? 'disabled' : 'enabled',
-            created(r),
           ];
         },
       };

@@ -24,16 +24,8 @@ import {
   type LogRequest,
 } from '../platform/platform-service.js';
 import {
-  evaluateFlag,
-  isFlagFailure,
-  type FlagFailure,
-  type FlagResolution,
-  type NamedFlag,
-} from '../platform/flags/evaluate-flag.js';
-import {
   kindInfo,
   sloSpecSchema,
-  type FeatureFlagSpec,
   type Kind,
   type ReleaseBindingSpec,
   type Resource,
@@ -83,26 +75,6 @@ import type { LlmUsageView, RcaReportView, RcaStatus, RemediationView } from '..
 import type { RcaReportService, StartInvestigation } from '../rca/rca-report-service.js';
 import type { LlmUsage } from '../rca/writer.js';
 
-/** An OFREP evaluation: one flag, or all of the namespace's when `key` is undefined. */
-export interface FlagEvaluationRequest {
-  readonly key?: string | undefined;
-  readonly context: {
-    readonly namespace?: string | undefined;
-    readonly component?: string | undefined;
-    readonly environment?: string | undefined;
-    readonly tenant?: string | undefined;
-    readonly targetingKey?: string | undefined;
-  };
-}
-
-function namedFlag(resource: Resource): NamedFlag {
-  return {
-    name: resource.metadata.name,
-    spec: resource.spec as FeatureFlagSpec,
-    generation: resource.metadata.generation,
-  };
-}
-
 /** The answer to a write: either it ran (outcome) or it waits / was refused (proposal). */
 export interface WriteResult {
   readonly proposal: Proposal;
@@ -122,7 +94,6 @@ const writeActionByKind: Readonly<Record<Kind, Action>> = {
   AlertRule: 'alerts.manage',
   SLO: 'alerts.manage',
   RoleBinding: 'rbac.manage',
-  FeatureFlag: 'resources.apply',
 };
 
 export class GovernedServices {
@@ -457,65 +428,6 @@ export class GovernedServices {
     const result = await work();
     await this.record(action, target, args, 'allow', ["filtered to the caller's scopes"], 'ok', started);
     return result;
-  }
-
-  // ── feature flags ───────────────────────────────────────────────────────────────────────────────────
-
-  /**
-   * Evaluates one flag (`key`) or every flag of a namespace for an OpenFeature evaluation context (OFREP).
-   * Authorized as `flags.read` on the namespace, component and environment the context names, so that a
-   * replica's credential evaluates only as itself; what the context leaves out comes from the caller's one
-   * scope when it has exactly one (a replica's credential does). Audited like every read.
-   */
-  async evaluateFlags(request: FlagEvaluationRequest): Promise<(FlagResolution | FlagFailure)[]> {
-    const scope = this.flagScope(request.context);
-    const target = scopeTarget(scope);
-    const context = {
-      environment: scope.environment,
-      tenant: request.context.tenant,
-      targetingKey: request.context.targetingKey,
-    };
-    const args = { key: request.key ?? null, context: request.context };
-    const platform = this.governance.options.platform;
-    return this.guard(
-      'flags.read',
-      target,
-      args,
-      async () => {
-        if (request.key === undefined) {
-          const flags = await platform.list('FeatureFlag', { namespace: scope.namespace });
-          return flags.map((flag) => evaluateFlag(flag.metadata.name, namedFlag(flag), context));
-        }
-        let flag: Resource | undefined;
-        try {
-          flag = await platform.get('FeatureFlag', scope.namespace, request.key);
-        } catch (error) {
-          if (!(error instanceof NotFoundError)) throw error;
-        }
-        return [evaluateFlag(request.key, flag === undefined ? undefined : namedFlag(flag), context)];
-      },
-      (results) => `${results.filter((result) => !isFlagFailure(result)).length} of ${results.length} flags`,
-    );
-  }
-
-  private flagScope(context: FlagEvaluationRequest['context']): {
-    namespace: string;
-    component?: string | undefined;
-    environment?: string | undefined;
-  } {
-    const grants = this.caller.principal.grants;
-    const only = grants.length === 1 && grants[0]?.scope.namespace !== '*' ? grants[0]?.scope : undefined;
-    const namespace = context.namespace ?? only?.namespace;
-    if (namespace === undefined) {
-      throw new InvalidError('the evaluation context names no namespace', [], {
-        hint: 'Add `namespace` (and `component`, `environment`) to the evaluation context.',
-      });
-    }
-    return {
-      namespace,
-      component: context.component ?? only?.component,
-      environment: context.environment ?? only?.environment,
-    };
   }
 
   // ── telemetry reads ─────────────────────────────────────────────────────────────────────────────────

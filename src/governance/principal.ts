@@ -2,15 +2,7 @@
 import { z } from 'zod';
 import type { AuditTrail } from './audit/audit-log.js';
 
-export const roles = [
-  'viewer',
-  'developer',
-  'operator',
-  'platform-admin',
-  'rca-agent',
-  'sre-agent',
-  'flag-reader',
-] as const;
+export const roles = ['viewer', 'developer', 'operator', 'platform-admin', 'rca-agent', 'sre-agent'] as const;
 export type Role = (typeof roles)[number];
 export const roleSchema = z.enum(roles);
 
@@ -53,12 +45,6 @@ declare const issuedByIdentity: unique symbol;
  * gateway refuses a caller whose principal it did not mint. An object literal is not a Principal.
  */
 export type Principal = PrincipalClaims & { readonly [issuedByIdentity]: true };
-
-/**
- * The audience of the OFREP endpoints: only they accept a workload's flag credential (see
- * TokenService.flagCredential), so that the credential a replica holds opens nothing else.
- */
-export const flagAudience = 'opspilot-flags';
 
 export type Edge = 'rest' | 'mcp' | 'cli' | 'agent' | 'system' | 'otlp';
 

@@ -489,8 +489,6 @@ export class PlatformService {
       case 'Namespace':
       case 'Environment':
       case 'Workflow':
-      case 'FeatureFlag':
-        // A flag belongs to its namespace; the environments its rules name need not exist yet (like AlertRules).
         return none;
       case 'DeploymentPipeline': {
         const spec = document.spec as DeploymentPipelineSpec;

@@ -375,85 +375,6 @@ export const roleBindingSpecSchema = z.strictObject({
     .optional(),
 });
 
-const flagTypes = ['boolean', 'string', 'number', 'object'] as const;
-const flagValueSchema = z.union([
-  z.boolean(),
-  z.string(),
-  z.number(),
-  z.record(z.string(), z.unknown()),
-  z.array(z.unknown()),
-]);
-
-/** What a value of each flag type looks like; `object` is JSON (an object or an array), as in OpenFeature. */
-export function flagValueMatches(type: FeatureFlagType, value: unknown): boolean {
-  if (type === 'object') return typeof value === 'object' && value !== null;
-  return typeof value === type;
-}
-
-/**
- * A feature flag served to components through OpenFeature (OFREP): named variants of one type, a default, and
- * targeting rules by environment and tenant, the first matching rule winning.
- */
-export const featureFlagSpecSchema = z
-  .strictObject({
-    description: z.string().optional(),
-    type: z.enum(flagTypes),
-    variants: z
-      .record(resourceNameSchema, flagValueSchema)
-      .refine((variants) => Object.keys(variants).length > 0, { message: 'give at least one variant' }),
-    defaultVariant: resourceNameSchema,
-    targeting: z
-      .array(
-        z.strictObject({
-          /** Matches when the evaluation's environment is one of these; unset: any environment. */
-          environments: z.array(resourceNameSchema).min(1).optional(),
-          /** Matches when the evaluation context's tenant is one of these; unset: any tenant. */
-          tenants: z.array(z.string().min(1)).min(1).optional(),
-          variant: resourceNameSchema,
-        }),
-      )
-      .default([]),
-    /** A disabled flag evaluates to its default variant with reason DISABLED. */
-    disabled: z.boolean().default(false),
-  })
-  .superRefine((spec, context) => {
-    const names = Object.keys(spec.variants);
-    const known = names.join(', ');
-    if (!(spec.defaultVariant in spec.variants)) {
-      context.addIssue({
-        code: 'custom',
-        path: ['defaultVariant'],
-        message: `defaultVariant ${spec.defaultVariant} is not a variant (variants: ${known})`,
-      });
-    }
-    for (const [name, value] of Object.entries(spec.variants)) {
-      if (!flagValueMatches(spec.type, value)) {
-        context.addIssue({
-          code: 'custom',
-          path: ['variants', name],
-          message: `variant ${name} is ${Array.isArray(value) ? 'an array' : typeof value}, but the flag's type is ${spec.type}`,
-        });
-      }
-    }
-    spec.targeting.forEach((rule, index) => {
-      if (!(rule.variant in spec.variants)) {
-        context.addIssue({
-          code: 'custom',
-          path: ['targeting', index, 'variant'],
-          message: `variant ${rule.variant} is not a variant (variants: ${known})`,
-        });
-      }
-      if (rule.environments === undefined && rule.tenants === undefined) {
-        context.addIssue({
-          code: 'custom',
-          path: ['targeting', index],
-          message:
-            'a rule names environments, tenants or both (to change every evaluation, set defaultVariant)',
-        });
-      }
-    });
-  });
-
 export const workflowRunPhases = ['Pending', 'Running', 'Succeeded', 'Failed'] as const;
 
 export const workflowRunStatusSchema = z.object({
@@ -487,8 +408,6 @@ export type WorkflowRunStatus = z.output<typeof workflowRunStatusSchema>;
 export type AlertRuleSpec = z.output<typeof alertRuleSpecSchema>;
 export type SloSpec = z.output<typeof sloSpecSchema>;
 export type RoleBindingSpec = z.output<typeof roleBindingSpecSchema>;
-export type FeatureFlagSpec = z.output<typeof featureFlagSpecSchema>;
-export type FeatureFlagType = (typeof flagTypes)[number];
 
 export type Scope = 'cluster' | 'namespaced';
 
@@ -518,7 +437,6 @@ export const kinds = [
   'AlertRule',
   'SLO',
   'RoleBinding',
-  'FeatureFlag',
 ] as const;
 
 export type Kind = (typeof kinds)[number];
@@ -591,15 +509,6 @@ export const kindInfo: Readonly<Record<Kind, KindInfo>> = {
     roleBindingSpecSchema,
     true,
     11,
-  ),
-  FeatureFlag: info(
-    'FeatureFlag',
-    'featureflags',
-    ['featureflag', 'flag', 'flags', 'ff'],
-    'namespaced',
-    featureFlagSpecSchema,
-    true,
-    12,
   ),
 };
 

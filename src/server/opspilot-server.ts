@@ -151,10 +151,7 @@ export async function createOpspilot(options: OpspilotOptions): Promise<Opspilot
     runtime,
     logger: logger.child({ component: 'reconciler' }),
     resyncIntervalMs: config.reconciler.resyncIntervalMs,
-    injectEnv: (labels) => ({
-      ...telemetry.replicaEnvironment(labels),
-      ...flagEnvironment(governanceRef.current, labels),
-    }),
+    injectEnv: (labels) => telemetry.replicaEnvironment(labels),
   });
   const workflows = new WorkflowRunner({
     store,
@@ -445,26 +442,4 @@ function feedChanges(
       at: now(),
     });
   });
-}
-
-/**
- * Where a replica evaluates its feature flags (OFREP under this server's URL) and the credential it does it with:
- * flag-reader on its own component and environment, nothing more (never an admin or API token).
- */
-function flagEnvironment(
-  governance: Governance | undefined,
-  labels: Readonly<Record<string, string>>,
-): Record<string, string> {
-  const { namespace, component, environment } = labels;
-  if (
-    governance === undefined ||
-    namespace === undefined ||
-    component === undefined ||
-    environment === undefined
-  )
-    return {};
-  return {
-    OPSPILOT_FLAGS_URL: governance.tokens.serverUrl,
-    OPSPILOT_FLAGS_TOKEN: governance.tokens.flagCredential({ namespace, component, environment }),
-  };
 }

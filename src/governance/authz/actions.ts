@@ -9,7 +9,6 @@ export const actionInfo = {
   'proposals.read': { write: false, summary: 'read proposals' },
   'audit.read': { write: false, summary: 'read and verify the audit log' },
   'telemetry.ingest': { write: false, summary: 'send telemetry (with a token for the otlp audience)' },
-  'flags.read': { write: false, summary: 'evaluate feature flags (OFREP)' },
   'rca.run': { write: false, summary: 'start root-cause investigations and store their reports' },
   'resources.apply': { write: true, summary: 'create or change projects, components, bindings, workflows' },
   'resources.delete': { write: true, summary: 'delete resources' },
@@ -49,7 +48,6 @@ const reads: RoleDefinition['allow'] = [
   ['telemetry.read', 'any'],
   ['alerts.read', 'any'],
   ['proposals.read', 'any'],
-  ['flags.read', 'any'],
   // Only tokens issued for the `otlp` audience reach the receiver: an API token of any role cannot send.
   ['telemetry.ingest', 'any'],
 ];
@@ -114,12 +112,5 @@ export const roleDefinitions: Readonly<Record<Role, RoleDefinition>> = {
       ['component.update', 'any'],
       ['alerts.ingest', 'any'],
     ],
-  },
-  // Held only by the flag credential the platform gives each replica: it evaluates the flags of its namespace as
-  // its own component and environment, and reads nothing else (no resources, no telemetry).
-  'flag-reader': {
-    summary: "evaluates feature flags as one component in one environment (a replica's credential)",
-    inherits: [],
-    allow: [['flags.read', 'any']],
   },
 };

@@ -2,7 +2,7 @@
 // verification of bearer tokens from it and from configured external OIDC issuers (JWKS over HTTPS). It also
 // knows the URL this server is reached at (server.publicUrl, else its listen address): the built-in issuer is
 // named by it unless auth.issuer says otherwise, and the MCP resources and /.well-known metadata are under it.
-import { createHash, createHmac, randomBytes, timingSafeEqual, type webcrypto } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual, type webcrypto } from 'node:crypto';
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
@@ -23,14 +23,7 @@ import type { Clock } from '../../core/clock.js';
 import { durationMs } from '../../core/duration.js';
 import { InvalidError, UnauthenticatedError, errorMessage } from '../../core/errors.js';
 import { mintPrincipal } from './credentials.js';
-import {
-  flagAudience,
-  roleSchema,
-  type Grant,
-  type Principal,
-  type PrincipalKind,
-  type Role,
-} from '../principal.js';
+import { roleSchema, type Grant, type Principal, type PrincipalKind, type Role } from '../principal.js';
 
 type AuthConfig = Config['auth'];
 type ExternalIssuer = AuthConfig['externalIssuers'][number];
@@ -58,16 +51,6 @@ export interface IssuedToken {
   readonly expiresAt: string;
   readonly expiresIn: number;
 }
-
-/** What a flag credential names: the one component and environment a replica runs as. */
-export interface FlagWorkload {
-  readonly namespace: string;
-  readonly component: string;
-  readonly environment: string;
-}
-
-/** Flag credentials start with this (they are not JWTs), so that verify() tells them apart at once. */
-const flagCredentialPrefix = 'opflag1.';
 
 /** File in `<dataDir>/auth/` holding the address the server last listened on. */
 const addressFile = 'address';
@@ -162,59 +145,6 @@ export class TokenService {
     return Buffer.from(this.keys.requestStateSecret, 'base64url');
   }
 
-  /**
-   * A replica's credential for the OFREP endpoints: the workload it names, MACed with a key derived from this
-   * server's secret. It is deterministic, so that injecting it does not change a replica's environment (and roll
-   * it) at every reconcile, and it survives server restarts for adopted replicas; it has no expiry, and rotating
-   * `auth/keys.json` revokes every one. It grants flag-reader on that component and environment only, and only
-   * the flag audience accepts it.
-   */
-  flagCredential(workload: FlagWorkload): string {
-    const body = Buffer.from(
-      JSON.stringify([workload.namespace, workload.component, workload.environment]),
-    ).toString('base64url');
-    return `${flagCredentialPrefix}${body}.${this.flagMac(body).toString('base64url')}`;
-  }
-
-  private flagMac(body: string): Buffer {
-    // A key of its own (domain-separated from the request-state secret), so the MAC serves nothing else.
-    const key = createHmac('sha256', this.requestStateSecret).update('opspilot flag credential v1').digest();
-    return createHmac('sha256', key).update(body).digest();
-  }
-
-  private verifyFlagCredential(token: string, audiences: readonly string[]): Principal {
-    if (!audiences.includes(flagAudience)) {
-      throw new UnauthenticatedError('a flag credential is accepted by the OFREP endpoints only', {
-        hint: 'Use it for /ofrep/v1/evaluate/flags; other routes need a token of `opspilot token create`.',
-      });
-    }
-    const rejected = new UnauthenticatedError('the flag credential was rejected', {
-      hint: 'Use the OPSPILOT_FLAGS_TOKEN the platform gave the replica; it changes when auth/keys.json does.',
-    });
-    const [body, mac, ...rest] = token.slice(flagCredentialPrefix.length).split('.');
-    if (body === undefined || mac === undefined || rest.length > 0) throw rejected;
-    const expected = this.flagMac(body);
-    const actual = Buffer.from(mac, 'base64url');
-    if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) throw rejected;
-    let names: unknown;
-    try {
-      names = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
-    } catch {
-      throw rejected;
-    }
-    if (!Array.isArray(names) || names.length !== 3 || !names.every((name) => typeof name === 'string')) {
-      throw rejected;
-    }
-    const [namespace, component, environment] = names as [string, string, string];
-    return mintPrincipal({
-      subject: `workload:${namespace}/${component}@${environment}`,
-      kind: 'service',
-      autonomy: 2,
-      grants: [{ role: 'flag-reader', scope: { namespace, component, environment } }],
-      issuer: this.issuer,
-    });
-  }
-
   async issue(options: IssueOptions): Promise<IssuedToken> {
     const ttlMs = durationMs(options.ttl ?? this.config.tokenTtl);
     const now = this.clock.now().getTime();
@@ -271,7 +201,6 @@ export class TokenService {
     const cached = this.cache.get(cacheKey);
     const now = this.clock.now().getTime();
     if (cached !== undefined && cached.expiresAtMs > now) return cached.principal;
-    if (token.startsWith(flagCredentialPrefix)) return this.verifyFlagCredential(token, audiences);
     let claims: JWTPayload;
     try {
       claims = decodeJwt(token);
